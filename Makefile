@@ -1,0 +1,39 @@
+# Everything starts from a virtual environment built from pyproject.toml, so a machine with
+# only Python 3.10+ and make can run every target.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test lint check-wheel bench soak fuzz-long faultrun clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+## The main job: one image through the in-process mock, no AWS account needed.
+demo: $(STAMP)
+	$(BIN)/sdxl validate examples/sample-request.json
+
+## The test suite (what CI runs), then the linter.
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/ruff check .
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+## Build a wheel and check it works installed outside the source tree.
+check-wheel: $(STAMP)
+	$(BIN)/python -m pip wheel --quiet --no-deps -w dist .
+	rm -rf /tmp/sdxl-wheel-venv && $(PYTHON) -m venv /tmp/sdxl-wheel-venv
+	/tmp/sdxl-wheel-venv/bin/pip install --quiet dist/*.whl
+	cd /tmp && /tmp/sdxl-wheel-venv/bin/sdxl schema request > /dev/null
+	cd /tmp && /tmp/sdxl-wheel-venv/bin/sdxl validate $(CURDIR)/examples/sample-request.json
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info out

@@ -1,0 +1,44 @@
+"""Loads the schema files shipped as package data, once per process."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+
+@cache
+def _load(name: str) -> dict[str, Any]:
+    text = resources.files("sdxl_schemas").joinpath(name).read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    Draft202012Validator.check_schema(schema)
+    return schema
+
+
+def request_schema() -> dict[str, Any]:
+    """The request body schema (do not mutate: it is shared)."""
+    return _load("sdxl-request.json")
+
+
+def response_schema() -> dict[str, Any]:
+    """The response body schema (do not mutate: it is shared)."""
+    return _load("sdxl-response.json")
+
+
+@cache
+def request_validator() -> Draft202012Validator:
+    return Draft202012Validator(request_schema())
+
+
+@cache
+def response_validator() -> Draft202012Validator:
+    return Draft202012Validator(response_schema())
+
+
+def field(name: str) -> dict[str, Any]:
+    """The schema of one top-level request field, e.g. ``field("steps")["maximum"]``."""
+    prop: dict[str, Any] = request_schema()["properties"][name]
+    return prop

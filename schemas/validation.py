@@ -1,0 +1,165 @@
+"""Validates request and response bodies against the schemas, worded as Bedrock words it.
+
+``check_request`` is what both sides call: the adapter before a request leaves the machine,
+the mock when a request arrives. Besides the schema it checks the two image fields, which
+JSON Schema can only describe: base64 of a decodable PNG or JPEG of an allowed size.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from PIL import Image, UnidentifiedImageError
+
+from sdxl_schemas.loader import request_validator, response_validator
+from sdxl_schemas.sizes import allowed_sizes, allowed_sizes_text, format_size
+from sdxl_schemas.wording import Violation, violations_of
+
+REQUEST_FRAME = "Malformed input request: {}, please reformat your input and try again."
+IMAGE_FORMATS = ("PNG", "JPEG")
+
+
+class InvalidRequestBody(ValueError):
+    """A request body the service would refuse; ``str()`` is Bedrock's message."""
+
+    def __init__(self, violations: list[Violation]) -> None:
+        self.violations = violations
+        self.message = REQUEST_FRAME.format("".join(str(v) for v in violations))
+        super().__init__(self.message)
+
+
+class InvalidResponseBody(ValueError):
+    """A response body that breaks the contract (drift between us and the service)."""
+
+    def __init__(self, violations: list[Violation]) -> None:
+        self.violations = violations
+        self.message = "response body breaks the SDXL contract: " + "".join(
+            str(v) for v in violations
+        )
+        super().__init__(self.message)
+
+
+@dataclass(frozen=True)
+class ValidRequest:
+    """A request body that passed every check, with its images decoded once."""
+
+    body: dict[str, Any]
+    images: dict[str, Image.Image] = field(default_factory=dict)
+
+
+def _parse(raw: bytes | str | Mapping[str, Any]) -> tuple[object, list[Violation]]:
+    if isinstance(raw, Mapping):
+        return dict(raw), []
+    try:
+        return json.loads(raw, parse_constant=_refuse_constant), []
+    except UnicodeDecodeError:
+        return None, [Violation("#", "body is not UTF-8 encoded JSON")]
+    except ValueError as err:  # json.JSONDecodeError and the constants refused below
+        return None, [Violation("#", f"body is not valid JSON ({err})")]
+
+
+def _refuse_constant(name: str) -> float:
+    # Python's json accepts NaN and Infinity, which are not JSON and slip past range checks.
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def request_violations(body: object) -> list[Violation]:
+    """Every schema violation of an already-parsed request body (images not decoded)."""
+    validator = request_validator()
+    if validator.is_valid(body):
+        return []
+    return violations_of(validator.iter_errors(body))
+
+
+def _decode_image(name: str, data: str) -> tuple[Image.Image | None, list[Violation]]:
+    where = f"#/{name}"
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        return None, [Violation(where, "is not valid base64")]
+    try:
+        # Opening reads only the header; the size is checked before any pixel is decoded,
+        # and Pillow's decompression-bomb guard stays on for the header itself.
+        image = Image.open(io.BytesIO(raw))
+    except Image.DecompressionBombError as err:
+        return None, [Violation(where, f"image is too large to decode ({err})")]
+    except (UnidentifiedImageError, OSError):
+        return None, [Violation(where, "is not a PNG or JPEG image")]
+    if image.format not in IMAGE_FORMATS:
+        return None, [Violation(where, f"is a {image.format} image; expected PNG or JPEG")]
+    if image.size not in allowed_sizes():
+        return None, [
+            Violation(
+                where,
+                f"image size {format_size(image.size)} (width x height) is not one of the "
+                f"allowed sizes: {allowed_sizes_text()}",
+            )
+        ]
+    try:
+        image.load()
+    except (OSError, SyntaxError, ValueError) as err:
+        return None, [Violation(where, f"image data is corrupt ({err})")]
+    return image, []
+
+
+def _image_violations(body: dict[str, Any]) -> tuple[dict[str, Image.Image], list[Violation]]:
+    images: dict[str, Image.Image] = {}
+    found: list[Violation] = []
+    for name in ("init_image", "mask_image"):
+        if isinstance(body.get(name), str):
+            image, problems = _decode_image(name, body[name])
+            found += problems
+            if image is not None:
+                images[name] = image
+    init, mask = images.get("init_image"), images.get("mask_image")
+    if init is not None and mask is not None and init.size != mask.size:
+        found.append(
+            Violation(
+                "#/mask_image",
+                f"image size {format_size(mask.size)} does not match init_image size "
+                f"{format_size(init.size)}",
+            )
+        )
+    if init is not None and body.get("mask_source") == "INIT_IMAGE_ALPHA":
+        if "A" not in init.getbands() and "transparency" not in init.info:
+            found.append(
+                Violation("#/init_image", "has no alpha channel, which mask_source "
+                          "INIT_IMAGE_ALPHA reads the mask from")
+            )
+    return images, found
+
+
+def check_request(raw: bytes | str | Mapping[str, Any]) -> ValidRequest:
+    """Parse and check a request body; raise :class:`InvalidRequestBody` listing every
+    violation, worded as Bedrock words them."""
+    body, problems = _parse(raw)
+    if problems:
+        raise InvalidRequestBody(problems)
+    problems = request_violations(body)
+    images: dict[str, Image.Image] = {}
+    if isinstance(body, dict):
+        images, image_problems = _image_violations(body)
+        problems += image_problems
+    if problems:
+        raise InvalidRequestBody(problems)
+    assert isinstance(body, dict)  # no violation, so the schema's "type": "object" held
+    return ValidRequest(body, images)
+
+
+def check_response(raw: bytes | str | Mapping[str, Any]) -> dict[str, Any]:
+    """Parse and check a response body; raise :class:`InvalidResponseBody` on drift."""
+    body, problems = _parse(raw)
+    if not problems:
+        validator = response_validator()
+        if not validator.is_valid(body):
+            problems = violations_of(validator.iter_errors(body))
+    if problems:
+        raise InvalidResponseBody(problems)
+    assert isinstance(body, dict)
+    return body
