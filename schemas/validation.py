@@ -17,7 +17,12 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
-from sdxl_schemas.loader import request_validator, response_validator
+from sdxl_schemas.loader import (
+    fast_request_validator,
+    fast_response_validator,
+    request_validator,
+    response_validator,
+)
 from sdxl_schemas.sizes import allowed_sizes, allowed_sizes_text, format_size
 from sdxl_schemas.wording import Violation, violations_of
 
@@ -71,10 +76,9 @@ def _refuse_constant(name: str) -> float:
 
 def request_violations(body: object) -> list[Violation]:
     """Every schema violation of an already-parsed request body (images not decoded)."""
-    validator = request_validator()
-    if validator.is_valid(body):
+    if fast_request_validator().is_valid(body):
         return []
-    return violations_of(validator.iter_errors(body))
+    return violations_of(request_validator().iter_errors(body))
 
 
 def _decode_image(name: str, data: str) -> tuple[Image.Image | None, list[Violation]]:
@@ -126,12 +130,18 @@ def _image_violations(body: dict[str, Any]) -> tuple[dict[str, Image.Image], lis
                 f"{format_size(init.size)}",
             )
         )
-    if init is not None and body.get("mask_source") == "INIT_IMAGE_ALPHA":
-        if "A" not in init.getbands() and "transparency" not in init.info:
-            found.append(
-                Violation("#/init_image", "has no alpha channel, which mask_source "
-                          "INIT_IMAGE_ALPHA reads the mask from")
+    if (
+        init is not None
+        and body.get("mask_source") == "INIT_IMAGE_ALPHA"
+        and "A" not in init.getbands()
+        and "transparency" not in init.info
+    ):
+        found.append(
+            Violation(
+                "#/init_image",
+                "has no alpha channel, which mask_source INIT_IMAGE_ALPHA reads the mask from",
             )
+        )
     return images, found
 
 
@@ -155,10 +165,8 @@ def check_request(raw: bytes | str | Mapping[str, Any]) -> ValidRequest:
 def check_response(raw: bytes | str | Mapping[str, Any]) -> dict[str, Any]:
     """Parse and check a response body; raise :class:`InvalidResponseBody` on drift."""
     body, problems = _parse(raw)
-    if not problems:
-        validator = response_validator()
-        if not validator.is_valid(body):
-            problems = violations_of(validator.iter_errors(body))
+    if not problems and not fast_response_validator().is_valid(body):
+        problems = violations_of(response_validator().iter_errors(body))
     if problems:
         raise InvalidResponseBody(problems)
     assert isinstance(body, dict)

@@ -82,6 +82,13 @@ def _limit(template: str) -> Callable[[ValidationError], Iterator[str]]:
     return word
 
 
+def _count(template: str) -> Callable[[ValidationError], Iterator[str]]:
+    def word(e: ValidationError) -> Iterator[str]:
+        yield template.format(limit=e.validator_value, count=len(e.instance))
+
+    return word
+
+
 def _required(e: ValidationError) -> Iterator[str]:
     for key in e.validator_value:
         if key not in e.instance:
@@ -132,10 +139,10 @@ _WORDING: dict[str | None, Callable[[ValidationError], Iterator[str]]] = {
     "exclusiveMaximum": _limit("{value} is not less than {limit}"),
     "enum": _limit("{value} is not a valid enum value"),
     "const": _limit("{value} is not the permitted value {limit}"),
-    "minLength": lambda e: iter([f"expected minLength: {e.validator_value}, actual: {len(e.instance)}"]),
-    "maxLength": lambda e: iter([f"expected maxLength: {e.validator_value}, actual: {len(e.instance)}"]),
-    "minItems": lambda e: iter([f"expected minimum item count: {e.validator_value}, found: {len(e.instance)}"]),
-    "maxItems": lambda e: iter([f"expected maximum item count: {e.validator_value}, found: {len(e.instance)}"]),
+    "minLength": _count("expected minLength: {limit}, actual: {count}"),
+    "maxLength": _count("expected maxLength: {limit}, actual: {count}"),
+    "minItems": _count("expected minimum item count: {limit}, found: {count}"),
+    "maxItems": _count("expected maximum item count: {limit}, found: {count}"),
     "required": _required,
     "additionalProperties": _additional,
     "dependentRequired": _dependent_required,
