@@ -62,7 +62,8 @@ def _parse(raw: bytes | str | Mapping[str, Any]) -> tuple[object, list[Violation
     if isinstance(raw, Mapping):
         return dict(raw), []
     try:
-        return json.loads(raw, parse_constant=_refuse_constant), []
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        return json.loads(text, parse_constant=_refuse_constant), []
     except UnicodeDecodeError:
         return None, [Violation("#", "body is not UTF-8 encoded JSON")]
     except ValueError as err:  # json.JSONDecodeError and the constants refused below
