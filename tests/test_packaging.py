@@ -1,0 +1,63 @@
+"""A wheel built from the project works installed outside the source tree."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_wheel_installed_elsewhere_carries_the_schemas(tmp_path: Path) -> None:
+    # --no-build-isolation and --no-deps keep this offline: the test venv already has the
+    # build backend and every runtime dependency.
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(tmp_path / "dist"),
+            str(ROOT),
+        ],
+        check=True,
+    )
+    (wheel,) = (tmp_path / "dist").glob("*.whl")
+    target = tmp_path / "site"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
+        check=True,
+    )
+    probe = (
+        "import sdxl_schemas, sdxl_adapter, mock_bedrock\n"
+        "print(sdxl_schemas.__file__)\n"
+        "sdxl_schemas.check_request(open(r'%s', 'rb').read())\n"
+        "print(len(sdxl_schemas.allowed_sizes()))\n" % (ROOT / "examples" / "sample-request.json")
+    )
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert out[0].startswith(str(target))
+    assert out[1] == "9"
