@@ -1,0 +1,186 @@
+"""Deterministic placeholder PNGs: what the mock answers instead of a diffusion model.
+
+``render_png`` draws a picture whose colours and layout come from the seed, prompts and
+style, captions it with what was asked, starts from the init image and honours the mask when
+the request has them, and stores the request's parameters in the PNG, where
+``read_parameters`` finds them. Same inputs, same bytes, in every process.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+from PIL import Image, ImageFilter, UnidentifiedImageError
+from PIL.PngImagePlugin import PngInfo
+
+from mock_bedrock import placeholder_edit as edit
+from mock_bedrock.placeholder_params import (
+    IMAGE_FIELDS,
+    canonical_json,
+    describe,
+    digest,
+    prompt_weight_default,
+)
+from mock_bedrock.placeholder_scene import HashStream, background
+from mock_bedrock.placeholder_text import caption_layer, seed_layer
+from sdxl_schemas.sizes import size_of
+
+__all__ = ["PARAMETERS_KEY", "read_parameters", "render_png"]
+
+PARAMETERS_KEY = "sdxl-mock"
+NO_IMAGES: Mapping[str, Image.Image] = MappingProxyType({})
+RESULT_CACHE_SIZE = 32
+PANEL_COLOUR = (18, 18, 24)
+TEXT_COLOUR = (250, 250, 250)
+SEED_COLOUR = (255, 214, 90)
+
+
+class _ResultCache:
+    """The last few PNGs by the digest of everything that shaped them: test suites send the
+    same request many times. Bounded, and safe to share between server threads."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._entries: OrderedDict[bytes, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: bytes) -> bytes | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
+
+    def put(self, key: bytes, png: bytes) -> None:
+        with self._lock:
+            self._entries[key] = png
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+_results = _ResultCache(RESULT_CACHE_SIZE)
+
+
+def clear_cache() -> None:
+    """Forget cached results (for measuring uncached renders)."""
+    _results.clear()
+
+
+def _decoded_images(
+    body: Mapping[str, Any], images: Mapping[str, Image.Image]
+) -> dict[str, Image.Image]:
+    # The engine hands over the images check_request decoded; a caller that passed only the
+    # body gets them decoded here.
+    found = dict(images)
+    for name in IMAGE_FIELDS:
+        if name not in found and isinstance(body.get(name), str):
+            found[name] = Image.open(io.BytesIO(base64.b64decode(body[name])))
+    return found
+
+
+def _caption(canvas: Image.Image, params: Mapping[str, Any]) -> None:
+    """Draws the caption panel onto ``canvas``."""
+    width, height = canvas.size
+    margin = round(min(width, height) / 24)
+    pad = margin // 2
+    text_width = width - 2 * (margin + pad)
+    prompts = tuple((p["text"], p["weight"]) for p in params["prompts"])
+    size = (width, height)
+    caption = caption_layer(
+        prompts,
+        params.get("style_preset"),
+        params["model_id"],
+        size,
+        text_width,
+        prompt_weight_default(),
+    )
+    seed = seed_layer(params["seed"], size, text_width)
+    panel_height = caption.height + seed.height + 2 * pad
+    top = max(0, min(height // 5, height - panel_height - margin))
+    canvas.paste(PANEL_COLOUR, (margin, top, width - margin, top + panel_height))
+    canvas.paste(TEXT_COLOUR, (margin + pad, top + pad), caption)
+    canvas.paste(SEED_COLOUR, (margin + pad, top + pad + caption.height), seed)
+
+
+def _render(params: Mapping[str, Any], body: Mapping[str, Any], images: dict[str, Image.Image]):
+    size = (params["size"][0], params["size"][1])
+    rng = HashStream(params["seed"], canonical_json(params["prompts"]), params.get("style_preset"))
+    picture = background(size, params.get("style_preset"), rng)
+    init = images.get("init_image")
+    if init is not None:
+        picture = edit.start_from_init(picture, body, init)
+    _caption(picture, params)
+    if init is not None:
+        replace = edit.replaced_pixels(body, init, images.get("mask_image"))
+        if replace is not None:
+            picture = edit.apply_mask(picture, init, replace)
+    if params["blurred"]:
+        picture = picture.filter(ImageFilter.GaussianBlur(radius=max(size) / 40))
+    return picture
+
+
+def _encode(picture: Image.Image, params: Mapping[str, Any]) -> bytes:
+    info = PngInfo()
+    info.add_itxt(PARAMETERS_KEY, canonical_json(params))
+    out = io.BytesIO()
+    picture.save(out, format="PNG", pnginfo=info, compress_level=1, optimize=False)
+    return out.getvalue()
+
+
+def render_png(
+    body: Mapping[str, Any],
+    *,
+    seed: int,
+    model_id: str,
+    images: Mapping[str, Image.Image] = NO_IMAGES,
+    blurred: bool = False,
+) -> bytes:
+    """A placeholder PNG for a request ``body`` that passed ``sdxl_schemas.check_request``.
+
+    ``seed`` is the seed actually used, ``images`` the decoded ``init_image`` and
+    ``mask_image`` (decoded from the body when absent), ``blurred`` asks for the blurred
+    image a CONTENT_FILTERED answer carries.
+    """
+    decoded = _decoded_images(body, images)
+    init = decoded.get("init_image")
+    size = init.size if init is not None else size_of(body)
+    params = describe(
+        body, seed=seed, model_id=model_id, size=size, images=decoded, blurred=blurred
+    )
+    key = digest(params)
+    cached = _results.get(key)
+    if cached is not None:
+        return cached
+    png = _encode(_render(params, body, decoded), params)
+    _results.put(key, png)
+    return png
+
+
+def read_parameters(png: bytes) -> dict[str, Any]:
+    """The parameters a placeholder PNG carries; ValueError for any other data."""
+    try:
+        image = Image.open(io.BytesIO(png))
+    except (UnidentifiedImageError, OSError) as err:
+        raise ValueError(f"not a PNG image ({err})") from err
+    text = image.info.get(PARAMETERS_KEY) if image.format == "PNG" else None
+    if not isinstance(text, str):
+        raise ValueError(
+            f"not a mock Bedrock placeholder: the image has no {PARAMETERS_KEY!r} text chunk"
+        )
+    try:
+        params: dict[str, Any] = json.loads(text)
+    except ValueError as err:
+        raise ValueError(f"the {PARAMETERS_KEY!r} text chunk is not JSON ({err})") from err
+    return params

@@ -1,0 +1,82 @@
+"""The placeholder's background: bands of horizontal gradients with stripes.
+
+Colours and geometry come from a SHAKE-256 stream over the seed and prompts; the palette's
+hue family comes from the style preset's name, so styles look different without a table of
+styles written here (the schema alone lists them). Every band repeats one row of pixels,
+which keeps the picture cheap to draw and to encode (see placeholder_png).
+"""
+
+from __future__ import annotations
+
+import colorsys
+import hashlib
+from itertools import pairwise
+
+from PIL import Image
+
+Colour = tuple[int, int, int]
+
+
+class HashStream:
+    """Deterministic numbers from a key: the same on every machine, process and Python
+    version (``random.Random`` promises less across versions)."""
+
+    def __init__(self, *key: object) -> None:
+        self._bytes = hashlib.shake_256(repr(key).encode()).digest(1024)
+        self._at = 0
+
+    def unit(self) -> float:
+        """A number in [0, 1)."""
+        if self._at + 4 > len(self._bytes):
+            self._bytes = hashlib.shake_256(self._bytes).digest(1024)
+            self._at = 0
+        value = int.from_bytes(self._bytes[self._at : self._at + 4], "big")
+        self._at += 4
+        return value / 2**32
+
+    def between(self, low: int, high: int) -> int:
+        """An integer in [low, high]."""
+        return low + int(self.unit() * (high - low + 1))
+
+
+def palette(style: str | None, rng: HashStream, count: int = 5) -> list[Colour]:
+    """``count`` colours in the style's hue family; shades vary with the seed and prompts."""
+    family = HashStream("style", style or "")
+    base_hue = family.unit()
+    spread = 0.08 + 0.3 * family.unit()
+    saturation = 0.35 + 0.55 * family.unit() if style else 0.25
+    colours = []
+    for _ in range(count):
+        hue = (base_hue + spread * (rng.unit() - 0.5)) % 1.0
+        value = 0.35 + 0.6 * rng.unit()
+        sat = min(1.0, saturation * (0.7 + 0.6 * rng.unit()))
+        r, g, b = colorsys.hsv_to_rgb(hue, sat, value)
+        colours.append((round(r * 255), round(g * 255), round(b * 255)))
+    return colours
+
+
+def band_row(width: int, colours: list[Colour], rng: HashStream) -> Image.Image:
+    """One row of pixels: a gradient between two colours crossed by a few stripes."""
+    left, right = colours[rng.between(0, len(colours) - 1)], colours[rng.between(0, 4)]
+    ends = Image.new("RGB", (2, 1))
+    ends.putpixel((0, 0), left)
+    ends.putpixel((1, 0), right)
+    # Resizing 2 pixels with BILINEAR and reducing_gap off interpolates end to end.
+    row = ends.resize((width, 1), Image.Resampling.BILINEAR)
+    for _ in range(rng.between(0, 4)):
+        x = rng.between(0, width - 1)
+        stripe = max(2, round(width * 0.06 * rng.unit()))
+        row.paste(colours[rng.between(0, len(colours) - 1)], (x, 0, min(width, x + stripe), 1))
+    return row
+
+
+def background(size: tuple[int, int], style: str | None, rng: HashStream) -> Image.Image:
+    width, height = size
+    colours = palette(style, rng)
+    canvas = Image.new("RGB", size)
+    count = rng.between(4, 11)
+    cuts = sorted({0, height, *(rng.between(1, height - 1) for _ in range(count - 1))})
+    for top, bottom in pairwise(cuts):
+        row = band_row(width, colours, rng)
+        canvas.paste(row.resize((width, bottom - top), Image.Resampling.NEAREST), (0, top))
+    return canvas
