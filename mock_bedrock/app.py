@@ -1,0 +1,213 @@
+"""The mock Bedrock Runtime: one WSGI application that both doors (the HTTP server and the
+in-process botocore hook) serve.
+
+This module routes and sequences a call; the wire format is in :mod:`mock_bedrock.wire`, the
+model table in :mod:`mock_bedrock.models`, the SDXL logic in :mod:`mock_bedrock.engine`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Response
+
+from mock_bedrock.admin import PREFIX as ADMIN_PREFIX
+from mock_bedrock.admin import AdminEndpoints
+from mock_bedrock.engine import SUCCESS, SdxlEngine
+from mock_bedrock.errors import (
+    INVOKE,
+    INVOKE_STREAM,
+    OPERATIONS,
+    BedrockError,
+    operation_model,
+    validation_error,
+)
+from mock_bedrock.faults import CallFacts, FaultRule, FaultSet
+from mock_bedrock.journal import JOURNALED_HEADERS, Journal, JournalEntry
+from mock_bedrock.models import MEDIA_TYPE, resolve
+from mock_bedrock.sigv4 import SigV4Verifier
+from mock_bedrock.wire import (
+    REQUEST_ID_HEADER,
+    BedrockRequest,
+    check_media_types,
+    chunk_events,
+    error_response,
+    exception_event,
+    json_response,
+    max_chunk_length,
+    read_body,
+    signed_url,
+    stream_response,
+)
+from sdxl_schemas import InvalidRequestBody, check_request
+
+logger = logging.getLogger("mock_bedrock")
+
+INTERNAL_ERROR_MESSAGE = "The server encountered an internal error while processing the request."
+# Bedrock's own wording where it is known; other injected errors say where they came from.
+FAULT_MESSAGES = {
+    "ThrottlingException": "Too many requests, please wait before trying again.",
+}
+
+WSGIEnvironment = dict[str, Any]
+StartResponse = Any
+
+
+class DropConnection(Exception):
+    """A fault asked for the connection to be dropped; each door drops it its own way."""
+
+
+def _operation_rules() -> list[Rule]:
+    # Routes come from the service model's URI templates; the model id may hold "/" (ARNs),
+    # hence the path converter.
+    rules = []
+    for operation in OPERATIONS:
+        http = operation_model(operation).http
+        path = http["requestUri"].replace("{modelId}", "<path:model_id>")
+        rules.append(Rule(path, endpoint=operation, methods=[http["method"]]))
+    return rules
+
+
+def _journal_body(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode("utf-8", errors="replace")
+
+
+class MockBedrock:
+    """Bedrock Runtime for Stability SDXL 1.0, as a WSGI application.
+
+    ``credentials`` ({access key id: secret}) turns on strict SigV4 checking; without it any
+    signature, or none, is accepted. ``stream_chunk_length`` caps the model-output bytes per
+    stream chunk (default: the service's maximum).
+    """
+
+    def __init__(
+        self,
+        *,
+        faults: Iterable[FaultRule] = (),
+        credentials: Mapping[str, str] | None = None,
+        engine: SdxlEngine | None = None,
+        stream_chunk_length: int | None = None,
+    ) -> None:
+        self.faults = FaultSet(faults)
+        self.journal = Journal()
+        self._verifier = SigV4Verifier(credentials) if credentials is not None else None
+        self._engine = engine or SdxlEngine()
+        limit = max_chunk_length()
+        self._chunk_length = stream_chunk_length or limit
+        if not 0 < self._chunk_length <= limit:
+            raise ValueError(f"stream_chunk_length must be 1..{limit}")
+        self._admin = AdminEndpoints(self.faults, self.journal)
+        self._url_map = Map(_operation_rules(), merge_slashes=False)
+
+    def __call__(
+        self, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> Iterable[bytes]:
+        request = BedrockRequest(environ)
+        request_id = str(uuid.uuid4())
+        if request.path.startswith(ADMIN_PREFIX):
+            response = self._admin.handle(request)
+            response.headers[REQUEST_ID_HEADER] = request_id
+        else:
+            response = self._answer(request, request_id)
+        result: Iterable[bytes] = response(environ, start_response)
+        return result
+
+    def _answer(self, request: BedrockRequest, request_id: str) -> Response:
+        entry = JournalEntry(
+            time=time.time(), request_id=request_id, method=request.method,
+            path=request.path, operation=None, model_id=None,
+            headers={h: request.headers[h] for h in JOURNALED_HEADERS if h in request.headers},
+        )
+        try:
+            response = self._serve(request, request_id, entry)
+        except DropConnection:
+            entry.outcome = "DropConnection"
+            self._record(entry)
+            raise
+        except BedrockError as err:
+            entry.outcome = err.code
+            response = error_response(err, request_id)
+        except Exception:
+            logger.exception("mock_bedrock: request %s failed", request_id)
+            entry.outcome = "InternalServerException"
+            response = error_response(
+                BedrockError("InternalServerException", INTERNAL_ERROR_MESSAGE), request_id
+            )
+        entry.status = response.status_code
+        self._record(entry)
+        return response
+
+    def _record(self, entry: JournalEntry) -> None:
+        if isinstance(entry.body, bytes):  # read but never validated: parse for reading
+            entry.body = _journal_body(entry.body)
+        self.journal.record(entry)
+
+    def _route(self, request: BedrockRequest) -> tuple[str, str]:
+        try:
+            operation, args = self._url_map.bind_to_environ(request.environ).match()
+        except MethodNotAllowed as err:
+            raise BedrockError(
+                "UnknownOperationException",
+                f"No operation matches {request.method} {request.path}",
+                headers={"Allow": ", ".join(err.valid_methods or [])},
+            ) from None
+        except HTTPException:
+            raise BedrockError(
+                "UnknownOperationException", f"No operation matches {request.method} "
+                f"{request.path}"
+            ) from None
+        return operation, args["model_id"]
+
+    def _serve(self, request: BedrockRequest, request_id: str, entry: JournalEntry) -> Response:
+        operation, model_id = self._route(request)
+        entry.operation, entry.model_id = operation, model_id
+        raw = read_body(request)
+        entry.body = raw
+        if self._verifier is not None:
+            url = signed_url(request, operation, model_id)
+            self._verifier.verify(request.method, url, request.headers, raw)
+        served_id = resolve(model_id)
+        check_media_types(request, operation, MEDIA_TYPE)
+        try:
+            valid = check_request(raw)
+        except InvalidRequestBody as err:
+            raise validation_error(err.message) from None
+        entry.body = valid.body
+
+        prompts = tuple(prompt["text"] for prompt in valid.body["text_prompts"])
+        decision = self.faults.decide(CallFacts(operation, served_id, prompts))
+        entry.faults = [rule.name or rule.outcome or "latency_ms" for rule in decision.fired]
+        if decision.latency_ms:
+            time.sleep(decision.latency_ms / 1000)
+        rule = decision.rule
+        if rule is not None and rule.drop_connection:
+            raise DropConnection(f"fault rule {rule.name or rule.to_dict()}")
+        if rule is not None and rule.error is not None:
+            message = rule.message or FAULT_MESSAGES.get(
+                rule.error, f"{rule.error} injected by a mock-bedrock fault rule."
+            )
+            raise BedrockError(rule.error, message)
+
+        finish_reason = rule.finish_reason if rule and rule.finish_reason else SUCCESS
+        generation = self._engine.generate(served_id, valid, finish_reason=finish_reason)
+        entry.seed, entry.outcome = generation.seed, generation.finish_reason
+        if operation == INVOKE:
+            return json_response(generation.body, request_id)
+        events = chunk_events(generation.body, self._chunk_length)
+        if rule is not None and rule.stream_error is not None:
+            # The error arrives mid-stream: after the first chunk, instead of the rest.
+            message = rule.message or f"{rule.stream_error} injected by a mock-bedrock fault rule."
+            events = [*events[:1], exception_event(rule.stream_error, message)]
+            entry.outcome = rule.stream_error
+        assert operation == INVOKE_STREAM
+        return stream_response(events, request_id, MEDIA_TYPE)

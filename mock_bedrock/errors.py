@@ -1,0 +1,105 @@
+"""Bedrock's error codes and the HTTP status each one travels with.
+
+Statuses come from botocore's own service model (shape metadata ``error.httpStatusCode``), so
+the mock answers with exactly what botocore expects to parse. A few errors come from the AWS
+request framework rather than from Bedrock and so are not in the model; they are listed in
+:data:`FRAMEWORK_ERRORS` with the status AWS answers them with.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import botocore.session
+from botocore.model import OperationModel, ServiceModel
+
+SERVICE_NAME = "bedrock-runtime"
+INVOKE = "InvokeModel"
+INVOKE_STREAM = "InvokeModelWithResponseStream"
+OPERATIONS = (INVOKE, INVOKE_STREAM)
+
+# x-amzn-ErrorType carries "<Code>:<namespace>"; Bedrock's own errors and the framework's
+# (auth, routing) come from different namespaces.
+BEDROCK_NAMESPACE = "http://internal.amazon.com/coral/com.amazon.bedrock/"
+FRAMEWORK_NAMESPACE = "http://internal.amazon.com/coral/com.amazon.coral.service/"
+
+# Errors raised by the AWS request framework in front of every service: not in any service
+# model, so their statuses are written down here (as AWS answers them).
+FRAMEWORK_ERRORS: dict[str, int] = {
+    "UnknownOperationException": 404,
+    "MissingAuthenticationTokenException": 403,
+    "UnrecognizedClientException": 403,
+    "InvalidSignatureException": 403,
+    "IncompleteSignatureException": 400,
+}
+
+
+@cache
+def service_model() -> ServiceModel:
+    """botocore's model of Bedrock Runtime, loaded once per process."""
+    return botocore.session.get_session().get_service_model(SERVICE_NAME)
+
+
+@cache
+def operation_model(name: str) -> OperationModel:
+    return service_model().operation_model(name)
+
+
+@cache
+def error_statuses() -> dict[str, int]:
+    """Every Bedrock error code the model declares, with its HTTP status."""
+    return {
+        shape.name: shape.metadata["error"]["httpStatusCode"]
+        for shape in service_model().error_shapes
+    }
+
+
+@cache
+def operation_errors(operation: str) -> frozenset[str]:
+    """The error codes one operation may answer with, per the model."""
+    return frozenset(shape.name for shape in operation_model(operation).error_shapes)
+
+
+@cache
+def stream_exception_members() -> dict[str, str]:
+    """Error code -> event name of the exceptions the response stream union may carry.
+
+    The union's member names (``modelStreamErrorException``) are what the
+    ``:exception-type`` header holds; the member's shape name is the error code.
+    """
+    union = operation_model(INVOKE_STREAM).output_shape.members["body"]
+    return {
+        shape.name: member
+        for member, shape in union.members.items()
+        if shape.metadata.get("exception")
+    }
+
+
+def status_of(code: str) -> int:
+    """The HTTP status an error code travels with."""
+    statuses = error_statuses()
+    return statuses[code] if code in statuses else FRAMEWORK_ERRORS[code]
+
+
+def namespace_of(code: str) -> str:
+    return FRAMEWORK_NAMESPACE if code in FRAMEWORK_ERRORS else BEDROCK_NAMESPACE
+
+
+class BedrockError(Exception):
+    """An error the service answers with: a code from the model and its message."""
+
+    def __init__(self, code: str, message: str, *, headers: dict[str, str] | None = None):
+        if code not in error_statuses() and code not in FRAMEWORK_ERRORS:
+            raise ValueError(f"{code!r} is not a Bedrock Runtime error code")
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+
+    @property
+    def status(self) -> int:
+        return status_of(self.code)
+
+
+def validation_error(message: str) -> BedrockError:
+    return BedrockError("ValidationException", message)
