@@ -1,0 +1,247 @@
+"""The SDXL client: validates a request, calls Bedrock Runtime through boto3, checks and
+decodes the response, and raises typed errors.
+
+Transport, signing, retries and error parsing are botocore's; this module only chooses the
+endpoint, the retry configuration, and what each outcome means for an SDXL caller.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import boto3
+import urllib3.exceptions
+from botocore.client import BaseClient
+from botocore.config import Config
+from botocore.exceptions import (
+    ClientError,
+    HTTPClientError,
+    NoCredentialsError,
+    NoRegionError,
+    ProfileNotFound,
+)
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
+
+from sdxl_adapter.errors import (
+    ClientConfigError,
+    ConnectionFailed,
+    CredentialsMissing,
+    from_client_error,
+)
+from sdxl_adapter.request import SDXLRequest
+from sdxl_adapter.response import result_from_body
+from sdxl_adapter.result import GenerationResult
+
+DEFAULT_MODEL_ID = "stability.stable-diffusion-xl-v1"
+SERVICE_NAME = "bedrock-runtime"
+AWS = "aws"
+MOCK = "mock"
+JSON = "application/json"
+# The in-process mock never checks signatures, and must not send a user's real credentials
+# anywhere, so its client signs with placeholders (and never walks the credential chain).
+_MOCK_CREDENTIALS = {"aws_access_key_id": "mock", "aws_secret_access_key": "mock"}
+_MOCK_REGION = "us-east-1"
+
+
+def retry_config(max_attempts: int | None = None, mode: str | None = None) -> Config | None:
+    """botocore's retry configuration: ``max_attempts`` counts every attempt, the first
+    included; ``mode`` is botocore's (``standard``, ``adaptive``, ``legacy``). Unset values
+    come from the usual places (AWS_MAX_ATTEMPTS, AWS_RETRY_MODE, ~/.aws/config)."""
+    retries: dict[str, Any] = {}
+    if max_attempts is not None:
+        retries["total_max_attempts"] = max_attempts
+    if mode is not None:
+        retries["mode"] = mode
+    return Config(retries=retries) if retries else None  # type: ignore[arg-type]
+
+
+class SDXLClient:
+    """Generates images with SDXL 1.0 on Bedrock Runtime, or on anything that speaks its
+    wire protocol.
+
+    ``endpoint`` is ``"aws"`` (the real service: ``region``/``profile`` or the usual
+    credential chain), an ``http(s)://`` URL, or ``"mock"`` (the in-process mock, active
+    until :meth:`close`). Or pass a ready boto3 ``client`` (used as is, and not closed) or a
+    boto3 ``session``. ``max_attempts``/``retry_mode`` configure botocore's retries of
+    throttling and 5xx answers; ``config`` is merged under them.
+
+    Use as a context manager, or call :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        endpoint: str = AWS,
+        *,
+        region: str | None = None,
+        profile: str | None = None,
+        session: boto3.Session | None = None,
+        client: BaseClient | None = None,
+        model_id: str = DEFAULT_MODEL_ID,
+        max_attempts: int | None = None,
+        retry_mode: str | None = None,
+        config: Config | None = None,
+    ) -> None:
+        self.model_id = model_id
+        self._resources = contextlib.ExitStack()
+        if client is not None:
+            ignored = [region, profile, session, max_attempts, retry_mode, config]
+            if endpoint != AWS or any(value is not None for value in ignored):
+                raise ClientConfigError(
+                    "a ready boto3 client brings its own endpoint, session and config: "
+                    "pass only client= and model_id="
+                )
+            self._client, self._owns_client = client, False
+            return
+        retries = retry_config(max_attempts, retry_mode)
+        if retries is not None:
+            config = config.merge(retries) if config is not None else retries
+        try:
+            self._client = self._make_client(endpoint, region, profile, session, config)
+        except BaseException:
+            self._resources.close()
+            raise
+        self._owns_client = True
+
+    def _make_client(
+        self,
+        endpoint: str,
+        region: str | None,
+        profile: str | None,
+        session: boto3.Session | None,
+        config: Config | None,
+    ) -> BaseClient:
+        endpoint_url: str | None = None
+        if endpoint == MOCK:
+            # Imported here: only the mock endpoint needs the mock package.
+            from mock_bedrock import mock_sdxl
+
+            self._resources.enter_context(mock_sdxl())
+            if session is None:
+                session = boto3.Session(region_name=region or _MOCK_REGION, **_MOCK_CREDENTIALS)
+        elif endpoint.startswith(("http://", "https://")):
+            endpoint_url = endpoint
+        elif endpoint != AWS:
+            raise ClientConfigError(
+                f"endpoint must be {AWS!r}, {MOCK!r} or an http(s):// URL, not {endpoint!r}"
+            )
+        try:
+            if session is None:
+                session = boto3.Session(profile_name=profile, region_name=region)
+            return session.client(
+                SERVICE_NAME, region_name=region, endpoint_url=endpoint_url, config=config
+            )
+        except NoRegionError as err:
+            raise ClientConfigError(
+                "no AWS region configured: pass region=, or set AWS_REGION or a profile's region"
+            ) from err
+        except ProfileNotFound as err:
+            raise ClientConfigError(str(err)) from err
+
+    @property
+    def boto_client(self) -> BaseClient:
+        """The botocore client calls go through (e.g. to register event handlers)."""
+        return self._client
+
+    @property
+    def endpoint_url(self) -> str:
+        return str(self._client.meta.endpoint_url)
+
+    def generate(self, request: SDXLRequest, *, stream: bool = False) -> GenerationResult:
+        """Generate one image. The request is checked first (nothing is sent when it breaks
+        the contract); ``stream`` uses InvokeModelWithResponseStream."""
+        request.validate()
+        return self._call(request.to_body(), request, stream)
+
+    def generate_streaming(self, request: SDXLRequest) -> GenerationResult:
+        """:meth:`generate` through InvokeModelWithResponseStream."""
+        return self.generate(request, stream=True)
+
+    def invoke_body(
+        self, body: bytes | str | Mapping[str, Any], *, stream: bool = False, validate: bool = True
+    ) -> GenerationResult:
+        """Send a ready-made body (a dict, or JSON text or bytes). With ``validate`` False
+        it is sent exactly as given, to see what the service itself says of it."""
+        if validate:
+            request = SDXLRequest.from_body(body)
+            return self._call(request.to_body(), request, stream)
+        return self._call(body, None, stream)
+
+    def _call(
+        self,
+        body: bytes | str | Mapping[str, Any],
+        request: SDXLRequest | None,
+        stream: bool,
+    ) -> GenerationResult:
+        payload = json.dumps(body) if isinstance(body, Mapping) else body
+        try:
+            raw, request_id = self._invoke_stream(payload) if stream else self._invoke(payload)
+        except ClientError as err:
+            raise from_client_error(err) from err
+        except (BotocoreConnectionError, HTTPClientError, urllib3.exceptions.HTTPError) as err:
+            raise ConnectionFailed(
+                f"could not talk to Bedrock Runtime at {self.endpoint_url}: {err}"
+            ) from err
+        except NoCredentialsError as err:
+            raise CredentialsMissing(
+                "no AWS credentials found: configure a profile or AWS_ACCESS_KEY_ID and "
+                "AWS_SECRET_ACCESS_KEY (any values work against a mock endpoint)"
+            ) from err
+        return result_from_body(
+            raw,
+            model_id=self.model_id,
+            request_id=request_id,
+            body=_as_dict(body),
+            request=request,
+        )
+
+    def _invoke(self, payload: bytes | str) -> tuple[bytes, str | None]:
+        response = self._client.invoke_model(
+            modelId=self.model_id, body=payload, contentType=JSON, accept=JSON
+        )
+        with contextlib.closing(response["body"]) as stream:
+            raw: bytes = stream.read()
+        return raw, response["ResponseMetadata"].get("RequestId")
+
+    def _invoke_stream(self, payload: bytes | str) -> tuple[bytes, str | None]:
+        response = self._client.invoke_model_with_response_stream(
+            modelId=self.model_id, body=payload, contentType=JSON, accept=JSON
+        )
+        request_id = response["ResponseMetadata"].get("RequestId")
+        parts: list[bytes] = []
+        try:
+            with contextlib.closing(response["body"]) as events:
+                for event in events:
+                    if "chunk" in event:
+                        parts.append(event["chunk"]["bytes"])
+        except ClientError as err:
+            # An error event mid-stream: botocore raises EventStreamError, which carries no
+            # request id of its own; the stream's is the one to report.
+            raise from_client_error(err, request_id=request_id) from err
+        return b"".join(parts), request_id
+
+    def close(self) -> None:
+        """Close the HTTP connections (of a client this object made) and stop the mock."""
+        try:
+            if self._owns_client:
+                self._client.close()
+        finally:
+            self._resources.close()
+
+    def __enter__(self) -> SDXLClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _as_dict(body: bytes | str | Mapping[str, Any]) -> dict[str, Any]:
+    if isinstance(body, Mapping):
+        return dict(body)
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}

@@ -1,0 +1,163 @@
+"""The exceptions the client library raises, all subclasses of :class:`SDXLError`.
+
+One :class:`BedrockError` subclass exists per error code in botocore's model of Bedrock Runtime,
+generated from the model's error shapes when this module is imported, so a code the service
+adds arrives with the next botocore release without a change here. Each is named exactly as
+the service names the code: ``except errors.ThrottlingException``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+import botocore.session
+from botocore.exceptions import ClientError
+
+from sdxl_schemas import Violation
+
+if TYPE_CHECKING:
+    from sdxl_adapter.result import GenerationResult
+
+SERVICE_NAME = "bedrock-runtime"
+
+
+class SDXLError(Exception):
+    """Base of every error this library raises."""
+
+
+class InvalidRequest(SDXLError, ValueError):
+    """The request breaks the SDXL contract and was refused locally: nothing was sent.
+
+    ``message`` is worded as Bedrock words the same refusal; ``violations`` lists each
+    broken rule as (JSON pointer, text).
+    """
+
+    def __init__(self, message: str, violations: Sequence[Violation]) -> None:
+        super().__init__(message)
+        self.message = message
+        self.violations = list(violations)
+
+
+class BedrockError(SDXLError):
+    """The service answered with an error. Subclassed once per error code of the model;
+    codes outside the model (the AWS request framework's own) arrive as this class."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        http_status: int | None = None,
+        request_id: str | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(f"{code}: {message}" if message else code)
+        self.code = code
+        self.message = message
+        self.http_status = http_status
+        self.request_id = request_id
+        # Modeled members beyond the message, e.g. ModelErrorException's originalStatusCode.
+        self.details: dict[str, Any] = dict(details or {})
+
+
+class ContentFiltered(SDXLError):
+    """The service filtered the image (finishReason CONTENT_FILTERED). ``result`` still holds
+    the (possibly blurred) image for a caller that chooses to keep it."""
+
+    def __init__(self, result: GenerationResult) -> None:
+        super().__init__(
+            f"the image was content filtered (seed {result.seed}, request {result.request_id})"
+        )
+        self.result = result
+
+
+class GenerationFailed(SDXLError):
+    """The service reported a failed generation (finishReason ERROR); ``result`` holds what
+    it returned."""
+
+    def __init__(self, result: GenerationResult) -> None:
+        super().__init__(
+            f"the service reported a generation error (seed {result.seed}, "
+            f"request {result.request_id})"
+        )
+        self.result = result
+
+
+class ContractDrift(SDXLError):
+    """The response broke the SDXL response contract: the service and this library
+    disagree about the contract. The message names every violation."""
+
+    def __init__(
+        self, message: str, violations: Sequence[Violation], *, request_id: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.violations = list(violations)
+        self.request_id = request_id
+
+
+class ClientConfigError(SDXLError, ValueError):
+    """The client cannot be built as asked (unknown endpoint, no region, unknown profile)."""
+
+
+class ConnectionFailed(SDXLError):
+    """The endpoint could not be reached or dropped the connection; the transport error is
+    the ``__cause__``."""
+
+
+class CredentialsMissing(SDXLError):
+    """No AWS credentials were found for a call that must be signed."""
+
+
+@cache
+def _service_model() -> Any:
+    return botocore.session.get_session().get_service_model(SERVICE_NAME)
+
+
+def _generate_error_classes() -> dict[str, type[BedrockError]]:
+    classes: dict[str, type[BedrockError]] = {}
+    for shape in _service_model().error_shapes:
+        status = shape.metadata.get("error", {}).get("httpStatusCode")
+        doc = f"Bedrock Runtime's {shape.name} (HTTP {status}), per botocore's service model."
+        classes[shape.name] = type(
+            shape.name, (BedrockError,), {"__doc__": doc, "__module__": __name__}
+        )
+    return classes
+
+
+ERROR_CLASSES: Mapping[str, type[BedrockError]] = _generate_error_classes()
+globals().update(ERROR_CLASSES)
+
+
+def error_class(code: str) -> type[BedrockError]:
+    """The exception class for a service error code (:class:`BedrockError` if unmodeled)."""
+    return ERROR_CLASSES.get(code, BedrockError)
+
+
+def modeled_members(code: str) -> tuple[str, ...]:
+    """The members the model declares for an error code, besides its message."""
+    if code not in ERROR_CLASSES:
+        return ()
+    shape = _service_model().shape_for(code)
+    return tuple(name for name in shape.members if name.lower() != "message")
+
+
+def from_client_error(err: ClientError, *, request_id: str | None = None) -> BedrockError:
+    """The typed exception for a botocore ClientError (the caller raises it ``from err``).
+
+    ``request_id`` is used when the error itself carries none, as with an error event in the
+    middle of a response stream, whose id is the stream's.
+    """
+    response: Mapping[str, Any] = err.response
+    error = response.get("Error", {})
+    meta = response.get("ResponseMetadata", {})
+    code = str(error.get("Code", "Unknown"))
+    return error_class(code)(
+        code,
+        str(error.get("Message", "")),
+        http_status=meta.get("HTTPStatusCode"),
+        request_id=meta.get("RequestId") or request_id,
+        details={k: response[k] for k in modeled_members(code) if k in response},
+    )

@@ -1,0 +1,184 @@
+"""A typed SDXL request: text to image, image to image or masking, by which fields are set.
+
+Every field is optional except the prompt, and a field left as ``None`` is left out of the
+body so the service applies its own default (the schema documents the defaults; nothing here
+fills them in). Ranges, enums and sizes are checked by :meth:`SDXLRequest.validate`, which
+runs the shared contract (:func:`sdxl_schemas.check_request`).
+
+    SDXLRequest(prompt="a lighthouse", negative_prompt="fog", size=(1152, 896), steps=40)
+    SDXLRequest(prompt="in watercolour", init_image=Path("photo.png"), image_strength=0.4)
+    SDXLRequest(prompt="a red door", init_image=img, mask_source="MASK_IMAGE_WHITE",
+                mask_image=mask)
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sdxl_schemas
+from sdxl_adapter.errors import InvalidRequest
+from sdxl_adapter.images import ImageInput, image_bytes
+
+# A negative prompt given as plain text gets this weight; AWS's examples use -1. The contract
+# only says that a weight below 0 makes a prompt negative.
+NEGATIVE_PROMPT_WEIGHT = -1
+
+Size = tuple[int, int]  # (width, height)
+PromptInput = str | Sequence["str | TextPrompt"]
+
+# Body fields the typed request holds under another shape than the wire's.
+_PROMPTS = "text_prompts"
+_SIZE_FIELDS = ("width", "height")
+_IMAGE_FIELDS = ("init_image", "mask_image")
+
+
+@dataclass(frozen=True)
+class TextPrompt:
+    """One prompt; ``weight`` None leaves the weight to the service."""
+
+    text: str
+    weight: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        if self.weight is None:
+            return {"text": self.text}
+        return {"text": self.text, "weight": self.weight}
+
+
+def _prompts(value: PromptInput | None, default_weight: float | None) -> tuple[TextPrompt, ...]:
+    if value is None:
+        return ()
+    items = [value] if isinstance(value, str) else list(value)
+    prompts = []
+    for item in items:
+        if isinstance(item, str):
+            item = TextPrompt(item)
+        elif not isinstance(item, TextPrompt):
+            raise TypeError(f"a prompt must be str or TextPrompt, not {type(item).__name__}")
+        if item.weight is None and default_weight is not None:
+            item = TextPrompt(item.text, default_weight)
+        prompts.append(item)
+    return tuple(prompts)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SDXLRequest:
+    """One SDXL request. Field names are the body's, except ``prompt``/``negative_prompt``
+    (which make ``text_prompts``) and ``size`` (which makes ``width``/``height``).
+
+    Inputs are normalised on construction: prompts become tuples of :class:`TextPrompt`,
+    images become their encoded bytes.
+    """
+
+    prompt: PromptInput
+    negative_prompt: PromptInput | None = None
+    size: Size | None = None
+    cfg_scale: float | None = None
+    clip_guidance_preset: str | None = None
+    sampler: str | None = None
+    samples: int | None = None
+    seed: int | None = None
+    steps: int | None = None
+    style_preset: str | None = None
+    extras: Mapping[str, Any] | None = None
+    init_image: ImageInput | None = None
+    init_image_mode: str | None = None
+    image_strength: float | None = None
+    step_schedule_start: float | None = None
+    step_schedule_end: float | None = None
+    mask_source: str | None = None
+    mask_image: ImageInput | None = None
+
+    def __post_init__(self) -> None:
+        # Frozen: normalised values are written once, here, through object.__setattr__.
+        set_ = object.__setattr__
+        set_(self, "prompt", _prompts(self.prompt, None))
+        set_(self, "negative_prompt", _prompts(self.negative_prompt, NEGATIVE_PROMPT_WEIGHT))
+        if self.size is not None:
+            width, height = self.size
+            set_(self, "size", (width, height))
+        if self.extras is not None:
+            set_(self, "extras", dict(self.extras))
+        for name in _IMAGE_FIELDS:
+            value = getattr(self, name)
+            if value is not None:
+                set_(self, name, image_bytes(value))
+
+    @property
+    def text_prompts(self) -> tuple[TextPrompt, ...]:
+        """The prompts as sent: the prompt(s), then the negative prompt(s)."""
+        return _prompts(self.prompt, None) + _prompts(self.negative_prompt, None)
+
+    @property
+    def mode(self) -> str:
+        """Which request shape this is: text-to-image, image-to-image or masking."""
+        if self.mask_source is not None:
+            return "masking"
+        return "image-to-image" if self.init_image is not None else "text-to-image"
+
+    def to_body(self) -> dict[str, Any]:
+        """The InvokeModel body: only the fields that were set, in the schema's order."""
+        body: dict[str, Any] = {}
+        for name in sdxl_schemas.request_schema()["properties"]:
+            if name == _PROMPTS:
+                body[name] = [p.to_json() for p in self.text_prompts]
+            elif name in _SIZE_FIELDS:
+                if self.size is not None:
+                    body[name] = self.size[_SIZE_FIELDS.index(name)]
+            elif name in _IMAGE_FIELDS:
+                if (image := getattr(self, name)) is not None:
+                    body[name] = base64.b64encode(image).decode("ascii")
+            elif (value := getattr(self, name)) is not None:
+                body[name] = value
+        return body
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_body())
+
+    def validate(self) -> SDXLRequest:
+        """Check against the contract; return self, or raise :class:`InvalidRequest` worded
+        as Bedrock would word the refusal."""
+        check(self.to_body())
+        return self
+
+    @classmethod
+    def from_body(cls, raw: bytes | str | Mapping[str, Any]) -> SDXLRequest:
+        """A request from a ready-made body (a dict, or JSON text or bytes), checked against
+        the contract first. A body giving only one of width/height gets both (the missing
+        one is the default, as the service reads it)."""
+        body = check(raw).body
+        fields: dict[str, Any] = {
+            "prompt": tuple(TextPrompt(p["text"], p.get("weight")) for p in body[_PROMPTS])
+        }
+        if any(name in body for name in _SIZE_FIELDS):
+            fields["size"] = sdxl_schemas.size_of(body)
+        for name, value in body.items():
+            if name in _IMAGE_FIELDS:
+                fields[name] = base64.b64decode(value)
+            elif name != _PROMPTS and name not in _SIZE_FIELDS:
+                fields[name] = value
+        return cls(**fields)
+
+
+def check(raw: bytes | str | Mapping[str, Any]) -> sdxl_schemas.ValidRequest:
+    """:func:`sdxl_schemas.check_request`, raising this library's :class:`InvalidRequest`."""
+    try:
+        return sdxl_schemas.check_request(raw)
+    except sdxl_schemas.InvalidRequestBody as err:
+        raise InvalidRequest(err.message, err.violations) from err
+
+
+def _check_fields_cover_schema() -> None:
+    # A field added to the schema must get a home here, or to_body would silently drop it.
+    held = {f.name for f in dataclasses.fields(SDXLRequest)} | {_PROMPTS, *_SIZE_FIELDS}
+    missing = set(sdxl_schemas.request_schema()["properties"]) - held
+    if missing:
+        raise ImportError(f"SDXLRequest has no field for request schema properties {missing}")
+
+
+_check_fields_cover_schema()
