@@ -1,0 +1,35 @@
+"""Request bodies the bench sends; every rule they follow is read from sdxl_schemas."""
+
+from __future__ import annotations
+
+import json
+from itertools import cycle, islice
+from typing import Any
+
+from mock_bedrock.models import SDXL_V1
+from sdxl_schemas import DEFAULT_SIZE, allowed_sizes
+from sdxl_schemas.loader import field
+
+MODEL_ID = SDXL_V1
+PROMPT = "a lighthouse on a cliff at dusk, oil painting"
+
+
+def text_to_image(size: tuple[int, int] = DEFAULT_SIZE, *, seed: int = 42,
+                  prompt: str = PROMPT) -> dict[str, Any]:
+    width, height = size
+    return {"text_prompts": [{"text": prompt}], "width": width, "height": height, "seed": seed}
+
+
+def encode(body: dict[str, Any]) -> bytes:
+    return json.dumps(body).encode()
+
+
+def distinct_bodies(count: int) -> list[bytes]:
+    """``count`` valid bodies, no two alike (prompt and seed vary, sizes cycle), so no
+    cache keyed on the body can help whoever validates them."""
+    highest_seed = field("seed")["maximum"]
+    sizes = islice(cycle(allowed_sizes()), count)
+    return [
+        encode(text_to_image(size, seed=1 + (i * 7919) % highest_seed, prompt=f"{PROMPT} #{i}"))
+        for i, size in enumerate(sizes)
+    ]
