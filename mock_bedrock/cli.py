@@ -1,0 +1,83 @@
+"""``mock-bedrock``: run the mock Bedrock Runtime on a port."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+
+import click
+
+from mock_bedrock.app import MockBedrock
+from mock_bedrock.faults import FaultRuleError
+from mock_bedrock.server import MockServer
+
+
+def _credential_pair(ctx: click.Context, param: click.Parameter,
+                     values: tuple[str, ...]) -> dict[str, str] | None:
+    if not values:
+        return None
+    pairs: dict[str, str] = {}
+    for value in values:
+        key, sep, secret = value.partition(":")
+        if not sep or not key or not secret:
+            raise click.BadParameter(f"{value!r} is not KEY:SECRET", ctx=ctx, param=param)
+        pairs[key] = secret
+    return pairs
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """A local Amazon Bedrock Runtime for Stability SDXL 1.0.
+
+    Real AWS clients (boto3, the AWS CLI, other SDKs) call it unchanged, by pointing their
+    endpoint at it, e.g. AWS_ENDPOINT_URL_BEDROCK_RUNTIME=http://127.0.0.1:8787
+    """
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0 or :: exposes the mock to the network).")
+@click.option("--port", default=8787, show_default=True, type=click.IntRange(0, 65535),
+              help="TCP port; 0 picks a free one (the first line of output names it).")
+@click.option("--faults", "faults_file", type=click.Path(exists=True, dir_okay=False,
+              path_type=Path), help="JSON file with a list of fault rules to start with.")
+@click.option("--strict-credentials", "credentials", multiple=True, metavar="KEY:SECRET",
+              callback=_credential_pair,
+              help="Check SigV4 signatures against these access keys (repeatable); without "
+                   "it any signature, or none, is accepted.")
+@click.option("--log-requests", is_flag=True,
+              help="Log each request to stderr (off by default: it costs latency).")
+def serve(host: str, port: int, faults_file: Path | None,
+          credentials: dict[str, str] | None, log_requests: bool) -> None:
+    """Serve the mock over HTTP/1.1 and HTTP/2 (cleartext, prior knowledge).
+
+    The first line printed is the endpoint URL. Stops cleanly on Ctrl-C or SIGTERM.
+    """
+    app = MockBedrock(credentials=credentials)
+    if faults_file is not None:
+        try:
+            app.faults.load_file(faults_file)
+        except FaultRuleError as err:
+            raise click.BadParameter(str(err), param_hint="--faults") from None
+    server = MockServer(app, host=host, port=port, log_requests=log_requests)
+    try:
+        server.start()
+    except OSError as err:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {err.strerror}") from None
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        click.echo(server.endpoint_url)  # the first line: scripts read the URL from it
+        click.get_text_stream("stdout").flush()
+        while not stop.wait(3600):
+            pass
+    finally:
+        server.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
