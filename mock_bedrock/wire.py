@@ -55,16 +55,24 @@ BODY_TOO_LARGE = (
 
 
 class BedrockRequest(Request):
-    # werkzeug refuses a larger Content-Length before reading, and stops reading a chunked
-    # body at the limit (when the server marks the input terminated, as chunked servers do).
-    max_content_length = max_body_length()
+    # werkzeug stops reading a chunked body at max_content_length (when the server marks
+    # the input terminated, as chunked servers do) but cannot tell a body of exactly that
+    # length from a longer one; one byte of slack lets read_body tell.
+    max_content_length = max_body_length() + 1
 
 
 def read_body(request: Request) -> bytes:
+    """The request body, refused by Content-Length before reading when it is too long."""
+    limit = max_body_length()
+    if request.content_length is not None and request.content_length > limit:
+        raise validation_error(BODY_TOO_LARGE)
     try:
-        return request.get_data(cache=True)
+        data = request.get_data(cache=True)
     except RequestEntityTooLarge:
         raise validation_error(BODY_TOO_LARGE) from None
+    if len(data) > limit:
+        raise validation_error(BODY_TOO_LARGE)
+    return data
 
 
 @cache
