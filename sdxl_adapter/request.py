@@ -29,7 +29,6 @@ from sdxl_adapter.images import ImageInput, image_bytes
 NEGATIVE_PROMPT_WEIGHT = -1
 
 Size = tuple[int, int]  # (width, height)
-PromptInput = str | Sequence["str | TextPrompt"]
 
 # Body fields the typed request holds under another shape than the wire's.
 _PROMPTS = "text_prompts"
@@ -50,10 +49,13 @@ class TextPrompt:
         return {"text": self.text, "weight": self.weight}
 
 
+PromptInput = str | TextPrompt | Sequence[str | TextPrompt]
+
+
 def _prompts(value: PromptInput | None, default_weight: float | None) -> tuple[TextPrompt, ...]:
     if value is None:
         return ()
-    items = [value] if isinstance(value, str) else list(value)
+    items = [value] if isinstance(value, (str, TextPrompt)) else list(value)
     prompts = []
     for item in items:
         if isinstance(item, str):
