@@ -13,7 +13,7 @@ import botocore.awsrequest
 from botocore.awsrequest import AWSResponse, HeadersDict
 from botocore.config import Config
 from botocore.eventstream import EventStream
-from botocore.parsers import create_parser
+from botocore.parsers import EventStreamJSONParser, create_parser
 from botocore.utils import percent_encode
 from urllib3 import HTTPResponse
 from werkzeug.test import Client, TestResponse
@@ -49,10 +49,10 @@ def invoke(
 
 
 class RawStream:
-    """Stands in for urllib3's response: botocore's EventStream reads ``.stream()``; small
-    pieces make its decoder buffer across message boundaries."""
+    """Stands in for urllib3's response: botocore's EventStream reads ``.stream()``; pieces
+    that do not line up with messages make its decoder buffer across boundaries."""
 
-    def __init__(self, data: bytes, piece: int = 7) -> None:
+    def __init__(self, data: bytes, piece: int = 4099) -> None:
         self._data, self._piece = data, piece
 
     def stream(self) -> Iterator[bytes]:
@@ -70,7 +70,8 @@ def parse(response: TestResponse, operation: str = INVOKE) -> dict[str, Any]:
     ok = response.status_code < 300
     body: Any = RawStream(response.data) if ok and operation == INVOKE_STREAM else response.data
     parsed: dict[str, Any] = create_parser("rest-json").parse(
-        {"status_code": response.status_code, "headers": headers, "body": body},
+        {"status_code": response.status_code, "headers": headers, "body": body,
+         "context": {"operation_name": operation}},
         op.output_shape if ok else None,
     )
     return parsed
@@ -78,14 +79,18 @@ def parse(response: TestResponse, operation: str = INVOKE) -> dict[str, Any]:
 
 def stream_events(response: TestResponse) -> list[dict[str, Any]]:
     """Every event of a stream response, decoded by botocore (raises EventStreamError)."""
+    return list(lazy_stream_events(response))
+
+
+def lazy_stream_events(response: TestResponse) -> EventStream:
+    """botocore's EventStream over a stream response, read as iterated."""
     op = operation_model(INVOKE_STREAM)
-    events = EventStream(
+    return EventStream(
         RawStream(response.data),
         op.output_shape.members["body"],
-        create_parser("rest-json"),
+        EventStreamJSONParser(),
         INVOKE_STREAM,
     )
-    return list(events)
 
 
 def boto3_client(app: Any, *, access_key: str = "AKIDEXAMPLE", secret: str = "secret") -> Any:
