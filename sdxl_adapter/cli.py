@@ -1,18 +1,49 @@
-"""The ``sdxl`` command line."""
+"""The ``sdxl`` command line: the group, its endpoint options, and the small commands.
+
+``generate`` and ``batch`` live in their own modules (cli_generate, cli_batch).
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 import sys
 
 import click
 
 import sdxl_schemas
+from sdxl_adapter.cli_batch import batch
+from sdxl_adapter.cli_endpoint import Target, target_options
+from sdxl_adapter.cli_errors import ExitCode, exit_code_epilog
+from sdxl_adapter.cli_generate import generate
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def main() -> None:
-    """Generate images with Stability SDXL 1.0 on Amazon Bedrock, or on the local mock."""
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=exit_code_epilog())
+@target_options
+@click.pass_context
+def main(
+    ctx: click.Context,
+    endpoint: str,
+    region: str | None,
+    profile: str | None,
+    model_id: str,
+    debug: bool,
+) -> None:
+    """Generate images with Stability SDXL 1.0 on Amazon Bedrock, or on the local mock.
+
+    \b
+    Try it without an AWS account (the default endpoint is the in-process mock):
+      sdxl generate "a lighthouse at dusk" --style photographic
+    Real Bedrock, for an account with access to the model:
+      sdxl --endpoint aws --region us-east-1 generate "a lighthouse at dusk"
+    """
+    if debug:
+        # botocore's retry decisions and the adapter's own log; botocore's DEBUG log of
+        # everything would print every base64 image.
+        logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+        for name in ("botocore.retries", "botocore.retryhandler", "sdxl_adapter"):
+            logging.getLogger(name).setLevel(logging.DEBUG)
+    ctx.obj = Target(endpoint, region, profile, model_id, debug)
 
 
 @main.command()
@@ -20,13 +51,14 @@ def main() -> None:
 def validate(file: click.utils.LazyFile) -> None:
     """Check a request body FILE (or - for standard input) against the SDXL contract.
 
-    Prints "valid" and exits 0, or prints Bedrock's wording of every violation and exits 1.
+    Prints "valid" and exits 0, or prints Bedrock's wording of every violation and exits 3
+    (the code of a request refused locally).
     """
     try:
         sdxl_schemas.check_request(file.read())
     except sdxl_schemas.InvalidRequestBody as err:
         click.echo(err.message, err=True)
-        sys.exit(1)
+        sys.exit(ExitCode.REFUSED_LOCALLY)
     click.echo("valid")
 
 
@@ -36,3 +68,7 @@ def schema(which: str) -> None:
     """Print the JSON Schema of the request or response body."""
     loaded = sdxl_schemas.request_schema() if which == "request" else sdxl_schemas.response_schema()
     click.echo(json.dumps(loaded, indent=2))
+
+
+main.add_command(generate)
+main.add_command(batch)

@@ -1,0 +1,85 @@
+"""Where the ``sdxl`` command sends requests: the group options, and the client they make."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import click
+from botocore.config import Config
+
+from sdxl_adapter.client import AWS, DEFAULT_MODEL_ID, MOCK, SDXLClient
+
+ENDPOINT_ENV = "SDXL_ENDPOINT"
+PLACEHOLDER_NOTE = "the mock makes placeholder images, not SDXL output"
+
+
+class EndpointType(click.ParamType):
+    """``mock``, ``aws`` or an http(s) URL of a Bedrock-compatible endpoint."""
+
+    name = "mock|aws|URL"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = str(value).strip()
+        if text.lower() in (MOCK, AWS):
+            return text.lower()
+        if text.startswith(("http://", "https://")):
+            return text
+        self.fail(f"{value!r} is not mock, aws or an http(s):// URL", param, ctx)
+
+
+@dataclass(frozen=True)
+class Target:
+    """The group options: which endpoint, as whom, which model."""
+
+    endpoint: str = MOCK
+    region: str | None = None
+    profile: str | None = None
+    model_id: str = DEFAULT_MODEL_ID
+    debug: bool = False
+
+    @property
+    def is_mock(self) -> bool:
+        return self.endpoint == MOCK
+
+    def client(self, max_attempts: int | None = None, connections: int | None = None) -> SDXLClient:
+        """A client for this target. In ``aws`` mode, region and profile default to boto3's
+        chain (AWS_REGION, AWS_PROFILE, ~/.aws/config); its URL honours
+        AWS_ENDPOINT_URL_BEDROCK_RUNTIME as any boto3 client does. ``connections`` sizes the
+        connection pool for that many concurrent calls (botocore keeps 10 by default)."""
+        return SDXLClient(
+            self.endpoint,
+            region=self.region,
+            profile=self.profile,
+            model_id=self.model_id,
+            max_attempts=max_attempts,
+            config=Config(max_pool_connections=connections) if connections else None,
+        )
+
+    def describe(self, client: SDXLClient) -> str:
+        """One line saying where requests go, for stderr."""
+        if self.is_mock:
+            return f"endpoint: mock (in-process; {PLACEHOLDER_NOTE}), model {self.model_id}"
+        region = client.boto_client.meta.region_name
+        return f"endpoint: {self.endpoint} {client.endpoint_url} (region {region}), model " \
+               f"{self.model_id}"
+
+
+def target_options(group: click.Group) -> click.Group:
+    """Add the endpoint options to the group; the callback stores a :class:`Target`."""
+    options = [
+        click.option("--endpoint", type=EndpointType(), default=MOCK, show_default=True,
+                     metavar="[mock|aws|URL]",
+                     envvar=ENDPOINT_ENV, show_envvar=True,
+                     help="mock: the in-process mock (no AWS account); aws: Amazon Bedrock "
+                          "through the AWS credential chain; or the URL of a Bedrock-"
+                          "compatible endpoint such as a running `mock-bedrock serve`."),
+        click.option("--region", help="AWS region (default: AWS_REGION or the profile's)."),
+        click.option("--profile", help="AWS profile (default: AWS_PROFILE or default)."),
+        click.option("--model-id", default=DEFAULT_MODEL_ID, show_default=True,
+                     help="Model id or ARN."),
+        click.option("--debug", is_flag=True, help="Show tracebacks and botocore's log."),
+    ]
+    for option in reversed(options):
+        group = option(group)
+    return group

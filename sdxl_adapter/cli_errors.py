@@ -1,0 +1,179 @@
+"""Exit codes of the ``sdxl`` command, and the one-line message a person can act on for each
+failure the command may meet.
+
+The table here is the only list of exit codes: ``sdxl --help`` prints its epilog from it and
+the commands exit through :class:`Failure`, so the two cannot disagree.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import sys
+import traceback
+from collections.abc import Iterator
+
+import click
+from botocore.exceptions import (
+    EndpointConnectionError,
+    InvalidRegionError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+    ProfileNotFound,
+    UnknownEndpointError,
+)
+
+from sdxl_adapter import errors
+
+
+class ExitCode(enum.IntEnum):
+    """What a run's exit status means; each member's docstring-like ``meaning`` is shown
+    in ``sdxl --help``."""
+
+    OK = 0
+    BATCH_INCOMPLETE = 1
+    USAGE = 2  # click's own code for a bad option or argument
+    REFUSED_LOCALLY = 3
+    INPUT_UNREADABLE = 4
+    OUTPUT_UNWRITABLE = 5
+    NO_CREDENTIALS = 6
+    ENDPOINT_UNREACHABLE = 7
+    ACCESS_DENIED = 8
+    BEDROCK_ERROR = 9
+    CONTENT_FILTERED = 10
+    GENERATION_FAILED = 11
+    CONTRACT_DRIFT = 12
+    AWS_CONFIG = 13
+    INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
+
+    @property
+    def meaning(self) -> str:
+        return _MEANINGS[self]
+
+
+_MEANINGS = {
+    ExitCode.OK: "success (batch: every line has its image)",
+    ExitCode.BATCH_INCOMPLETE: "batch finished, but some lines failed or were bad",
+    ExitCode.USAGE: "bad option or argument",
+    ExitCode.REFUSED_LOCALLY: "request breaks the SDXL contract; refused before sending",
+    ExitCode.INPUT_UNREADABLE: "an input file cannot be read or parsed",
+    ExitCode.OUTPUT_UNWRITABLE: "the output path cannot be written (or exists: --overwrite)",
+    ExitCode.NO_CREDENTIALS: "no AWS credentials found",
+    ExitCode.ENDPOINT_UNREACHABLE: "endpoint unreachable, or region without Bedrock Runtime",
+    ExitCode.ACCESS_DENIED: "access denied for the model (request model access)",
+    ExitCode.BEDROCK_ERROR: "Bedrock answered with another error",
+    ExitCode.CONTENT_FILTERED: "the image was content filtered",
+    ExitCode.GENERATION_FAILED: "the service reported a generation error",
+    ExitCode.CONTRACT_DRIFT: "the response breaks the SDXL response contract",
+    ExitCode.AWS_CONFIG: "AWS configuration unusable: no region, unknown profile",
+    ExitCode.INTERRUPTED: "interrupted (Ctrl-C); re-run the same command to resume",
+}
+
+
+def exit_code_epilog() -> str:
+    # \b keeps click from re-wrapping the table into one paragraph.
+    rows = [f"  {code.value:>3}  {code.meaning}" for code in ExitCode]
+    return "\b\nExit codes:\n" + "\n".join(rows)
+
+
+class Failure(click.ClickException):
+    """A failure worded for a person, exiting with its :class:`ExitCode`."""
+
+    def __init__(self, message: str, code: ExitCode) -> None:
+        super().__init__(message)
+        self.exit_code = int(code)
+
+    def format_message(self) -> str:
+        return self.message
+
+
+def describe(err: BaseException) -> tuple[str, ExitCode]:
+    """One line of plain language and the exit code for an error met while generating.
+
+    Errors this table does not know are not described: the caller lets them raise, since a
+    traceback is the honest report of a bug.
+    """
+    if isinstance(err, errors.InvalidRequest):
+        return f"refused locally, nothing was sent: {err.message}", ExitCode.REFUSED_LOCALLY
+    if isinstance(err, errors.CredentialsMissing | NoCredentialsError | PartialCredentialsError):
+        return (
+            "no AWS credentials found: run `aws configure` or `aws sso login`, set "
+            "AWS_PROFILE, or pass --profile",
+            ExitCode.NO_CREDENTIALS,
+        )
+    if isinstance(err, ProfileNotFound):
+        return f"AWS profile not found: {err.kwargs.get('profile')}", ExitCode.AWS_CONFIG
+    if isinstance(err, NoRegionError):
+        return "no AWS region set: pass --region or set AWS_REGION", ExitCode.AWS_CONFIG
+    if isinstance(err, errors.ClientConfigError):
+        if isinstance(err.__cause__, NoRegionError | ProfileNotFound):
+            return describe(err.__cause__)  # worded for the command line, not the library
+        return str(err), ExitCode.AWS_CONFIG
+    if isinstance(err, InvalidRegionError):
+        return f"{err}: pass a region such as us-east-1", ExitCode.AWS_CONFIG
+    if isinstance(err, UnknownEndpointError | EndpointConnectionError | errors.ConnectionFailed):
+        return (
+            f"cannot reach Bedrock Runtime ({_cause_text(err)}): check the endpoint, and that "
+            "the region offers Amazon Bedrock",
+            ExitCode.ENDPOINT_UNREACHABLE,
+        )
+    if isinstance(err, errors.ContentFiltered):
+        return (
+            f"the image was content filtered (seed {err.result.seed}); nothing kept "
+            "(--keep-filtered keeps the blurred image)",
+            ExitCode.CONTENT_FILTERED,
+        )
+    if isinstance(err, errors.GenerationFailed):
+        return (
+            f"the service reported a generation error (finish reason ERROR, seed "
+            f"{err.result.seed}, request {err.result.request_id})",
+            ExitCode.GENERATION_FAILED,
+        )
+    if isinstance(err, errors.ContractDrift):
+        return (
+            f"the response breaks the SDXL contract (request {err.request_id}): {err.message}",
+            ExitCode.CONTRACT_DRIFT,
+        )
+    if isinstance(err, errors.BedrockError):
+        text = f"Bedrock refused: {err.code}: {err.message} (request id {err.request_id})"
+        if err.code == "AccessDeniedException":
+            return (
+                f"{text}; ask for access to the model in the Bedrock console (Model access) "
+                "and check your IAM permissions for bedrock:InvokeModel",
+                ExitCode.ACCESS_DENIED,
+            )
+        return text, ExitCode.BEDROCK_ERROR
+    raise LookupError(f"no description for {type(err).__name__}")
+
+
+def _cause_text(err: BaseException) -> str:
+    cause = err.__cause__ if isinstance(err, errors.ConnectionFailed) and err.__cause__ else err
+    return str(cause) or type(cause).__name__
+
+
+def describable(err: BaseException) -> bool:
+    try:
+        describe(err)
+    except LookupError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def reported(debug: bool) -> Iterator[None]:
+    """Turn the errors :func:`describe` knows into a one-line :class:`Failure` (with the
+    traceback first when ``debug``)."""
+    try:
+        yield
+    except click.ClickException:
+        raise
+    except KeyboardInterrupt:
+        raise Failure("interrupted: nothing was saved", ExitCode.INTERRUPTED) from None
+    except Exception as err:
+        if not describable(err):
+            raise
+        if debug:
+            traceback.print_exc(file=sys.stderr)
+        message, code = describe(err)
+        raise Failure(message, code) from err
