@@ -18,7 +18,6 @@ from types import MappingProxyType
 from typing import Any
 
 from PIL import Image, ImageFilter, UnidentifiedImageError
-from PIL.PngImagePlugin import PngInfo
 
 from mock_bedrock import placeholder_edit as edit
 from mock_bedrock.placeholder_params import (
@@ -28,6 +27,7 @@ from mock_bedrock.placeholder_params import (
     digest,
     prompt_weight_default,
 )
+from mock_bedrock.placeholder_png import encode_png
 from mock_bedrock.placeholder_scene import HashStream, background
 from mock_bedrock.placeholder_text import caption_layer, seed_layer
 from sdxl_schemas.sizes import size_of
@@ -131,14 +131,6 @@ def _render(params: Mapping[str, Any], body: Mapping[str, Any], images: dict[str
     return picture
 
 
-def _encode(picture: Image.Image, params: Mapping[str, Any]) -> bytes:
-    info = PngInfo()
-    info.add_itxt(PARAMETERS_KEY, canonical_json(params))
-    out = io.BytesIO()
-    picture.save(out, format="PNG", pnginfo=info, compress_level=1, optimize=False)
-    return out.getvalue()
-
-
 def render_png(
     body: Mapping[str, Any],
     *,
@@ -163,7 +155,7 @@ def render_png(
     cached = _results.get(key)
     if cached is not None:
         return cached
-    png = _encode(_render(params, body, decoded), params)
+    png = encode_png(_render(params, body, decoded), {PARAMETERS_KEY: canonical_json(params)})
     _results.put(key, png)
     return png
 

@@ -15,6 +15,7 @@ from itertools import pairwise
 from PIL import Image
 
 Colour = tuple[int, int, int]
+BAND_UNITS = 64
 
 
 class HashStream:
@@ -71,12 +72,14 @@ def band_row(width: int, colours: list[Colour], rng: HashStream) -> Image.Image:
 
 
 def background(size: tuple[int, int], style: str | None, rng: HashStream) -> Image.Image:
-    width, height = size
+    width = size[0]
     colours = palette(style, rng)
-    canvas = Image.new("RGB", size)
+    # Bands are laid out on a grid of BAND_UNITS rows, then stretched to the full height in
+    # one NEAREST resize (every allowed height is a multiple of 64, so units stay whole).
+    layout = Image.new("RGB", (width, BAND_UNITS))
     count = rng.between(4, 11)
-    cuts = sorted({0, height, *(rng.between(1, height - 1) for _ in range(count - 1))})
+    cuts = sorted({0, BAND_UNITS, *(rng.between(1, BAND_UNITS - 1) for _ in range(count - 1))})
     for top, bottom in pairwise(cuts):
         row = band_row(width, colours, rng)
-        canvas.paste(row.resize((width, bottom - top), Image.Resampling.NEAREST), (0, top))
-    return canvas
+        layout.paste(row.resize((width, bottom - top), Image.Resampling.NEAREST), (0, top))
+    return layout.resize(size, Image.Resampling.NEAREST)
