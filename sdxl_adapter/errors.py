@@ -144,16 +144,34 @@ def modeled_members(code: str) -> tuple[str, ...]:
     return tuple(name for name in shape.members if name.lower() != "message")
 
 
+@cache
+def _stream_error_codes() -> dict[str, str]:
+    # An error event in a response stream is named by its member of the stream's union
+    # (``modelStreamErrorException``), not by its shape; map members to shape names.
+    model = _service_model()
+    codes: dict[str, str] = {}
+    for operation in model.operation_names:
+        output = model.operation_model(operation).output_shape
+        for member in (output.members.values() if output is not None else ()):
+            if member.serialization.get("eventstream"):
+                for name, shape in member.members.items():
+                    if shape.metadata.get("exception"):
+                        codes[name] = shape.name
+    return codes
+
+
 def from_client_error(err: ClientError, *, request_id: str | None = None) -> BedrockError:
     """The typed exception for a botocore ClientError (the caller raises it ``from err``).
 
     ``request_id`` is used when the error itself carries none, as with an error event in the
-    middle of a response stream, whose id is the stream's.
+    middle of a response stream, whose id is the stream's. (botocore keeps only the code and
+    message of such an event, so its other members are not in ``details``.)
     """
     response: Mapping[str, Any] = err.response
     error = response.get("Error", {})
     meta = response.get("ResponseMetadata", {})
     code = str(error.get("Code", "Unknown"))
+    code = _stream_error_codes().get(code, code)
     return error_class(code)(
         code,
         str(error.get("Message", "")),
