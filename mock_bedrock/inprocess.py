@@ -30,9 +30,10 @@ from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from mock_bedrock.app import DropConnection, MockBedrock
 
-__all__ = ["MockHandle", "mock_sdxl"]
+__all__ = ["MockHandle", "attach", "missing_identity", "mock_sdxl"]
 
 EVENT = "before-send.bedrock-runtime"
+ANSWERED_URL = "mock-bedrock://answered-in-process"
 _UNIQUE_ID = "mock_bedrock.inprocess"
 
 P = ParamSpec("P")
@@ -111,12 +112,18 @@ def _has_region() -> bool:
     return botocore.session.Session().get_config_variable("region") is not None
 
 
-def _install_fake_identity() -> dict[str, str | None]:
+def missing_identity() -> dict[str, str]:
+    """Fake credentials and region for whichever of them this machine has not configured."""
     wanted: dict[str, str] = {}
     if not _has_local_credentials():
         wanted.update(FAKE_ENVIRONMENT)
     if not _has_region():
         wanted.update(FAKE_REGION)
+    return wanted
+
+
+def _install_fake_identity() -> dict[str, str | None]:
+    wanted = missing_identity()
     saved = {name: os.environ.get(name) for name in wanted}
     os.environ.update(wanted)
     return saved
@@ -247,7 +254,14 @@ def _before_send(request: AWSPreparedRequest, **_: Any) -> AWSResponse | None:
     app = _ACTIVE.current()
     if app is None:
         return None  # dormant: the request goes out as usual
-    return answer(app, request)
+    response = answer(app, request)
+    # botocore calls every before-send handler, even after one has answered. moto's
+    # catch-all (inside mock_aws) would then run the request through its own bedrock-runtime
+    # stub, which lacks the stream operation and raises. A URL outside any AWS domain makes
+    # such stubs pass; botocore builds a fresh request for each attempt, so nothing else
+    # sees it.
+    request.url = ANSWERED_URL + urlsplit(request.url).path
+    return response
 
 
 # Every session made from now on carries the handler (first, so it beats moto's catch-all);
