@@ -28,6 +28,7 @@ import botocore.session
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from botocore.exceptions import HTTPClientError
 from botocore.httpsession import URLLib3Session
 from botocore.utils import percent_encode
@@ -176,7 +177,7 @@ class RecordingApp:
         headers = recordable_request_headers(request.headers.items())
         try:
             status, response_headers, response_body = self._forward(call, headers, body)
-        except HTTPClientError as err:
+        except (BotocoreConnectionError, HTTPClientError) as err:
             response = aws_error(
                 UPSTREAM_FAILED_CODE, f"could not reach {self.upstream_url}: {err}",
                 UPSTREAM_FAILED_STATUS,
