@@ -1,0 +1,106 @@
+"""The admin endpoints under /_mock/ and the journal they expose."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from werkzeug.test import Client
+
+from mock_bedrock.app import MockBedrock
+from mock_bedrock.faults import FaultRule
+from tests.test_app_support import SDXL, invoke, sdxl_body
+
+
+@pytest.fixture
+def app() -> MockBedrock:
+    return MockBedrock()
+
+
+@pytest.fixture
+def client(app: MockBedrock) -> Client:
+    return Client(app)
+
+
+def test_health(client: Client) -> None:
+    response = client.get("/_mock/health")
+    assert response.status_code == 200
+    assert response.json == {"status": "ok", "faults": 0, "journal": 0}
+
+
+def test_post_one_rule_then_a_list_and_they_act(app: MockBedrock, client: Client) -> None:
+    one = client.post("/_mock/faults", json={"prompt": "fox", "error": "ThrottlingException"})
+    assert one.status_code == 201
+    assert one.json == {"added": [{"prompt": "fox", "error": "ThrottlingException"}]}
+    many = client.post("/_mock/faults", json=[{"nth": 1, "finish_reason": "ERROR"},
+                                              {"latency_ms": 1, "name": "tick"}])
+    assert many.status_code == 201
+    assert len(app.faults.rules) == 3
+    assert invoke(client, sdxl_body(text_prompts=[{"text": "a fox"}])).status_code == 429
+
+
+def test_get_lists_rules_with_counters(client: Client) -> None:
+    client.post("/_mock/faults", json={"every": 2, "error": "ThrottlingException"})
+    statuses = [invoke(client).status_code for _ in range(3)]
+    assert statuses == [200, 429, 200]
+    assert client.get("/_mock/faults").json == {
+        "rules": [{"every": 2, "error": "ThrottlingException", "seen": 3, "fired": 1}]
+    }
+
+
+def test_delete_clears_rules(app: MockBedrock, client: Client) -> None:
+    app.faults.add(FaultRule(error="ThrottlingException"))
+    assert client.delete("/_mock/faults").status_code == 200
+    assert app.faults.rules == []
+    assert invoke(client).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("data", "complaint"),
+    [
+        (b"{not json", "body is not JSON"),
+        (json.dumps({"error": "NopeException"}).encode(), "rule 0: 'error' is 'NopeException'"),
+        (json.dumps([{"latency_ms": 1}, {"bogus": 1}]).encode(), "rule 1: unknown field"),
+    ],
+)
+def test_bad_posts_are_400_and_add_nothing(
+    app: MockBedrock, client: Client, data: bytes, complaint: str
+) -> None:
+    response = client.post("/_mock/faults", data=data, content_type="application/json")
+    assert response.status_code == 400
+    assert complaint in response.json["message"]
+    assert app.faults.rules == []
+
+
+def test_journal_lists_every_call_as_json_and_can_be_cleared(
+    app: MockBedrock, client: Client
+) -> None:
+    invoke(client, sdxl_body(seed=3))
+    invoke(client, {"text_prompts": []}, stream=True)
+    client.post("/nowhere")
+    entries = client.get("/_mock/journal").json["entries"]
+    assert [(e["operation"], e["status"], e["outcome"]) for e in entries] == [
+        ("InvokeModel", 200, "SUCCESS"),
+        ("InvokeModelWithResponseStream", 400, "ValidationException"),
+        (None, 404, "UnknownOperationException"),
+    ]
+    assert entries[0]["model_id"] == SDXL
+    assert entries[0]["seed"] == 3
+    assert entries[0]["body"] == sdxl_body(seed=3)
+    assert all(isinstance(e["time"], float) and e["request_id"] for e in entries)
+    assert client.delete("/_mock/journal").status_code == 200
+    assert app.journal.entries() == []
+    assert client.get("/_mock/journal").json == {"entries": []}
+
+
+def test_admin_calls_stay_out_of_the_journal(app: MockBedrock, client: Client) -> None:
+    client.get("/_mock/health")
+    client.get("/_mock/faults")
+    assert app.journal.entries() == []
+
+
+def test_unknown_admin_path_and_wrong_method(client: Client) -> None:
+    assert client.get("/_mock/nothing").status_code == 404
+    wrong = client.put("/_mock/journal")
+    assert wrong.status_code == 405
+    assert set(wrong.headers["Allow"].split(", ")) >= {"GET", "DELETE"}
