@@ -138,6 +138,7 @@ class BatchRun:
         summary.skipped = sum(
             1 for line in self.lines if line.request is not None
         ) - len(todo)
+        self._remove_stale_temp_files(todo)
         with self.manifest:
             for line in self.bad_lines():
                 self.manifest.append(
@@ -146,6 +147,14 @@ class BatchRun:
                 summary.bad += 1
             self._run_concurrently(todo, generate, on_progress, on_interrupt)
         return summary
+
+    def _remove_stale_temp_files(self, todo: Iterable[BatchLine]) -> None:
+        # A run killed mid-save leaves write_atomically's hidden temporary file
+        # (".<name>.<random>.tmp") beside the image it was writing; that line is redone now.
+        for line in todo:
+            name = output_name(line.number, self.last_number)
+            for stale in self.out_dir.glob(f".{name}.*.tmp"):
+                stale.unlink(missing_ok=True)
 
     def _run_concurrently(
         self,
