@@ -74,7 +74,10 @@ def target_options(group: click.Group) -> click.Group:
                      help="mock: the in-process mock (no AWS account); aws: Amazon Bedrock "
                           "through the AWS credential chain; or the URL of a Bedrock-"
                           "compatible endpoint such as a running `mock-bedrock serve`."),
-        click.option("--region", help="AWS region (default: AWS_REGION or the profile's)."),
+        # boto3 reads AWS_DEFAULT_REGION but not AWS_REGION, which the AWS CLI and the other
+        # SDKs read first; so the option reads it.
+        click.option("--region", envvar="AWS_REGION", show_envvar=True,
+                     help="AWS region (else AWS_DEFAULT_REGION, or the profile's region)."),
         click.option("--profile", help="AWS profile (default: AWS_PROFILE or default)."),
         click.option("--model-id", default=DEFAULT_MODEL_ID, show_default=True,
                      help="Model id or ARN."),

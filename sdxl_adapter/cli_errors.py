@@ -59,7 +59,7 @@ _MEANINGS = {
     ExitCode.REFUSED_LOCALLY: "request breaks the SDXL contract; refused before sending",
     ExitCode.INPUT_UNREADABLE: "an input file cannot be read or parsed",
     ExitCode.OUTPUT_UNWRITABLE: "the output path cannot be written (or exists: --overwrite)",
-    ExitCode.NO_CREDENTIALS: "no AWS credentials found",
+    ExitCode.NO_CREDENTIALS: "no usable AWS credentials (missing, unknown or expired)",
     ExitCode.ENDPOINT_UNREACHABLE: "endpoint unreachable, or region without Bedrock Runtime",
     ExitCode.ACCESS_DENIED: "access denied for the model (request model access)",
     ExitCode.BEDROCK_ERROR: "Bedrock answered with another error",
@@ -86,6 +86,17 @@ class Failure(click.ClickException):
 
     def format_message(self) -> str:
         return self.message
+
+
+# Codes of the AWS request framework (not of Bedrock's model) for signatures and keys it
+# does not accept.
+CREDENTIAL_REJECTIONS = frozenset({
+    "UnrecognizedClientException",
+    "InvalidSignatureException",
+    "IncompleteSignatureException",
+    "MissingAuthenticationTokenException",
+    "ExpiredTokenException",
+})
 
 
 def describe(err: BaseException) -> tuple[str, ExitCode]:
@@ -137,6 +148,12 @@ def describe(err: BaseException) -> tuple[str, ExitCode]:
         )
     if isinstance(err, errors.BedrockError):
         text = f"Bedrock refused: {err.code}: {err.message} (request id {err.request_id})"
+        if err.code in CREDENTIAL_REJECTIONS:
+            return (
+                f"{text}; AWS did not accept the credentials: check the profile, or renew "
+                "them (`aws sso login`)",
+                ExitCode.NO_CREDENTIALS,
+            )
         if err.code == "AccessDeniedException":
             return (
                 f"{text}; ask for access to the model in the Bedrock console (Model access) "
