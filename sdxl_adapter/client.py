@@ -85,6 +85,8 @@ class SDXLClient:
         config: Config | None = None,
     ) -> None:
         self.model_id = model_id
+        self.mock: Any = None
+        """With the ``"mock"`` endpoint, the mock's handle (its ``faults`` and ``journal``)."""
         self._resources = contextlib.ExitStack()
         if client is not None:
             ignored = [region, profile, session, max_attempts, retry_mode, config]
@@ -116,9 +118,9 @@ class SDXLClient:
         endpoint_url: str | None = None
         if endpoint == MOCK:
             # Imported here: only the mock endpoint needs the mock package.
-            from mock_bedrock import mock_sdxl
+            from mock_bedrock.inprocess import mock_sdxl
 
-            self._resources.enter_context(mock_sdxl())
+            self.mock = self._resources.enter_context(mock_sdxl())
             if session is None:
                 session = boto3.Session(region_name=region or _MOCK_REGION, **_MOCK_CREDENTIALS)
         elif endpoint.startswith(("http://", "https://")):

@@ -488,7 +488,7 @@ def test_a_ready_client_with_other_settings_is_refused(session: boto3.Session) -
 def test_mock_endpoint_keeps_the_mock_active_for_the_clients_lifetime(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import mock_bedrock
+    import mock_bedrock.inprocess
 
     events: list[str] = []
 
@@ -500,9 +500,10 @@ def test_mock_endpoint_keeps_the_mock_active_for_the_clients_lifetime(
         def __exit__(self, *exc: object) -> None:
             events.append("exit")
 
-    monkeypatch.setattr(mock_bedrock, "mock_sdxl", FakeMock, raising=False)
+    monkeypatch.setattr(mock_bedrock.inprocess, "mock_sdxl", FakeMock)
     sdxl = SDXLClient("mock")
     assert events == ["enter"]
+    assert isinstance(sdxl.mock, FakeMock)
     credentials = sdxl.boto_client._request_signer._credentials
     assert credentials.access_key == "mock"  # never the user's own credentials
     sdxl.close()
