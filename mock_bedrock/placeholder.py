@@ -27,9 +27,9 @@ from mock_bedrock.placeholder_params import (
     digest,
     prompt_weight_default,
 )
-from mock_bedrock.placeholder_png import encode_png
-from mock_bedrock.placeholder_scene import HashStream, background
-from mock_bedrock.placeholder_text import caption_layer, seed_layer
+from mock_bedrock.placeholder_png import encode_png, encode_rows, row_runs
+from mock_bedrock.placeholder_scene import Bands, HashStream, background
+from mock_bedrock.placeholder_text import Caption, caption
 from sdxl_schemas.sizes import size_of
 
 __all__ = ["PARAMETERS_KEY", "read_parameters", "render_png"]
@@ -37,9 +37,6 @@ __all__ = ["PARAMETERS_KEY", "read_parameters", "render_png"]
 PARAMETERS_KEY = "sdxl-mock"
 NO_IMAGES: Mapping[str, Image.Image] = MappingProxyType({})
 RESULT_CACHE_SIZE = 32
-PANEL_COLOUR = (18, 18, 24)
-TEXT_COLOUR = (250, 250, 250)
-SEED_COLOUR = (255, 214, 90)
 
 
 class _ResultCache:
@@ -90,44 +87,52 @@ def _decoded_images(
     return found
 
 
-def _caption(canvas: Image.Image, params: Mapping[str, Any]) -> None:
-    """Draws the caption panel onto ``canvas``."""
-    width, height = canvas.size
-    margin = round(min(width, height) / 24)
-    pad = margin // 2
-    text_width = width - 2 * (margin + pad)
-    prompts = tuple((p["text"], p["weight"]) for p in params["prompts"])
-    size = (width, height)
-    caption = caption_layer(
-        prompts,
+def _caption(params: Mapping[str, Any]) -> Caption:
+    return caption(
+        tuple((p["text"], p["weight"]) for p in params["prompts"]),
         params.get("style_preset"),
         params["model_id"],
-        size,
-        text_width,
+        params["seed"],
+        (params["size"][0], params["size"][1]),
         prompt_weight_default(),
     )
-    seed = seed_layer(params["seed"], size, text_width)
-    panel_height = caption.height + seed.height + 2 * pad
-    top = max(0, min(height // 5, height - panel_height - margin))
-    canvas.paste(PANEL_COLOUR, (margin, top, width - margin, top + panel_height))
-    canvas.paste(TEXT_COLOUR, (margin + pad, top + pad), caption)
-    canvas.paste(SEED_COLOUR, (margin + pad, top + pad + caption.height), seed)
 
 
-def _render(params: Mapping[str, Any], body: Mapping[str, Any], images: dict[str, Image.Image]):
-    size = (params["size"][0], params["size"][1])
+def _background(params: Mapping[str, Any]) -> Bands:
     rng = HashStream(params["seed"], canonical_json(params["prompts"]), params.get("style_preset"))
-    picture = background(size, params.get("style_preset"), rng)
+    return background((params["size"][0], params["size"][1]), params.get("style_preset"), rng)
+
+
+def _text_to_image_png(params: Mapping[str, Any], text: dict[str, str]) -> bytes:
+    """The common case, drawn as rows: only the caption's rows become an image; the bands
+    above and below go to the PNG writer as runs of repeated rows."""
+    bands, label = _background(params), _caption(params)
+    strip = bands.image(label.top, label.bottom)
+    label.draw(strip, 0)
+    runs = [
+        *bands.runs(0, label.top),
+        *row_runs(strip.tobytes(), 3 * strip.width),
+        *bands.runs(label.bottom, bands.size[1]),
+    ]
+    return encode_rows(bands.size, runs, text)
+
+
+def render_image(
+    params: Mapping[str, Any], body: Mapping[str, Any], images: Mapping[str, Image.Image]
+) -> Image.Image:
+    """The whole picture as an image: background, init image, caption, mask, blur."""
+    bands, label = _background(params), _caption(params)
+    picture = bands.image()
     init = images.get("init_image")
     if init is not None:
         picture = edit.start_from_init(picture, body, init)
-    _caption(picture, params)
+    label.draw(picture, label.top)
     if init is not None:
         replace = edit.replaced_pixels(body, init, images.get("mask_image"))
         if replace is not None:
             picture = edit.apply_mask(picture, init, replace)
     if params["blurred"]:
-        picture = picture.filter(ImageFilter.GaussianBlur(radius=max(size) / 40))
+        picture = picture.filter(ImageFilter.GaussianBlur(radius=max(picture.size) / 40))
     return picture
 
 
@@ -155,7 +160,11 @@ def render_png(
     cached = _results.get(key)
     if cached is not None:
         return cached
-    png = encode_png(_render(params, body, decoded), {PARAMETERS_KEY: canonical_json(params)})
+    text = {PARAMETERS_KEY: canonical_json(params)}
+    if init is None and not blurred:
+        png = _text_to_image_png(params, text)
+    else:
+        png = encode_png(render_image(params, body, decoded), text)
     _results.put(key, png)
     return png
 

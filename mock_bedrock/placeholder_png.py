@@ -90,17 +90,18 @@ def _image_data(runs: list[tuple[bytes, int]], stride: int) -> bytes:
     # One compressor for all distinct rows: a full flush before each splice makes it forget
     # what came before, so nothing it writes afterwards points into a spliced piece.
     deflate = _raw_deflate()
-    distinct: list[bytes] = []
+    pending: list[bytes] = []
     for row, repeats in runs:
-        distinct += (FILTER_NONE, row)
-        if repeats:
-            data = b"".join(distinct)
-            distinct.clear()
-            pieces += (deflate.compress(data), deflate.flush(zlib.Z_FULL_FLUSH))
-            adler = zlib.adler32(data, adler)
-            pieces += _repeated_rows(stride, repeats)
-            adler = _adler_after_repeated_rows(adler, stride, repeats)
-    data = b"".join(distinct)
+        pending += (FILTER_NONE, row)
+        if not repeats:
+            continue
+        data = b"".join(pending)
+        pending.clear()
+        pieces += (deflate.compress(data), deflate.flush(zlib.Z_FULL_FLUSH))
+        adler = zlib.adler32(data, adler)
+        pieces += _repeated_rows(stride, repeats)
+        adler = _adler_after_repeated_rows(adler, stride, repeats)
+    data = b"".join(pending)
     adler = zlib.adler32(data, adler)
     pieces += (deflate.compress(data), deflate.flush(zlib.Z_FINISH), struct.pack(">I", adler))
     return b"".join(pieces)
@@ -119,11 +120,23 @@ def encode_png(image: Image.Image, text: dict[str, str]) -> bytes:
     """An RGB image as PNG bytes, ``text`` in iTXt chunks before the image data."""
     if image.mode != "RGB":
         raise ValueError(f"expected an RGB image, got mode {image.mode}")
-    width, height = image.size
-    stride = 3 * width
-    runs = row_runs(image.tobytes(), stride)
-    if len(runs) * 2 > height:  # mostly distinct rows: Pillow's filters compress them better
+    runs = row_runs(image.tobytes(), 3 * image.width)
+    if len(runs) * 2 > image.height:  # mostly distinct rows: Pillow's filters do better
         return _pillow_png(image, text)
+    return encode_rows(image.size, runs, text)
+
+
+def encode_rows(
+    size: tuple[int, int], runs: list[tuple[bytes, int]], text: dict[str, str]
+) -> bytes:
+    """An 8-bit RGB PNG of ``size`` from its rows as (row, times it repeats below itself),
+    ``text`` in iTXt chunks before the image data."""
+    width, height = size
+    stride = 3 * width
+    if sum(1 + repeats for _, repeats in runs) != height or any(
+        len(row) != stride for row, _ in runs
+    ):
+        raise ValueError(f"rows do not make a {width}x{height} RGB picture")
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB, no interlace
     return b"".join(
         [

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import colorsys
 import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
 from itertools import pairwise
 
 from PIL import Image
@@ -56,30 +58,61 @@ def palette(style: str | None, rng: HashStream, count: int = 5) -> list[Colour]:
     return colours
 
 
-def band_row(width: int, colours: list[Colour], rng: HashStream) -> Image.Image:
-    """One row of pixels: a gradient between two colours crossed by a few stripes."""
-    left, right = colours[rng.between(0, len(colours) - 1)], colours[rng.between(0, 4)]
+def band_row(width: int, colours: list[Colour], rng: HashStream) -> bytes:
+    """One row of pixels (RGB bytes): a gradient between two colours crossed by stripes."""
+    pick = len(colours) - 1
     ends = Image.new("RGB", (2, 1))
-    ends.putpixel((0, 0), left)
-    ends.putpixel((1, 0), right)
-    # Resizing 2 pixels with BILINEAR and reducing_gap off interpolates end to end.
+    ends.putpixel((0, 0), colours[rng.between(0, pick)])
+    ends.putpixel((1, 0), colours[rng.between(0, pick)])
     row = ends.resize((width, 1), Image.Resampling.BILINEAR)
     for _ in range(rng.between(0, 4)):
         x = rng.between(0, width - 1)
         stripe = max(2, round(width * 0.06 * rng.unit()))
-        row.paste(colours[rng.between(0, len(colours) - 1)], (x, 0, min(width, x + stripe), 1))
-    return row
+        row.paste(colours[rng.between(0, pick)], (x, 0, min(width, x + stripe), 1))
+    return row.tobytes()
 
 
-def background(size: tuple[int, int], style: str | None, rng: HashStream) -> Image.Image:
-    width = size[0]
+@dataclass(frozen=True)
+class Bands:
+    """A picture of horizontal bands, each one row of pixels repeated: kept as rows, so a
+    caller can draw just the rows it changes and hand the rest to the PNG writer as runs."""
+
+    width: int
+    rows: tuple[bytes, ...]
+    heights: tuple[int, ...]
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return (self.width, sum(self.heights))
+
+    def _spans(self, top: int, bottom: int) -> Iterator[tuple[bytes, int]]:
+        """(row, how many of rows top..bottom show it), top to bottom."""
+        start = 0
+        for row, height in zip(self.rows, self.heights, strict=True):
+            overlap = min(bottom, start + height) - max(top, start)
+            if overlap > 0:
+                yield row, overlap
+            start += height
+
+    def image(self, top: int = 0, bottom: int | None = None) -> Image.Image:
+        """Rows ``top`` to ``bottom`` (default: all) as an RGB image."""
+        bottom = self.size[1] if bottom is None else bottom
+        data = b"".join(row * count for row, count in self._spans(top, bottom))
+        return Image.frombytes("RGB", (self.width, bottom - top), data)
+
+    def runs(self, top: int, bottom: int) -> list[tuple[bytes, int]]:
+        """Rows ``top`` to ``bottom`` as (row, times it repeats below itself)."""
+        return [(row, count - 1) for row, count in self._spans(top, bottom)]
+
+
+def background(size: tuple[int, int], style: str | None, rng: HashStream) -> Bands:
+    width, height = size
     colours = palette(style, rng)
-    # Bands are laid out on a grid of BAND_UNITS rows, then stretched to the full height in
-    # one NEAREST resize (every allowed height is a multiple of 64, so units stay whole).
-    layout = Image.new("RGB", (width, BAND_UNITS))
+    # Band edges fall on a grid of BAND_UNITS rows (every allowed height is a multiple of
+    # 64, so the grid is exact), giving the same layout at every size.
     count = rng.between(4, 11)
     cuts = sorted({0, BAND_UNITS, *(rng.between(1, BAND_UNITS - 1) for _ in range(count - 1))})
-    for top, bottom in pairwise(cuts):
-        row = band_row(width, colours, rng)
-        layout.paste(row.resize((width, bottom - top), Image.Resampling.NEAREST), (0, top))
-    return layout.resize(size, Image.Resampling.NEAREST)
+    edges = [cut * height // BAND_UNITS for cut in cuts]
+    heights = tuple(b - a for a, b in pairwise(edges))
+    rows = tuple(band_row(width, colours, rng) for _ in heights)
+    return Bands(width, rows, heights)

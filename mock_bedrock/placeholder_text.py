@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 from PIL import Image, ImageDraw, ImageFont
@@ -16,6 +17,9 @@ Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 BANNER = "placeholder (mock Bedrock)"
 MAX_PROMPT_LINES = 8
 LINE_SPACING = 1.3
+PANEL_COLOUR = (18, 18, 24)
+TEXT_COLOUR = (250, 250, 250)
+SEED_COLOUR = (255, 214, 90)
 
 
 @lru_cache(maxsize=16)
@@ -89,24 +93,88 @@ def draw_lines(lines: Sequence[str], face: Font, width: int) -> Image.Image:
     return layer
 
 
-@lru_cache(maxsize=64)
-def caption_layer(
+@dataclass(frozen=True)
+class Panel:
+    """Where the caption goes in a picture of ``size``: a box with a margin around it."""
+
+    size: tuple[int, int]
+
+    @property
+    def margin(self) -> int:
+        return round(min(self.size) / 24)
+
+    @property
+    def pad(self) -> int:
+        return self.margin // 2
+
+    @property
+    def text_width(self) -> int:
+        return self.size[0] - 2 * (self.margin + self.pad)
+
+    def top(self, height: int) -> int:
+        """The panel's top edge: a fifth of the way down, or higher if it would not fit."""
+        return max(0, min(self.size[1] // 5, self.size[1] - height - self.margin))
+
+
+@lru_cache(maxsize=16)
+def caption_panel(
     prompts: tuple[tuple[str, float], ...],
     style: str | None,
     model_id: str,
     size: tuple[int, int],
-    width: int,
     default_weight: float,
-) -> Image.Image:
-    """Everything but the seed: banner, prompts, size and style, model id."""
+) -> tuple[Image.Image, int]:
+    """The caption panel (RGB) with everything but the seed: banner, prompts, size and
+    style, model id; and the height below the text where the seed line goes."""
+    panel = Panel(size)
     face = font(font_size(size))
-    lines = [BANNER, *prompt_lines(prompts, face, width, default_weight)]
+    lines = [BANNER, *prompt_lines(prompts, face, panel.text_width, default_weight)]
     lines.append(f"size {size[0]}x{size[1]}   style {style or '(none)'}")
     lines.append(f"model {model_id}")
-    return draw_lines(lines, face, width)
+    text = draw_lines(lines, face, panel.text_width)
+    height = text.height + line_height(face) + 2 * panel.pad
+    image = Image.new("RGB", (size[0] - 2 * panel.margin, height), PANEL_COLOUR)
+    image.paste(TEXT_COLOUR, (panel.pad, panel.pad), text)
+    return image, panel.pad + text.height
 
 
 @lru_cache(maxsize=256)
-def seed_layer(seed: int, size: tuple[int, int], width: int) -> Image.Image:
+def seed_layer(seed: int, size: tuple[int, int]) -> Image.Image:
     face = font(font_size(size))
-    return draw_lines([f"seed {seed}"], face, width)
+    return draw_lines([f"seed {seed}"], face, Panel(size).text_width)
+
+
+@dataclass(frozen=True)
+class Caption:
+    """A caption ready to draw: the cached panel, the seed line and where it goes."""
+
+    layout: Panel
+    panel: Image.Image
+    seed_at: int
+    seed: Image.Image
+
+    @property
+    def top(self) -> int:
+        return self.layout.top(self.panel.height)
+
+    @property
+    def bottom(self) -> int:
+        return self.top + self.panel.height
+
+    def draw(self, canvas: Image.Image, top: int) -> None:
+        """Draws onto ``canvas`` with the panel's top edge at row ``top`` of the canvas."""
+        left = self.layout.margin
+        canvas.paste(self.panel, (left, top))
+        canvas.paste(SEED_COLOUR, (left + self.layout.pad, top + self.seed_at), self.seed)
+
+
+def caption(
+    prompts: tuple[tuple[str, float], ...],
+    style: str | None,
+    model_id: str,
+    seed: int,
+    size: tuple[int, int],
+    default_weight: float,
+) -> Caption:
+    panel, seed_at = caption_panel(prompts, style, model_id, size, default_weight)
+    return Caption(Panel(size), panel, seed_at, seed_layer(seed, size))

@@ -17,7 +17,7 @@ from PIL import Image, ImageChops, ImageFilter, ImageStat
 
 from mock_bedrock import placeholder
 from mock_bedrock.placeholder import read_parameters, render_png
-from mock_bedrock.placeholder_png import encode_png
+from mock_bedrock.placeholder_png import encode_png, encode_rows
 from mock_bedrock.placeholder_text import MAX_PROMPT_LINES, font, prompt_lines
 from sdxl_schemas import allowed_sizes, check_request
 from sdxl_schemas.loader import field
@@ -397,3 +397,19 @@ def test_png_writer_round_trips_pixels_and_text(picture: Any) -> None:
 def test_png_writer_refuses_other_modes() -> None:
     with pytest.raises(ValueError, match="RGB"):
         encode_png(Image.new("RGBA", (4, 4)), {})
+
+
+@pytest.mark.parametrize("size", [(1024, 1024), (640, 1536), (1536, 640)], ids=str)
+def test_text_to_image_drawn_as_rows_matches_the_whole_picture(size: tuple[int, int]) -> None:
+    # Text to image skips building the whole picture; it must still be the same picture.
+    body = {"text_prompts": [PROMPT], "width": size[0], "height": size[1]}
+    params = read_parameters(render(body))
+    whole = placeholder.render_image(params, body, {})
+    assert decode(render(body)).tobytes() == whole.tobytes()
+
+
+def test_png_writer_refuses_rows_that_do_not_make_the_size() -> None:
+    with pytest.raises(ValueError, match="4x3"):
+        encode_rows((4, 3), [(bytes(12), 1)], {})
+    with pytest.raises(ValueError, match="4x3"):
+        encode_rows((4, 3), [(bytes(11), 2)], {})
