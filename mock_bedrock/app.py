@@ -46,7 +46,7 @@ from mock_bedrock.wire import (
     signed_url,
     stream_response,
 )
-from sdxl_schemas import InvalidRequestBody, check_request
+from sdxl_schemas import InvalidRequestBody, ValidRequest, check_request
 
 logger = logging.getLogger("mock_bedrock")
 
@@ -169,6 +169,27 @@ class MockBedrock:
         return operation, args["model_id"]
 
     def _serve(self, request: BedrockRequest, request_id: str, entry: JournalEntry) -> Response:
+        operation, served_id, valid = self._admit(request, entry)
+        rule = self._apply_faults(CallFacts(operation, served_id, _prompts(valid)), entry)
+        finish_reason = rule.finish_reason if rule and rule.finish_reason else SUCCESS
+        generation = self._engine.generate(served_id, valid, finish_reason=finish_reason)
+        entry.seed, entry.outcome = generation.seed, generation.finish_reason
+        if operation == INVOKE:
+            return json_response(generation.body, request_id)
+        assert operation == INVOKE_STREAM
+        events = chunk_events(generation.body, self._chunk_length)
+        if rule is not None and rule.stream_error is not None:
+            # The error arrives mid-stream: after the first chunk, instead of the rest.
+            message = rule.message or _injected(rule.stream_error)
+            events = [*events[:1], exception_event(rule.stream_error, message)]
+            entry.outcome = rule.stream_error
+        return stream_response(events, request_id, MEDIA_TYPE)
+
+    def _admit(
+        self, request: BedrockRequest, entry: JournalEntry
+    ) -> tuple[str, str, ValidRequest]:
+        """The checks the service makes before the model runs, in the service's order:
+        route, body size, signature, model id, media types, body."""
         operation, model_id = self._route(request)
         entry.operation, entry.model_id = operation, model_id
         raw = read_body(request)
@@ -183,9 +204,12 @@ class MockBedrock:
         except InvalidRequestBody as err:
             raise validation_error(err.message) from None
         entry.body = valid.body
+        return operation, served_id, valid
 
-        prompts = tuple(prompt["text"] for prompt in valid.body["text_prompts"])
-        decision = self.faults.decide(CallFacts(operation, served_id, prompts))
+    def _apply_faults(self, call: CallFacts, entry: JournalEntry) -> FaultRule | None:
+        """Waits and raises as the rules say; returns the rule whose outcome is left for
+        the response (a finish reason or a stream error), if any."""
+        decision = self.faults.decide(call)
         entry.faults = [rule.name or rule.outcome or "latency_ms" for rule in decision.fired]
         if decision.latency_ms:
             time.sleep(decision.latency_ms / 1000)
@@ -193,21 +217,15 @@ class MockBedrock:
         if rule is not None and rule.drop_connection:
             raise DropConnection(f"fault rule {rule.name or rule.to_dict()}")
         if rule is not None and rule.error is not None:
-            message = rule.message or FAULT_MESSAGES.get(
-                rule.error, f"{rule.error} injected by a mock-bedrock fault rule."
+            raise BedrockError(
+                rule.error, rule.message or FAULT_MESSAGES.get(rule.error, _injected(rule.error))
             )
-            raise BedrockError(rule.error, message)
+        return rule
 
-        finish_reason = rule.finish_reason if rule and rule.finish_reason else SUCCESS
-        generation = self._engine.generate(served_id, valid, finish_reason=finish_reason)
-        entry.seed, entry.outcome = generation.seed, generation.finish_reason
-        if operation == INVOKE:
-            return json_response(generation.body, request_id)
-        events = chunk_events(generation.body, self._chunk_length)
-        if rule is not None and rule.stream_error is not None:
-            # The error arrives mid-stream: after the first chunk, instead of the rest.
-            message = rule.message or f"{rule.stream_error} injected by a mock-bedrock fault rule."
-            events = [*events[:1], exception_event(rule.stream_error, message)]
-            entry.outcome = rule.stream_error
-        assert operation == INVOKE_STREAM
-        return stream_response(events, request_id, MEDIA_TYPE)
+
+def _prompts(valid: ValidRequest) -> tuple[str, ...]:
+    return tuple(prompt["text"] for prompt in valid.body["text_prompts"])
+
+
+def _injected(code: str) -> str:
+    return f"{code} injected by a mock-bedrock fault rule."
