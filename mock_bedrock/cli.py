@@ -81,3 +81,6 @@ def serve(host: str, port: int, faults_file: Path | None,
         server.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+if __name__ == "__main__":
+    main()

@@ -43,6 +43,9 @@ MAX_REQUEST_LINE = 65536
 class _RequestHandler(WSGIRequestHandler):
     server: _ThreadedServer
     protocol_version = "HTTP/1.1"
+    # Until a request line parses, answer as HTTP/1.1: the stdlib's default (0.9) sends
+    # refusals of garbage without a status line, which no client can read.
+    default_request_version = "HTTP/1.1"
     server_version = "mock-bedrock"  # type: ignore[assignment]  # a property in werkzeug
     disable_nagle_algorithm = True  # headers and body go out as separate writes
     timeout = IDLE_TIMEOUT

@@ -1,0 +1,392 @@
+"""The server door's mechanics: bad input, concurrency, keep-alive, HTTP/2, clean stops, CLI."""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import io
+import json
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+from botocore.config import Config
+from PIL import Image
+
+from mock_bedrock.app import DropConnection
+from mock_bedrock.server import MockServer
+from mock_bedrock.wire import max_body_length
+
+MODEL_ID = "stability.stable-diffusion-xl-v1"
+INVOKE_PATH = f"/model/{MODEL_ID}/invoke"
+STREAM_PATH = f"/model/{MODEL_ID}/invoke-with-response-stream"
+BODY = json.dumps({"text_prompts": [{"text": "a stone bridge"}], "seed": 11}).encode()
+JSON_HEADERS = {"content-type": "application/json", "accept": "application/json"}
+ONE_ATTEMPT = Config(retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=5,
+                     read_timeout=30)
+_SESSION = boto3.session.Session()
+
+
+def bedrock(url: str) -> Any:
+    return _SESSION.client("bedrock-runtime", endpoint_url=url, region_name="us-east-1",
+                           aws_access_key_id="k", aws_secret_access_key="s", config=ONE_ATTEMPT)
+
+
+def invoke_bytes(url: str) -> bytes:
+    data: bytes = bedrock(url).invoke_model(body=BODY, modelId=MODEL_ID)["body"].read()
+    return data
+
+
+@pytest.fixture
+def server() -> Iterator[MockServer]:
+    with MockServer() as running:
+        yield running
+
+
+def address(server: MockServer) -> tuple[str, int]:
+    host, port = server.endpoint_url.removeprefix("http://").rsplit(":", 1)
+    return host, int(port)
+
+
+def raw_exchange(server: MockServer, data: bytes, *, half_close: bool = True) -> bytes:
+    """Send bytes on a fresh socket and return everything the server sends back before it
+    closes the connection."""
+    with socket.create_connection(address(server), timeout=10) as sock:
+        sock.sendall(data)
+        if half_close:
+            sock.shutdown(socket.SHUT_WR)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+        return received
+
+
+def answers_correctly(server: MockServer) -> bool:
+    return json.loads(invoke_bytes(server.endpoint_url))["result"] == "success"
+
+
+# --- bad input never takes it down --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (b"NONSENSE\r\n\r\n", b"400"),
+        (b"GET / HTTP/9.9\r\n\r\n", b"505"),
+        (b"POST /x HTTP/1.1\r\nContent-Length: many\r\n\r\n", b"400"),
+        (b"POST /x HTTP/1.1\r\nContent-Length: -5\r\n\r\n", b"400"),
+        (b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\n\r\n", b"414"),
+        (b"POST /x HTTP/1.1\r\n" + b"X-Filler: y\r\n" * 200 + b"\r\n", b"431"),
+    ],
+    ids=["one word", "HTTP/9.9", "bad length", "negative length", "long line", "many headers"],
+)
+def test_malformed_http_is_refused_and_the_server_stays_up(
+    server: MockServer, request_bytes: bytes, status: bytes | None
+) -> None:
+    reply = raw_exchange(server, request_bytes)
+    if status is not None:
+        assert reply.startswith(b"HTTP/1.1 " + status)
+    assert answers_correctly(server)
+
+
+def test_garbage_bytes_do_not_take_it_down(server: MockServer) -> None:
+    noise = random.Random(1).randbytes(64 * 1024)
+    for blob in (noise, b"\r\n" + noise, b"POST " + noise, b"\x00" * 1000):
+        raw_exchange(server, blob)
+    assert answers_correctly(server)
+
+
+def test_oversized_body_is_refused_without_being_sent_whole(server: MockServer) -> None:
+    too_long = max_body_length() + 1
+    head = (f"POST {INVOKE_PATH} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {too_long}\r\n\r\n").encode()
+    with socket.create_connection(address(server), timeout=10) as sock:
+        sock.sendall(head + b"{" + b" " * 1000)  # a sliver of the promised body
+        response = http.client.HTTPResponse(sock)
+        response.begin()  # answered though most of the body never left this machine
+        assert response.status == 400
+        assert response.getheader("x-amzn-ErrorType", "").startswith("ValidationException:")
+        assert str(max_body_length()) in json.loads(response.read())["message"]
+    assert answers_correctly(server)
+
+
+def test_client_that_disconnects_mid_body(server: MockServer) -> None:
+    head = (f"POST {INVOKE_PATH} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"Content-Length: 100000\r\n\r\n").encode()
+    for _ in range(3):
+        with socket.create_connection(address(server), timeout=10) as sock:
+            sock.sendall(head + BODY[:20])
+    assert answers_correctly(server)
+
+
+def test_32_concurrent_clients_are_served_alike(server: MockServer) -> None:
+    barrier = threading.Barrier(32)
+
+    def one_client(_: int) -> bytes:
+        client = bedrock(server.endpoint_url)
+        barrier.wait(timeout=30)  # every client in flight at once
+        data: bytes = client.invoke_model(body=BODY, modelId=MODEL_ID)["body"].read()
+        return data
+
+    with ThreadPoolExecutor(32) as pool:
+        answers = list(pool.map(one_client, range(32)))
+    assert len(set(answers)) == 1
+    assert json.loads(answers[0])["result"] == "success"
+    assert len(server.journal) == 32
+    assert answers_correctly(server)
+
+
+# --- HTTP/1.1 keep-alive ------------------------------------------------------------------
+
+
+def test_keep_alive_serves_many_requests_on_one_connection(server: MockServer) -> None:
+    connection = http.client.HTTPConnection(*address(server), timeout=10)
+    try:
+        bodies, sockets = [], []
+        for path in (INVOKE_PATH, STREAM_PATH, INVOKE_PATH, "/model/nope/invoke"):
+            connection.request("POST", path, body=BODY, headers=JSON_HEADERS)
+            response = connection.getresponse()
+            assert response.getheader("Connection") is None
+            bodies.append((response.status, response.read()))
+            sockets.append(connection.sock)
+    finally:
+        connection.close()
+    # http.client reconnects (a new socket) whenever the server closed the connection.
+    assert len({id(s) for s in sockets}) == 1
+    assert [status for status, _ in bodies] == [200, 200, 200, 400]
+    assert bodies[0][1] == bodies[2][1]
+
+
+def test_body_the_app_did_not_read_is_skipped_before_the_next_request(
+    server: MockServer,
+) -> None:
+    connection = http.client.HTTPConnection(*address(server), timeout=10)
+    try:
+        # An unknown path is refused before the body is read; the body must not be taken
+        # for the next request line.
+        connection.request("POST", "/no/such/operation", body=b"x" * 200_000)
+        first = connection.getresponse()
+        first.read()
+        connection.request("POST", INVOKE_PATH, body=BODY, headers=JSON_HEADERS)
+        second = connection.getresponse()
+        assert (first.status, second.status) == (404, 200)
+        assert second.read() == invoke_bytes(server.endpoint_url)
+    finally:
+        connection.close()
+
+
+# --- the server's own edge cases, with tiny WSGI apps -------------------------------------
+
+
+def test_a_crashing_app_gets_500_and_the_server_stays_up() -> None:
+    def crash(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        raise RuntimeError("bug in the app")
+
+    with MockServer(crash) as running:
+        reply = raw_exchange(running, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert reply.startswith(b"HTTP/1.1 500")
+        assert raw_exchange(running, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").startswith(
+            b"HTTP/1.1 500")
+
+
+def test_drop_connection_mid_stream_truncates_the_response() -> None:
+    def dropping(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        yield b"first piece"
+        raise DropConnection("fault")
+
+    with MockServer(dropping) as running:
+        reply = raw_exchange(running, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", half_close=False)
+        assert reply.startswith(b"HTTP/1.1 200")
+        assert b"first piece" in reply
+        assert not reply.endswith(b"0\r\n\r\n")  # no last chunk: the client sees a cut
+
+
+def test_stop_ends_idle_keep_alive_connections_and_leaves_no_threads() -> None:
+    threads_before = set(threading.enumerate())
+    server = MockServer().start()
+    idle = http.client.HTTPConnection(*address(server), timeout=10)
+    idle.request("POST", INVOKE_PATH, body=BODY, headers=JSON_HEADERS)
+    idle.getresponse().read()  # the connection stays open, its thread waiting
+    where = address(server)
+    server.stop()
+    idle.close()
+    assert set(threading.enumerate()) <= threads_before
+    with pytest.raises(OSError):
+        socket.create_connection(where, timeout=2).close()
+
+
+def test_endpoint_url_needs_a_running_server() -> None:
+    server = MockServer()
+    with pytest.raises(RuntimeError):
+        _ = server.endpoint_url
+    server.stop()  # stopping a server that never started is harmless
+
+
+# --- HTTP/2 with prior knowledge ------------------------------------------------------------
+
+
+@pytest.fixture
+def h2_client() -> Iterator[httpx.Client]:
+    with httpx.Client(http1=False, http2=True, timeout=30) as client:
+        yield client
+
+
+def test_http2_prior_knowledge_gives_the_http1_bytes(
+    server: MockServer, h2_client: httpx.Client
+) -> None:
+    response = h2_client.post(server.endpoint_url + INVOKE_PATH, content=BODY,
+                              headers=JSON_HEADERS)
+    assert response.http_version == "HTTP/2"
+    assert response.status_code == 200
+    assert response.headers["x-amzn-requestid"]
+    assert response.content == invoke_bytes(server.endpoint_url)
+
+
+def _noise_png_b64() -> str:
+    # Noise does not compress: the image (and the response that carries it back) stays large.
+    noise = Image.frombytes("L", (1024, 1024), random.Random(3).randbytes(1024 * 1024))
+    out = io.BytesIO()
+    noise.convert("RGB").save(out, format="PNG", compress_level=1)
+    return base64.b64encode(out.getvalue()).decode()
+
+
+def test_http2_flow_control_both_ways(server: MockServer, h2_client: httpx.Client) -> None:
+    body = json.dumps({"text_prompts": [{"text": "noise"}], "seed": 9,
+                       "init_image": _noise_png_b64(), "image_strength": 0.9}).encode()
+    response = h2_client.post(server.endpoint_url + INVOKE_PATH, content=body,
+                              headers=JSON_HEADERS)
+    # Both far beyond HTTP/2's default 65,535-byte window: each side had to wait for credit.
+    assert len(body) > 1_000_000
+    assert len(response.content) > 1_000_000
+    assert response.status_code == 200
+    over_http1 = bedrock(server.endpoint_url).invoke_model(body=body, modelId=MODEL_ID)
+    assert response.content == over_http1["body"].read()
+
+
+def test_http2_stream_operation_and_refusals(server: MockServer, h2_client: httpx.Client) -> None:
+    streamed = h2_client.post(server.endpoint_url + STREAM_PATH, content=BODY,
+                              headers={"content-type": "application/json"})
+    assert streamed.status_code == 200
+    assert streamed.headers["content-type"] == "application/vnd.amazon.eventstream"
+    refused = h2_client.post(server.endpoint_url + INVOKE_PATH, content=b'{"steps": 1}',
+                             headers=JSON_HEADERS)
+    assert refused.status_code == 400
+    assert refused.headers["x-amzn-errortype"].startswith("ValidationException:")
+
+
+def test_http2_large_upload_and_concurrent_streams(
+    server: MockServer, h2_client: httpx.Client
+) -> None:
+    padded = json.dumps({"text_prompts": [{"text": "x" * 2000}] * 60, "seed": 5}).encode()
+    assert len(padded) > 65535  # more than the client may send before the server credits it
+
+    def post(_: int) -> tuple[int, bytes]:
+        response = h2_client.post(server.endpoint_url + INVOKE_PATH, content=padded,
+                                  headers=JSON_HEADERS)
+        return response.status_code, response.content
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(post, range(8)))
+    assert {status for status, _ in answers} == {200}
+    assert len({content for _, content in answers}) == 1
+    assert answers_correctly(server)
+
+
+def test_http2_garbage_after_the_preface_does_not_take_it_down(server: MockServer) -> None:
+    preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+    raw_exchange(server, preface + random.Random(2).randbytes(4096))
+    raw_exchange(server, preface[:10])
+    assert answers_correctly(server)
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_curl_http2_prior_knowledge(server: MockServer, tmp_path: Path) -> None:
+    features = subprocess.run(["curl", "--version"], capture_output=True, text=True,
+                              check=True).stdout
+    if "HTTP2" not in features:
+        pytest.skip("this curl was built without HTTP/2")
+    out = tmp_path / "answer.json"
+    done = subprocess.run(
+        ["curl", "--silent", "--show-error", "--http2-prior-knowledge", "--max-time", "30",
+         "--output", str(out), "--write-out", "%{http_version} %{http_code}",
+         "--header", "Content-Type: application/json", "--data-binary", BODY.decode(),
+         server.endpoint_url + INVOKE_PATH],
+        capture_output=True, text=True, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "2 200"
+    assert out.read_bytes() == invoke_bytes(server.endpoint_url)
+
+
+# --- the CLI, as a real process -----------------------------------------------------------
+
+
+def start_cli(*args: str) -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mock_bedrock.cli", "serve", "--port", "0", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    assert process.stdout is not None
+    first_line = process.stdout.readline().strip()  # the URL, flushed as the first line
+    return process, first_line
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["TERM", "INT"])
+def test_cli_prints_the_url_first_serves_and_stops_on_signals(stop_signal: int) -> None:
+    process, url = start_cli()
+    try:
+        assert url.startswith("http://127.0.0.1:")
+        assert json.loads(invoke_bytes(url))["result"] == "success"
+    finally:
+        process.send_signal(stop_signal)
+        _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr
+
+
+def test_cli_faults_file_and_strict_credentials(tmp_path: Path) -> None:
+    rules = tmp_path / "faults.json"
+    rules.write_text(json.dumps([{"error": "ModelTimeoutException", "times": 1}]))
+    process, url = start_cli("--faults", str(rules), "--strict-credentials", "k:s")
+    try:
+        client = bedrock(url)  # signs with k/s
+        with pytest.raises(client.exceptions.ModelTimeoutException):
+            client.invoke_model(body=BODY, modelId=MODEL_ID)
+        assert json.loads(client.invoke_model(body=BODY, modelId=MODEL_ID)["body"].read())
+        stranger = _SESSION.client("bedrock-runtime", endpoint_url=url, region_name="us-east-1",
+                                   aws_access_key_id="other", aws_secret_access_key="s",
+                                   config=ONE_ATTEMPT)
+        with pytest.raises(stranger.exceptions.ClientError) as refused:
+            stranger.invoke_model(body=BODY, modelId=MODEL_ID)
+        assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
+    assert process.returncode == 0
+
+
+def test_cli_refuses_a_bad_faults_file_and_a_busy_port(tmp_path: Path) -> None:
+    rules = tmp_path / "faults.json"
+    rules.write_text('{"not": "a list"}')
+    bad = subprocess.run([sys.executable, "-m", "mock_bedrock.cli", "serve", "--port", "0",
+                          "--faults", str(rules)], capture_output=True, text=True, timeout=30,
+                         check=False)
+    assert bad.returncode == 2
+    assert "faults" in bad.stderr
+    with MockServer() as running:
+        port = str(address(running)[1])
+        busy = subprocess.run([sys.executable, "-m", "mock_bedrock.cli", "serve", "--port",
+                               port], capture_output=True, text=True, timeout=30, check=False)
+    assert busy.returncode == 1
+    assert "cannot listen" in busy.stderr
