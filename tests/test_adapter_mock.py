@@ -1,9 +1,9 @@
-"""The client end to end against the mock: in process (``endpoint="mock"``) and over a socket
-(an ``http://`` endpoint), with the mock's faults standing in for the service misbehaving."""
+"""The client end to end against the in-process mock (``endpoint="mock"``), with the mock's
+faults standing in for the service misbehaving. (Over a socket: test_adapter_socket.py, kept
+apart because the in-process mock answers every bedrock-runtime call while it is active.)"""
 
 from __future__ import annotations
 
-import json
 import types
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,10 +23,18 @@ from tests.images import image_bytes
 REQUEST = SDXLRequest(prompt="a lighthouse", negative_prompt="fog", size=(1344, 768), steps=20)
 
 
-@pytest.fixture
-def sdxl() -> Iterator[SDXLClient]:
+@pytest.fixture(scope="module")
+def mock_client() -> Iterator[SDXLClient]:
+    # One for the module: building the mock's app and a boto3 client takes a moment.
     with SDXLClient("mock", max_attempts=1) as client:
         yield client
+
+
+@pytest.fixture
+def sdxl(mock_client: SDXLClient) -> SDXLClient:
+    mock_client.mock.faults.clear()
+    mock_client.mock.journal.clear()
+    return mock_client
 
 
 def test_text_to_image_in_process(sdxl: SDXLClient, tmp_path: Path) -> None:
@@ -110,12 +118,3 @@ def test_a_stream_error_from_the_mock(sdxl: SDXLClient) -> None:
     with pytest.raises(errors.ModelStreamErrorException) as caught:
         sdxl.generate_streaming(REQUEST)
     assert caught.value.request_id == sdxl.mock.journal.entries()[0].request_id
-
-
-def test_over_a_socket(mock_bedrock_endpoint: str) -> None:
-    with SDXLClient(mock_bedrock_endpoint, max_attempts=1) as sdxl:
-        assert sdxl.endpoint_url == mock_bedrock_endpoint
-        seeded = SDXLRequest.from_body(json.dumps({**REQUEST.to_body(), "seed": 78}))
-        plain = sdxl.generate(seeded)
-        streamed = sdxl.generate_streaming(seeded)
-    assert streamed.png == plain.png and plain.size == (1344, 768)

