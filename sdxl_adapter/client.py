@@ -40,10 +40,13 @@ SERVICE_NAME = "bedrock-runtime"
 AWS = "aws"
 MOCK = "mock"
 JSON = "application/json"
-# The in-process mock never checks signatures, and must not send a user's real credentials
-# anywhere, so its client signs with placeholders (and never walks the credential chain).
+# The in-process mock started here checks no signatures, and a user's real credentials have
+# no business there, so its client signs with placeholders (never walking the credential
+# chain, which may reach the network for instance metadata).
 _MOCK_CREDENTIALS = {"aws_access_key_id": "mock", "aws_secret_access_key": "mock"}
-_MOCK_REGION = "us-east-1"
+# A region to sign with when an http(s):// endpoint is given and none is configured: a local
+# endpoint ignores it, and a regional one rejects the signature with a clear message.
+_FALLBACK_REGION = "us-east-1"
 
 
 def retry_config(max_attempts: int | None = None, mode: str | None = None) -> Config | None:
@@ -55,7 +58,7 @@ def retry_config(max_attempts: int | None = None, mode: str | None = None) -> Co
         retries["total_max_attempts"] = max_attempts
     if mode is not None:
         retries["mode"] = mode
-    return Config(retries=retries) if retries else None  # type: ignore[arg-type]
+    return Config(retries=retries) if retries else None
 
 
 class SDXLClient:
@@ -122,7 +125,7 @@ class SDXLClient:
 
             self.mock = self._resources.enter_context(mock_sdxl())
             if session is None:
-                session = boto3.Session(region_name=region or _MOCK_REGION, **_MOCK_CREDENTIALS)
+                session = boto3.Session(region_name=region or _FALLBACK_REGION, **_MOCK_CREDENTIALS)
         elif endpoint.startswith(("http://", "https://")):
             endpoint_url = endpoint
         elif endpoint != AWS:
@@ -132,6 +135,8 @@ class SDXLClient:
         try:
             if session is None:
                 session = boto3.Session(profile_name=profile, region_name=region)
+            if endpoint_url is not None and region is None and session.region_name is None:
+                region = _FALLBACK_REGION
             return session.client(
                 SERVICE_NAME, region_name=region, endpoint_url=endpoint_url, config=config
             )

@@ -456,6 +456,35 @@ def test_missing_credentials_are_reported_clearly(
 # --- construction ---------------------------------------------------------------------------
 
 
+@pytest.fixture
+def no_region(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+
+
+def test_aws_endpoint_without_a_region_is_a_clear_error(no_region: None) -> None:
+    with pytest.raises(ClientConfigError, match="no AWS region configured"):
+        SDXLClient("aws")
+
+
+def test_a_url_endpoint_without_a_region_signs_for_a_default_one(
+    no_region: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with SDXLClient(UNREACHABLE, max_attempts=1) as sdxl:
+        wire = Wire(sdxl.boto_client)
+        wire.ok(model_body())
+        sdxl.generate(REQUEST)
+    assert b"/us-east-1/bedrock/aws4_request" in wire.requests[0].headers["Authorization"]
+
+
+def test_an_unknown_profile_is_a_clear_error(no_region: None) -> None:
+    with pytest.raises(ClientConfigError, match="could not be found"):
+        SDXLClient("aws", profile="no-such-profile")
+
+
 def test_aws_endpoint_uses_the_regional_service_url(session: boto3.Session) -> None:
     with SDXLClient("aws", session=session, region="eu-central-1") as sdxl:
         assert sdxl.endpoint_url == "https://bedrock-runtime.eu-central-1.amazonaws.com"
