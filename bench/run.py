@@ -21,8 +21,10 @@ def run(plan: Plan, only: tuple[str, ...] = ()) -> list[Row]:
     for key, (title, section) in SECTIONS.items():
         if only and key not in only:
             continue
-        print(f"[bench] {title} ...", file=sys.stderr, flush=True)
+        print(f"[bench] {title} ...", end=" ", file=sys.stderr, flush=True)
+        started = perf_counter()
         rows += guarded(title, section, plan)
+        print(f"{perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
     return rows
 
 

@@ -1,0 +1,97 @@
+"""The bench harness end to end at a tiny scale: it measures every comparison, writes the
+table and the JSON, replays the mock's bytes from its baseline server, survives a missing
+piece, and leaves no thread running. Timings are never asserted."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+
+import pytest
+from click.testing import CliRunner
+
+from bench import baselines, bodies, clients, memory
+from bench.comparisons import first_renders, guarded, server_vs_bare_http
+from bench.invoke import invoke
+from bench.plan import Plan
+from bench.report import as_json, markdown
+from bench.rows import Row, Target
+from bench.run import main, run
+
+# A couple of calls per contender: enough to exercise every path, far too few to time.
+TINY = Plan(rounds=1, latency_calls=2, warmup=0, threads=2, calls_per_thread=2,
+            throughput_rounds=1, renders_per_size=2, validated_bodies=10,
+            baseline_validated_bodies=2, memory_calls=3)
+
+
+def test_verdicts_follow_targets_on_ratio_or_value() -> None:
+    slower = Row("s", "median", "ms", 3.0, 2.0, Target("ratio", "<=", 1.3))
+    faster = Row("s", "median", "ms", 2.0, 2.0, Target("ratio", "<=", 1.3))
+    rate = Row("s", "rate", "bodies/s", 19_999.0, 100.0, Target("value", ">=", 20_000))
+    assert (slower.ratio, slower.verdict) == (1.5, "MISS")
+    assert faster.verdict == "PASS"
+    assert rate.verdict == "MISS"  # a 200x ratio does not rescue a missed absolute target
+    assert Row("s", "m", "ms", None, 2.0, Target("ratio", "<=", 1.3)).verdict == "not available"
+
+
+def test_bare_server_replays_the_canned_response_byte_for_byte() -> None:
+    canned = baselines.CannedResponse(
+        200, (("Content-Type", "application/json"), ("x-amzn-RequestId", "r-1")), b'{"a": 1}'
+    )
+    with baselines.BareHTTPServer(canned) as server:
+        client = clients.bedrock_runtime(server.endpoint_url)
+        try:
+            first = invoke(client, bodies.encode(bodies.text_to_image()))
+            second = invoke(client, bodies.encode(bodies.text_to_image()))  # kept-alive socket
+        finally:
+            client.close()
+    assert first == second == b'{"a": 1}'
+
+
+def test_a_missing_module_gives_a_not_available_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "mock_bedrock.placeholder", None)  # import fails
+    rows = guarded("3. first placeholder render", first_renders, TINY)
+    assert [row.verdict for row in rows] == ["not available"]
+    assert "mock_bedrock.placeholder" in rows[0].note
+
+
+def test_server_comparison_stops_every_thread_it_starts() -> None:
+    before = set(threading.enumerate())
+    rows = server_vs_bare_http(TINY)
+    assert [row.metric for row in rows] == [
+        "median latency", "p99 latency", f"throughput, {TINY.threads} clients"
+    ]
+    assert all(row.subject and row.baseline for row in rows)
+    assert set(threading.enumerate()) - before == set()
+
+
+def test_memory_probe_counts_the_journal_it_keeps() -> None:
+    kept, cleared = memory.VARIANTS[0], memory.VARIANTS[1]
+    assert memory.measure(kept, "tracemalloc", 3).journal_entries == 3
+    assert memory.measure(cleared, "tracemalloc", 3).journal_entries == 0
+
+
+def test_every_in_process_comparison_is_measured_and_reported() -> None:
+    rows = run(TINY, only=("inprocess", "render", "validation"))
+    assert [(row.section[0], row.metric) for row in rows[:2]] == [
+        ("1", "median latency"), ("1", "p99 latency")
+    ]
+    assert len(rows) == 2 + 9 + 1  # latency x2, one per allowed size, validation
+    assert all(row.subject and row.baseline for row in rows)
+    assert {row.verdict for row in rows} <= {"PASS", "MISS", "-"}
+    table = markdown(rows, TINY, 1.0)
+    assert "| comparison | metric | subject | baseline | ratio | target | verdict |" in table
+    assert all(f"| {row.section} | {row.metric} |" in table for row in rows)
+    document = json.loads(as_json(rows, TINY, 1.0))
+    assert [r["verdict"] for r in document["rows"]] == [row.verdict for row in rows]
+
+
+def test_command_writes_latest_md_and_json(tmp_path) -> None:
+    args = ["--scale", "0.0001", "--only", "validation", "--out", str(tmp_path)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "latest.md").read_text() in result.output
+    [row] = json.loads((tmp_path / "latest.json").read_text())["rows"]
+    assert row["section"] == "4. request validation"
+    assert row["target"] == ">= 20,000 bodies/s"
