@@ -18,9 +18,7 @@ import pytest
 from click.testing import CliRunner, Result
 from PIL import Image
 
-import mock_bedrock
 from mock_bedrock.faults import FaultRule
-from mock_bedrock.inprocess import mock_sdxl
 from mock_bedrock.server import MockServer
 from sdxl_adapter.cli import main
 from sdxl_adapter.cli_errors import ExitCode
@@ -231,10 +229,7 @@ def test_dry_run_sends_nothing_and_writes_nothing(server: MockServer, in_tmp: Pa
     assert not (in_tmp / "out").exists()
 
 
-def test_default_endpoint_is_the_mock(in_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # The client imports mock_sdxl from the package; until mock_bedrock/__init__.py exports
-    # it, give the package the name (the same object it will export).
-    monkeypatch.setattr(mock_bedrock, "mock_sdxl", mock_sdxl, raising=False)
+def test_default_endpoint_is_the_mock(in_tmp: Path) -> None:
     batch = write_lines(in_tmp / "b.jsonl", ["one", "two"])
     result = sdxl("batch", str(batch), "--json")
     assert result.exit_code == 0, result.output

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 
-import mock_bedrock
 import sdxl_schemas
 from mock_bedrock.faults import FaultRule
-from mock_bedrock.inprocess import mock_sdxl
 from mock_bedrock.placeholder import read_parameters as read_placeholder
 from mock_bedrock.server import MockServer
 from sdxl_adapter.cli import main
@@ -22,13 +23,6 @@ from sdxl_adapter.cli_errors import ExitCode
 from sdxl_adapter.result import read_parameters
 from sdxl_schemas.loader import field
 from tests.images import image_bytes
-
-
-@pytest.fixture(autouse=True)
-def _mock_export(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The client imports mock_sdxl from the package; until mock_bedrock/__init__.py exports
-    # it, give the package the name (the same object it will export).
-    monkeypatch.setattr(mock_bedrock, "mock_sdxl", mock_sdxl, raising=False)
 
 
 @pytest.fixture
@@ -347,3 +341,31 @@ def test_debug_shows_the_traceback(mock_bedrock_endpoint: str,
     result = sdxl("--debug", "--endpoint", mock_bedrock_endpoint, "generate", "x")
     assert result.exit_code == ExitCode.BEDROCK_ERROR
     assert "Traceback" in result.stderr
+
+
+# --- the installed command -----------------------------------------------------------------
+
+SDXL = str(Path(sys.executable).with_name("sdxl"))
+
+
+def test_installed_command_with_the_default_mock(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "SDXL_ENDPOINT"}
+    done = subprocess.run([SDXL, "generate", "a lighthouse", "--seed", "21"], env=env,
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert f"wrote {tmp_path / 'sdxl-21.png'}" in done.stdout
+    assert "placeholder" in done.stdout
+    assert read_parameters(tmp_path / "sdxl-21.png")["prompt"] == "a lighthouse"
+
+
+def test_installed_command_with_a_server_url(mock_bedrock_endpoint: str,
+                                             mock_bedrock_server: MockServer,
+                                             tmp_path: Path) -> None:
+    done = subprocess.run([SDXL, "--endpoint", mock_bedrock_endpoint, "generate", "x",
+                           "--style", "anime", "--json"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert Path(summary["file"]).is_file()
+    assert last_body(mock_bedrock_server)["style_preset"] == "anime"
+    assert summary["request_id"] == mock_bedrock_server.journal.entries()[-1].request_id
