@@ -1,1 +1,26 @@
-"""A local Bedrock Runtime for Stability SDXL 1.0 that real AWS clients call unchanged."""
+"""A local Bedrock Runtime for Stability SDXL 1.0 that real AWS clients call unchanged.
+
+One WSGI application (:class:`MockBedrock`), two doors to it: in process
+(:func:`mock_sdxl`, through botocore's event hooks) and over HTTP (:class:`MockServer`).
+"""
+
+from mock_bedrock.app import DropConnection, MockBedrock
+from mock_bedrock.faults import FaultRule, FaultRuleError, FaultSet
+from mock_bedrock.inprocess import MockHandle, mock_sdxl
+from mock_bedrock.journal import Journal, JournalEntry
+from mock_bedrock.placeholder import read_parameters
+from mock_bedrock.server import MockServer
+
+__all__ = [
+    "DropConnection",
+    "FaultRule",
+    "FaultRuleError",
+    "FaultSet",
+    "Journal",
+    "JournalEntry",
+    "MockBedrock",
+    "MockHandle",
+    "MockServer",
+    "mock_sdxl",
+    "read_parameters",
+]
