@@ -1,6 +1,7 @@
 """The ``sdxl`` command line: the group, its endpoint options, and the small commands.
 
-``generate`` and ``batch`` live in their own modules (cli_generate, cli_batch).
+``generate``, ``batch`` and ``contract`` live in their own modules (cli_generate, cli_batch,
+cli_contract).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import click
 
 import sdxl_schemas
 from sdxl_adapter.cli_batch import batch
+from sdxl_adapter.cli_contract import contract
 from sdxl_adapter.cli_endpoint import Target, target_options
 from sdxl_adapter.cli_errors import ExitCode, exit_code_epilog
 from sdxl_adapter.cli_generate import generate
@@ -72,3 +74,4 @@ def schema(which: str) -> None:
 
 main.add_command(generate)
 main.add_command(batch)
+main.add_command(contract)

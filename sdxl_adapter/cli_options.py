@@ -98,8 +98,8 @@ class SizeType(click.ParamType):
     def convert(
         self, value: Any, param: click.Parameter | None, ctx: click.Context | None
     ) -> tuple[int, int]:
-        if isinstance(value, tuple):
-            value = format_size(value)
+        if isinstance(value, tuple | list) and len(value) == 2:  # a batch line's [w, h]
+            value = format_size((value[0], value[1]))
         text = str(value).lower().replace("*", "x").replace(" ", "")
         if text in self.choices:
             return self.choices[text]
