@@ -1,0 +1,61 @@
+"""The sample user project (examples/user_project) passes its own tests on the plugin's
+fixtures alone, and those tests fail when its code sends a body the contract refuses."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.plugin_loading import plugin_args
+
+PROJECT = Path(__file__).resolve().parent.parent / "examples" / "user_project"
+TESTS_IN_PROJECT = 7
+
+
+def run_project_tests(project: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "AWS_"))}
+    # The project must not need an AWS account: no credentials, files, or instance metadata.
+    env |= {"AWS_SHARED_CREDENTIALS_FILE": str(project / "none"),
+            "AWS_CONFIG_FILE": str(project / "none"), "AWS_EC2_METADATA_DISABLED": "true"}
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", *plugin_args("mock_bedrock.pytest_plugin"),
+         # hypothesis's plugin (installed here, not used by the project) is slow to report.
+         "-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-q"],
+        cwd=project, env=env, capture_output=True, text=True, timeout=240, check=False,
+    )
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    copy = tmp_path / "user_project"
+    shutil.copytree(PROJECT, copy, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
+    return copy
+
+
+def plant(project: Path, old: str, new: str) -> None:
+    module = project / "posters.py"
+    text = module.read_text()
+    assert old in text, "the planted bug must change the code under test"
+    module.write_text(text.replace(old, new))
+
+
+def test_the_sample_projects_tests_pass_on_the_fixtures(project: Path) -> None:
+    run = run_project_tests(project)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert f"{TESTS_IN_PROJECT} passed" in run.stdout
+
+
+def test_its_tests_fail_when_the_code_sends_a_bad_body(project: Path) -> None:
+    plant(project, "STEPS = 30\n", "STEPS = 300\n")
+    run = run_project_tests(project)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert f"{TESTS_IN_PROJECT} failed" in run.stdout
+    assert (
+        "ValidationException) when calling the InvokeModel operation: Malformed input request: "
+        "#/steps: 300 is not less or equal to 150, please reformat your input and try again."
+    ) in run.stdout
