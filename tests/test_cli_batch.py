@@ -339,3 +339,21 @@ def test_interrupted_batch_resumes_without_redoing_finished_lines(
     after = finished_images(out)
     assert {name: after[name] for name in finished} == finished
     assert not [name for name in os.listdir(out) if name.endswith(".tmp")]
+
+
+def test_filtered_lines_fail_and_keep_their_image_only_when_asked(
+    server: MockServer, in_tmp: Path
+) -> None:
+    server.faults.add(FaultRule(prompt="risky", finish_reason="CONTENT_FILTERED"))
+    batch = write_lines(in_tmp / "b.jsonl", ["fine", "risky"])
+    plain = sdxl("--endpoint", server.endpoint_url, "batch", str(batch), "--out-dir", "a")
+    assert plain.exit_code == ExitCode.BATCH_INCOMPLETE
+    assert f"{batch}:2: failed: the image was content filtered" in plain.stderr
+    assert not (in_tmp / "a" / "0002.png").exists()
+    kept = sdxl("--endpoint", server.endpoint_url, "batch", str(batch), "--out-dir", "b",
+                "--keep-filtered")
+    assert kept.exit_code == ExitCode.BATCH_INCOMPLETE
+    assert (in_tmp / "b" / "0002.png").is_file()
+    record = {r.line: r for r in read_records(in_tmp / "b" / "manifest.jsonl")}[2]
+    assert (record.ok, record.finish_reason, record.file) == (False, "CONTENT_FILTERED",
+                                                              "0002.png")

@@ -369,3 +369,22 @@ def test_installed_command_with_a_server_url(mock_bedrock_endpoint: str,
     assert Path(summary["file"]).is_file()
     assert last_body(mock_bedrock_server)["style_preset"] == "anime"
     assert summary["request_id"] == mock_bedrock_server.journal.entries()[-1].request_id
+
+
+# --- validate and schema -------------------------------------------------------------------
+
+
+def test_validate_says_valid_or_words_every_violation(in_tmp: Path) -> None:
+    (in_tmp / "good.json").write_text('{"text_prompts": [{"text": "x"}], "steps": 10}')
+    (in_tmp / "bad.json").write_text('{"text_prompts": [{"text": "x"}], "steps": 5, "x": 1}')
+    good = sdxl("validate", "good.json")
+    assert (good.exit_code, good.stdout) == (0, "valid\n")
+    bad = sdxl("validate", "bad.json")
+    assert bad.exit_code == ExitCode.REFUSED_LOCALLY
+    assert "#/steps: 5 is not greater or equal to 10" in bad.stderr
+    assert "#: extraneous key [x] is not permitted" in bad.stderr
+
+
+def test_schema_prints_the_schema_files() -> None:
+    assert json.loads(sdxl("schema", "request").stdout) == sdxl_schemas.request_schema()
+    assert json.loads(sdxl("schema", "response").stdout) == sdxl_schemas.response_schema()
