@@ -21,6 +21,7 @@ import socket
 import sys
 import threading
 import traceback
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, BinaryIO
@@ -40,6 +41,12 @@ __all__ = ["PREFACE_FIRST_LINE", "serve_connection"]
 # An HTTP/1.1 server reads this as a request line; it is the start of the HTTP/2 preface.
 PREFACE_FIRST_LINE = b"PRI * HTTP/2.0\r\n"
 WORKERS_PER_CONNECTION = 16
+MAX_STREAMS = 100
+# Bodies are piped to the app and credited on arrival, so the windows don't bound memory;
+# wide windows spare clients the round trips (and some clients' bugs) of waiting for credit.
+DEFAULT_WINDOW = 65535
+STREAM_WINDOW = 1024 * 1024
+CONNECTION_WINDOW = 16 * 1024 * 1024
 READ_SIZE = 65536
 # Headers that describe an HTTP/1.1 connection and are forbidden in HTTP/2 (RFC 9113 8.2.2).
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "transfer-encoding",
@@ -56,7 +63,7 @@ class _BodyPipe(io.RawIOBase):
     """A request body as wsgi.input: filled by the connection thread, read by the app."""
 
     def __init__(self) -> None:
-        self._chunks: list[bytes] = []
+        self._chunks: deque[bytes] = deque()
         self._ended = False
         self._aborted = False
         self._discarding = False
@@ -91,11 +98,11 @@ class _BodyPipe(io.RawIOBase):
                 if self._aborted:
                     raise ConnectionResetError("the client reset the stream mid-body")
                 return 0
-            chunk = self._chunks.pop(0)
+            chunk = self._chunks.popleft()
             size = min(len(buffer), len(chunk))
             buffer[:size] = chunk[:size]
             if size < len(chunk):
-                self._chunks.insert(0, chunk[size:])
+                self._chunks.appendleft(chunk[size:])
             return size
 
 
@@ -131,9 +138,14 @@ class _Connection:
             with self._state:
                 self._h2.local_settings = h2.settings.Settings(
                     client=False,
-                    initial_values={h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: 100},
+                    initial_values={
+                        h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: MAX_STREAMS,
+                        h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: STREAM_WINDOW,
+                    },
                 )
                 self._h2.initiate_connection()
+                # The connection window can only grow by an update (RFC 9113 6.9.2).
+                self._h2.increment_flow_control_window(CONNECTION_WINDOW - DEFAULT_WINDOW)
                 self._flush()
             data = already_read
             while data and self._receive(data, workers):

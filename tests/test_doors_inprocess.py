@@ -17,6 +17,7 @@ from botocore.config import Config
 from botocore.exceptions import EndpointConnectionError
 
 from mock_bedrock.app import MockBedrock
+from mock_bedrock.faults import FaultRule
 from mock_bedrock.inprocess import MockHandle, mock_sdxl
 from mock_bedrock.server import MockServer
 
@@ -207,3 +208,20 @@ def test_boto3_default_session_created_before_import_is_hooked(tmp_path: Any) ->
                           timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "2"
+
+
+def test_plugin_client_fixture_is_answered_in_process(
+    bedrock_runtime: Any, mock_bedrock: MockHandle
+) -> None:
+    assert invoke(bedrock_runtime)["result"] == "success"
+    [entry] = mock_bedrock.journal.entries()
+    assert entry.body == json.loads(BODY)
+    mock_bedrock.faults.add(FaultRule(latency_ms=1, name="left behind"))
+
+
+def test_plugin_fixture_starts_each_test_with_no_faults_or_calls(
+    mock_bedrock: MockHandle,
+) -> None:
+    # Runs after the test above on the same session-wide app: its call is forgotten.
+    assert len(mock_bedrock.journal) == 0
+    assert mock_bedrock.faults.rules == []

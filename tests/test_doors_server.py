@@ -25,6 +25,7 @@ from botocore.config import Config
 from PIL import Image
 
 from mock_bedrock.app import DropConnection
+from mock_bedrock.faults import FaultRule
 from mock_bedrock.server import MockServer
 from mock_bedrock.wire import max_body_length
 
@@ -219,9 +220,13 @@ def test_stop_ends_idle_keep_alive_connections_and_leaves_no_threads() -> None:
     idle = http.client.HTTPConnection(*address(server), timeout=10)
     idle.request("POST", INVOKE_PATH, body=BODY, headers=JSON_HEADERS)
     idle.getresponse().read()  # the connection stays open, its thread waiting
+    idle_h2 = httpx.Client(http1=False, http2=True, timeout=10)
+    assert idle_h2.post(server.endpoint_url + INVOKE_PATH, content=BODY,
+                        headers=JSON_HEADERS).status_code == 200
     where = address(server)
     server.stop()
     idle.close()
+    idle_h2.close()
     assert set(threading.enumerate()) <= threads_before
     with pytest.raises(OSError):
         socket.create_connection(where, timeout=2).close()
@@ -267,9 +272,11 @@ def test_http2_flow_control_both_ways(server: MockServer, h2_client: httpx.Clien
                        "init_image": _noise_png_b64(), "image_strength": 0.9}).encode()
     response = h2_client.post(server.endpoint_url + INVOKE_PATH, content=body,
                               headers=JSON_HEADERS)
-    # Both far beyond HTTP/2's default 65,535-byte window: each side had to wait for credit.
-    assert len(body) > 1_000_000
-    assert len(response.content) > 1_000_000
+    # Megabytes both ways: the upload outgrows the server's 1 MiB stream window, so the
+    # client had to wait for the server's WINDOW_UPDATEs; the answer is sent frame by frame
+    # within the window httpx grants.
+    assert len(body) > 2_000_000
+    assert len(response.content) > 2_000_000
     assert response.status_code == 200
     over_http1 = bedrock(server.endpoint_url).invoke_model(body=body, modelId=MODEL_ID)
     assert response.content == over_http1["body"].read()
@@ -302,6 +309,19 @@ def test_http2_large_upload_and_concurrent_streams(
     assert {status for status, _ in answers} == {200}
     assert len({content for _, content in answers}) == 1
     assert answers_correctly(server)
+
+
+def test_http2_dropped_connection_and_recovery(
+    server: MockServer, h2_client: httpx.Client
+) -> None:
+    server.faults.add(FaultRule(drop_connection=True, times=1))
+    with pytest.raises(httpx.TransportError):
+        h2_client.post(server.endpoint_url + INVOKE_PATH, content=BODY, headers=JSON_HEADERS)
+    again = h2_client.post(server.endpoint_url + INVOKE_PATH, content=BODY,
+                           headers=JSON_HEADERS)
+    assert again.status_code == 200
+    assert [entry.outcome for entry in server.journal.entries()] == ["DropConnection",
+                                                                      "SUCCESS"]
 
 
 def test_http2_garbage_after_the_preface_does_not_take_it_down(server: MockServer) -> None:
