@@ -17,8 +17,12 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
+import boto3
 import pytest
 
+from mock_bedrock.app import MockBedrock
+from mock_bedrock.inprocess import mock_sdxl
+from mock_bedrock.server import MockServer
 from sdxl_adapter import contract as suite
 
 MARKER = "bedrock_live"
@@ -97,8 +101,7 @@ class ContractItem(pytest.Item):
         self.endpoint = endpoint
 
     def runtest(self) -> None:
-        target = self.config.stash[_TARGET_KEY]
-        result = suite.run_check(target.client(), self.check)
+        result = self.config.stash[_TARGET_KEY].run(self.check)
         if not result.passed:
             raise ContractMismatch(result.render())
 
@@ -143,31 +146,41 @@ def _cost_line(selected: tuple[suite.Check, ...]) -> str:
 
 
 class _ContractTarget:
-    """The client the contract items share, opened by the first item that runs (so a
-    session that deselects them all starts nothing) and closed with the session."""
+    """What the contract items share: a client, made by the first item that runs (so a
+    session that deselects them all starts nothing) and closed with the session. The
+    in-process mock is switched on only while an item runs, so it never answers the calls
+    of the session's other tests."""
 
     def __init__(self, endpoint: str) -> None:
         self.endpoint = endpoint
         self._stack = contextlib.ExitStack()
         self._client: Any = None
+        self._app: MockBedrock | None = None
 
-    def client(self) -> Any:
+    def run(self, check: suite.Check) -> suite.CheckResult:
         if self._client is None:
             self._client = self._stack.enter_context(self._open())
-        return self._client
+        if self._app is None:
+            return suite.run_check(self._client, check)
+        with mock_sdxl(self._app):
+            return suite.run_check(self._client, check)
 
     @contextlib.contextmanager
     def _open(self) -> Iterator[Any]:
-        if self.endpoint != SERVER:
+        if self.endpoint == suite.MOCK:
+            self._app = MockBedrock()
+            session = boto3.Session(region_name=suite.PLACEHOLDER_REGION,
+                                    **suite.PLACEHOLDER_CREDENTIALS)
+            client = session.client(suite.SERVICE_NAME)
+            with contextlib.closing(client):
+                yield client
+        elif self.endpoint == SERVER:
+            with MockServer() as server, suite.open_target(server.endpoint_url) as client:
+                yield client
+        else:
             with suite.open_target(self.endpoint) as client:
                 yield client
-            return
-        from mock_bedrock.server import MockServer
-
-        with MockServer() as server, suite.open_target(server.endpoint_url) as client:
-            yield client
 
     def close(self) -> None:
         self._stack.close()
         self._client = None
-

@@ -98,3 +98,41 @@ def test_a_contract_difference_fails_its_test_with_the_report(project: pytest.Py
     assert "FAIL  text-to-image 1152x896, seed 0 picks a non-zero seed" in run.stdout.str()
     assert "seed: expected non-zero (the service picks one for 0)" in run.stdout.str()
     assert len(drifted.app.journal) == 1  # only the selected check ran
+
+
+AFTER_THE_CONTRACT = '''
+import boto3, pytest
+from botocore.exceptions import EndpointConnectionError
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    items.sort(key=lambda item: item.name == "test_after_the_contract")
+'''
+CALLS_A_CLOSED_PORT = '''
+import boto3, json, socket, pytest
+from botocore.exceptions import EndpointConnectionError
+
+def test_after_the_contract():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = boto3.client("bedrock-runtime", endpoint_url=f"http://127.0.0.1:{port}",
+                          region_name="us-east-1", aws_access_key_id="a",
+                          aws_secret_access_key="b")
+    with pytest.raises(EndpointConnectionError):  # not answered by a leftover mock
+        client.invoke_model(modelId="m", body=json.dumps({}))
+'''
+
+
+def test_the_in_process_contract_leaves_later_tests_alone(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makeconftest(AFTER_THE_CONTRACT)
+    pytester.makepyfile(test_after=CALLS_A_CLOSED_PORT)
+    run = run_pytest(pytester, monkeypatch, "--sdxl-contract=mock", "-v", credentials=False)
+    assert run.ret == 0, run.outlines
+    run.assert_outcomes(passed=len(suite.checks()) + 1)
+    assert run.outlines.index(next(line for line in run.outlines if "test_after_the_contract"
+                                   in line)) > run.outlines.index(next(
+                                       line for line in run.outlines if "sdxl-contract[mock]"
+                                       in line))
