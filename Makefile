@@ -18,6 +18,8 @@ setup: $(STAMP)
 ## The main job: one image through the in-process mock, no AWS account needed.
 demo: $(STAMP)
 	$(BIN)/sdxl validate examples/sample-request.json
+	mkdir -p out
+	$(BIN)/sdxl generate --body examples/sample-request.json -o out/demo.png --overwrite
 
 ## The test suite (what CI runs), then the linter.
 test: $(STAMP)
