@@ -19,7 +19,13 @@ from mock_bedrock.app import MockBedrock
 from mock_bedrock.cassettes import CassetteDir, cassette_key
 from mock_bedrock.faults import FaultRule
 from mock_bedrock.inprocess import mock_sdxl
-from mock_bedrock.recorder import REPLAY_MISS_CODE, RecordingApp, recording_app, replaying_app
+from mock_bedrock.recorder import (
+    REPLAY_MISS_CODE,
+    RecordingApp,
+    bedrock_url,
+    recording_app,
+    replaying_app,
+)
 from mock_bedrock.server import MockServer
 
 MODEL = "stability.stable-diffusion-xl-v1"
@@ -276,6 +282,7 @@ def test_recording_without_credentials_is_refused_up_front(
 
 
 def test_the_signing_region_comes_from_a_bedrock_url(tmp_path: Path) -> None:
-    app = recording_app("https://bedrock-runtime.eu-west-3.amazonaws.com", tmp_path,
-                        Credentials(RECORDER_KEY, RECORDER_SECRET))
+    url = bedrock_url("eu-west-3")  # botocore's endpoint resolution; nothing is called
+    assert url == "https://bedrock-runtime.eu-west-3.amazonaws.com"
+    app = recording_app(url, tmp_path, Credentials(RECORDER_KEY, RECORDER_SECRET))
     assert app.region == "eu-west-3"
