@@ -38,6 +38,8 @@ DRAIN_PIECE = 256 * 1024
 # An idle keep-alive connection is closed after this long (clients reconnect transparently).
 IDLE_TIMEOUT = 120.0
 MAX_REQUEST_LINE = 65536
+LINGER_SECONDS = 1.0
+LINGER_BYTES = 4 * 1024 * 1024
 
 
 class _RequestHandler(WSGIRequestHandler):
@@ -235,7 +237,18 @@ class _ThreadedServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
     def shutdown_request(self, request: Any) -> None:
         with self._connections_lock:
             self._connections.discard(request)
-        super().shutdown_request(request)
+        # A lingering close (as nginx does): closing with unread input in the socket makes
+        # the kernel send RST, which can destroy the answer (a 400, a 414) before the client
+        # reads it. So: end our side, read what the client still sends, then close.
+        try:
+            request.shutdown(socket.SHUT_WR)
+            request.settimeout(LINGER_SECONDS)
+            left = LINGER_BYTES
+            while left > 0 and (data := request.recv(min(left, DRAIN_PIECE))):
+                left -= len(data)
+        except OSError:
+            pass
+        self.close_request(request)
 
     def end_connections(self) -> None:
         with self._connections_lock:
