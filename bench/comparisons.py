@@ -171,7 +171,8 @@ def server_vs_bare_http(plan: Plan) -> list[Row]:
     rows.append(Row(section, f"throughput, {plan.threads} clients", "req/s",
                     statistics.median(rates["mock"]), statistics.median(rates["bare"]),
                     SERVER_THROUGHPUT, names["mock"], names["bare"],
-                    f"median of {plan.throughput_rounds} rounds; response {len(canned.body):,} "
+                    f"median of {plan.throughput_rounds} rounds; clients and server share one "
+                    f"process (as with the pytest fixture); response {len(canned.body):,} "
                     f"bytes, {len(canned.headers) + 3} headers replayed"))
     return rows
 
