@@ -60,12 +60,21 @@ def _failed(outcome: Outcome) -> bool:
     return outcome.error is not None and not isinstance(outcome.error, NotAvailable)
 
 
+def _spread(mine: Outcome, theirs: Outcome) -> str:
+    """How far round medians strayed: a wide range means a noisy machine, not a result."""
+    if mine.error or theirs.error or len(mine.rounds) < 2:
+        return ""
+    ranges = [(min(m), max(m)) for m in (mine.round_medians_ms(), theirs.round_medians_ms())]
+    return ("median per round {:.2f}-{:.2f} ms vs {:.2f}-{:.2f} ms"
+            .format(*ranges[0], *ranges[1]))
+
+
 def latency_rows(section: str, subject: tuple[str, Outcome], baseline: tuple[str, Outcome],
                  target: Target) -> list[Row]:
     (subject_name, mine), (baseline_name, theirs) = subject, baseline
     ours = summarize(mine.samples) if mine.error is None else None
     base = summarize(theirs.samples) if theirs.error is None else None
-    note = "; ".join(filter(None, (_why(mine), _why(theirs))))
+    note = "; ".join(filter(None, (_why(mine), _why(theirs), _spread(mine, theirs))))
     failed = _failed(mine) or _failed(theirs)
     return [
         Row(section, f"{label} latency", "ms",

@@ -48,10 +48,17 @@ def time_each(call: Call, count: int) -> list[float]:
 
 @dataclass
 class Outcome:
-    """One contender's samples over all rounds, or why it could not be measured."""
+    """One contender's samples, round by round, or why it could not be measured."""
 
-    samples: list[float]
+    rounds: list[list[float]]
     error: BaseException | None = None
+
+    @property
+    def samples(self) -> list[float]:
+        return [taken for one_round in self.rounds for taken in one_round]
+
+    def round_medians_ms(self) -> list[float]:
+        return [statistics.median(r) * 1e3 for r in self.rounds if r]
 
 
 def _rounds(contenders: Mapping[str, Contender], rounds: int) -> Iterator[tuple[str, Contender]]:
@@ -72,7 +79,7 @@ def interleaved(
         try:
             with contender() as call:
                 time_each(call, warmup)
-                outcome.samples += time_each(call, per_round)
+                outcome.rounds.append(time_each(call, per_round))
         except Exception as err:  # recorded and reported in the row, never fatal
             outcome.error = err
     return outcomes
