@@ -170,6 +170,20 @@ def journal_facts(url: str) -> tuple[Counter[int], Counter[str]]:
     return generated, outcomes
 
 
+def server_exceptions(log: Path) -> Counter[str]:
+    """The exception types of the tracebacks the server logged (its 500s say why)."""
+    found: Counter[str] = Counter()
+    lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+    in_traceback = False
+    for line in lines:
+        if line.startswith("Traceback"):
+            in_traceback = True
+        elif in_traceback and line and not line.startswith(" "):
+            found[line.split(":", 1)[0].rsplit(".", 1)[-1]] += 1
+            in_traceback = False
+    return found
+
+
 def fault_run(count: int, kill_at: int, concurrency: int, seed: int, work: Path) -> list[str]:
     """Run it; print the figures; return the problems found (none when all is well)."""
     out_dir, faults, lines = work / "out", work / "faults.json", work / "batch.jsonl"
@@ -204,6 +218,9 @@ def fault_run(count: int, kill_at: int, concurrency: int, seed: int, work: Path)
         + ", then ".join(f"exited {code} after {secs:.1f} s" for code, secs in runs) + ".",
         f"- Server calls: {calls:,}; "
         + ", ".join(f"{k}: {n}" for k, n in sorted(outcomes.items())) + ".",
+        "- Server tracebacks: " + (", ".join(
+            f"{name} x{n}" for name, n in sorted(server_exceptions(work / "server.log").items()))
+            or "none") + ".",
         f"- Successful generations: {sum(generated.values())} for {count} lines "
         f"({in_flight} generated while the kill hit, never saved, redone by the re-run); "
         f"pre-kill images generated again: {len(regenerated)}.",

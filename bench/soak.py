@@ -257,6 +257,9 @@ class Report:
             f"{self.rss_warm_kib / 1024:.1f} MiB after warm-up, "
             f"{self.rss_end_kib / 1024:.1f} MiB after the run (journal holding every call), "
             f"{self.rss_after_clear_kib / 1024:.1f} MiB after `DELETE /_mock/journal`.",
+            "",
+            f"Clients and server shared {os.cpu_count()} cores; load average at the end "
+            f"{os.getloadavg()[0]:.1f}.",
         ]
         return "\n".join(lines)
 
