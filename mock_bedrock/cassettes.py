@@ -72,7 +72,7 @@ def canonical_body(body: bytes) -> Any:
     JSON (such bodies are recorded too: their refusal is an answer worth replaying)."""
     try:
         return {"json": json.loads(body)}
-    except ValueError:  # not UTF-8 or not JSON
+    except (ValueError, RecursionError):  # not UTF-8, not JSON, or nested too deep to parse
         return {"sha256": hashlib.sha256(body).hexdigest()}
 
 
@@ -92,7 +92,7 @@ def body_summary(body: bytes, limit: int = 160) -> str:
     base64 images) are cut, and the whole is cut at ``limit`` characters."""
     try:
         value = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return f"<{len(body)} bytes, not JSON>"
     text = json.dumps(_shorten(value), ensure_ascii=False)
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -113,7 +113,7 @@ def encode_body(body: bytes) -> dict[str, Any]:
     try:
         text = body.decode("utf-8")
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return {"base64": base64.b64encode(body).decode("ascii")}
     for separators, ensure_ascii in _JSON_SPELLINGS:
         if json.dumps(value, separators=separators, ensure_ascii=ensure_ascii) == text:
@@ -137,7 +137,7 @@ def request_body_for_review(body: bytes) -> dict[str, Any]:
     """The request body as the reader sees it (never replayed, so no exactness needed)."""
     try:
         return {"json": json.loads(body)}
-    except ValueError:
+    except (ValueError, RecursionError):
         return {"base64": base64.b64encode(body).decode("ascii")}
 
 

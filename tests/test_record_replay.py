@@ -286,3 +286,10 @@ def test_the_signing_region_comes_from_a_bedrock_url(tmp_path: Path) -> None:
     assert url == "https://bedrock-runtime.eu-west-3.amazonaws.com"
     app = recording_app(url, tmp_path, Credentials(RECORDER_KEY, RECORDER_SECRET))
     assert app.region == "eu-west-3"
+
+
+def test_a_body_too_deeply_nested_to_parse_is_keyed_by_its_bytes(replayer: MockServer) -> None:
+    deep = '{"text_prompts": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    response = refusal(client_for(replayer.endpoint_url), deep)
+    assert response["Error"]["Code"] == REPLAY_MISS_CODE  # a named miss, not a crash
+    assert cassette_key("InvokeModel", MODEL, deep.encode()) in response["Error"]["Message"]
