@@ -5,17 +5,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import sdxl_schemas
 from mock_bedrock.errors import BedrockError
 
-SDXL_V1 = "stability.stable-diffusion-xl-v1"
+SDXL_V1 = sdxl_schemas.MODEL_ID
 # The one body type SDXL reads and writes (Content-Type, Accept).
 MEDIA_TYPE = "application/json"
 
-EOL_MESSAGE = (
-    "This model version has reached the end of its life. "
-    "Please refer to the AWS documentation for more details."
-)
-INVALID_MESSAGE = "The provided model identifier is invalid."
+EOL_MESSAGE = sdxl_schemas.RETIRED.message
+INVALID_MESSAGE = sdxl_schemas.UNKNOWN_MODEL.message
 
 
 @dataclass(frozen=True)
@@ -28,12 +26,11 @@ class ModelEntry:
 
 
 SERVED = ModelEntry(served=True)
-END_OF_LIFE = ModelEntry(False, "ResourceNotFoundException", EOL_MESSAGE)
+END_OF_LIFE = ModelEntry(False, *sdxl_schemas.RETIRED)
 
 MODELS: dict[str, ModelEntry] = {
     SDXL_V1: SERVED,
-    "stability.stable-diffusion-xl-v0": END_OF_LIFE,
-    "stability.stable-diffusion-xl": END_OF_LIFE,
+    **dict.fromkeys(sdxl_schemas.RETIRED_MODEL_IDS, END_OF_LIFE),
 }
 
 # arn:<partition>:bedrock:<region>::foundation-model/<id>; the account field is empty for
@@ -55,7 +52,7 @@ def resolve(model_id: str) -> str:
     base = base_model_id(model_id)
     entry = MODELS.get(base)
     if entry is None:
-        raise BedrockError("ValidationException", INVALID_MESSAGE)
+        raise BedrockError(*sdxl_schemas.UNKNOWN_MODEL)
     if not entry.served:
         assert entry.error_code is not None and entry.error_message is not None
         raise BedrockError(entry.error_code, entry.error_message)

@@ -5,6 +5,7 @@ response are; everything here reads them.
 """
 
 from sdxl_schemas.loader import request_schema, response_schema
+from sdxl_schemas.models import MODEL_ID, RETIRED, RETIRED_MODEL_IDS, UNKNOWN_MODEL, ModelRefusal
 from sdxl_schemas.sizes import DEFAULT_SIZE, allowed_sizes, size_of
 from sdxl_schemas.validation import (
     InvalidRequestBody,
@@ -18,8 +19,13 @@ from sdxl_schemas.validation import (
 
 __all__ = [
     "DEFAULT_SIZE",
+    "MODEL_ID",
+    "RETIRED",
+    "RETIRED_MODEL_IDS",
+    "UNKNOWN_MODEL",
     "InvalidRequestBody",
     "InvalidResponseBody",
+    "ModelRefusal",
     "ValidRequest",
     "Violation",
     "allowed_sizes",

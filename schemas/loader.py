@@ -12,21 +12,28 @@ from jsonschema import Draft202012Validator
 
 
 @cache
-def _load(name: str) -> dict[str, Any]:
+def load(name: str) -> dict[str, Any]:
+    """One JSON file of the contract shipped beside this module."""
     text = resources.files("sdxl_schemas").joinpath(name).read_text(encoding="utf-8")
-    schema: dict[str, Any] = json.loads(text)
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+@cache
+def _load_schema(name: str) -> dict[str, Any]:
+    schema = load(name)
     Draft202012Validator.check_schema(schema)
     return schema
 
 
 def request_schema() -> dict[str, Any]:
     """The request body schema (do not mutate: it is shared)."""
-    return _load("sdxl-request.json")
+    return _load_schema("sdxl-request.json")
 
 
 def response_schema() -> dict[str, Any]:
     """The response body schema (do not mutate: it is shared)."""
-    return _load("sdxl-response.json")
+    return _load_schema("sdxl-response.json")
 
 
 @cache

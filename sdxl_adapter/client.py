@@ -25,6 +25,7 @@ from botocore.exceptions import (
 )
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
+import sdxl_schemas
 from sdxl_adapter.errors import (
     ClientConfigError,
     ConnectionFailed,
@@ -35,7 +36,7 @@ from sdxl_adapter.request import SDXLRequest
 from sdxl_adapter.response import result_from_body
 from sdxl_adapter.result import GenerationResult
 
-DEFAULT_MODEL_ID = "stability.stable-diffusion-xl-v1"
+DEFAULT_MODEL_ID = sdxl_schemas.MODEL_ID
 SERVICE_NAME = "bedrock-runtime"
 AWS = "aws"
 MOCK = "mock"
