@@ -6,11 +6,11 @@ import json
 from itertools import cycle, islice
 from typing import Any
 
-from mock_bedrock.models import SDXL_V1
-from sdxl_schemas import DEFAULT_SIZE, allowed_sizes
+from sdxl_schemas import DEFAULT_SIZE, MODEL_ID, allowed_sizes
 from sdxl_schemas.loader import field
 
-MODEL_ID = SDXL_V1
+__all__ = ["MODEL_ID", "PROMPT", "distinct_bodies", "encode", "text_to_image"]
+
 PROMPT = "a lighthouse on a cliff at dusk, oil painting"
 
 

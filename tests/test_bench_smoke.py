@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from bench import baselines, bodies, clients, memory
-from bench.comparisons import first_renders, guarded, server_vs_bare_http
+from bench.comparisons import first_renders, guarded, inprocess_vs_moto, server_vs_bare_http
 from bench.invoke import invoke
 from bench.plan import Plan
 from bench.report import as_json, markdown
@@ -54,6 +54,16 @@ def test_a_missing_module_gives_a_not_available_row(monkeypatch: pytest.MonkeyPa
     rows = guarded("3. first placeholder render", first_renders, TINY)
     assert [row.verdict for row in rows] == ["not available"]
     assert "mock_bedrock.placeholder" in rows[0].note
+
+
+def test_baseline_is_still_measured_when_the_mock_is_missing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "mock_bedrock.inprocess", None)
+    rows = inprocess_vs_moto(TINY)
+    assert [row.verdict for row in rows] == ["not available", "not available"]
+    assert all(row.baseline is not None for row in rows)
+    assert "mock_bedrock.inprocess" in rows[0].note
 
 
 def test_server_comparison_stops_every_thread_it_starts() -> None:
