@@ -81,10 +81,10 @@ class Tally:
 class Plan:
     """The requests in order; threads take the next index under a lock."""
 
-    def __init__(self, total: int, deadline: float) -> None:
-        self.total = total
+    def __init__(self, total: int, deadline: float, start: int = 0) -> None:
+        self.total = start + total
         self.deadline = deadline
-        self._next = 0
+        self._next = start
         self._lock = threading.Lock()
         self.repeated = distinct_bodies(REPEATED_BODIES)
         self.invalid = invalid_bodies()
@@ -214,10 +214,7 @@ class Report:
     connections: int
     seconds: float
     tally: Tally
-    rss_start_kib: int
-    rss_warm_kib: int
-    rss_end_kib: int
-    rss_after_clear_kib: int
+    rss_kib: list[tuple[str, int]]  # (when, server RSS)
     timed_out: bool
 
     def percentile_ms(self, values: list[float], q: int) -> float:
@@ -253,10 +250,8 @@ class Report:
             "Unplanned outcomes: " + (", ".join(f"{k}: {n}" for k, n in sorted(unplanned.items()))
                                       or "none") + ".",
             "",
-            f"Server RSS: {self.rss_start_kib / 1024:.1f} MiB at start, "
-            f"{self.rss_warm_kib / 1024:.1f} MiB after warm-up, "
-            f"{self.rss_end_kib / 1024:.1f} MiB after the run (journal holding every call), "
-            f"{self.rss_after_clear_kib / 1024:.1f} MiB after `DELETE /_mock/journal`.",
+            "Server RSS: " + ", ".join(f"{kib / 1024:.1f} MiB {when}"
+                                       for when, kib in self.rss_kib) + ".",
             "",
             f"Clients and server shared {os.cpu_count()} cores; load average at the end "
             f"{os.getloadavg()[0]:.1f}.",
@@ -275,50 +270,65 @@ def admin(url: str, method: str, path: str) -> bytes:
         connection.close()
 
 
-def soak(requests: int, connections: int, max_seconds: float, timeout: float) -> Report:
-    with mock_server_process() as (process, url):
-        host, port = url.removeprefix("http://").rsplit(":", 1)
-        rss_start = rss_kib(process.pid)
-        warm = Tally()
-        _client_thread(host, int(port), Plan(2 * len(MIX), time.monotonic() + 60), warm, timeout)
-        admin(url, "DELETE", "/_mock/journal")
-        rss_warm = rss_kib(process.pid)
-        plan = Plan(requests, time.monotonic() + max_seconds)
-        tallies = [Tally() for _ in range(connections)]
-        threads = [
-            threading.Thread(target=_client_thread, args=(host, int(port), plan, t, timeout),
-                             name=f"soak-client-{i}")
-            for i, t in enumerate(tallies)
-        ]
-        started = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        seconds = time.perf_counter() - started
-        rss_end = rss_kib(process.pid)
-        admin(url, "DELETE", "/_mock/journal")
-        rss_cleared = rss_kib(process.pid)
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited with {process.returncode} during the run")
+def _round(host: str, port: int, plan: Plan, connections: int, timeout: float) -> Tally:
+    tallies = [Tally() for _ in range(connections)]
+    threads = [
+        threading.Thread(target=_client_thread, args=(host, port, plan, tally, timeout),
+                         name=f"soak-client-{i}")
+        for i, tally in enumerate(tallies)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     total = Tally()
     for tally in tallies:
         total.merge(tally)
-    done = sum(total.outcomes.values())
-    return Report(done, connections, seconds, total, rss_start, rss_warm, rss_end, rss_cleared,
-                  plan.timed_out)
+    return total
+
+
+def soak(requests: int, connections: int, rounds: int, max_seconds: float,
+         timeout: float) -> Report:
+    """``requests`` split into ``rounds``; the journal is cleared after each round, so
+    memory that keeps growing round after round is not the journal's."""
+    with mock_server_process() as (process, url):
+        host, port = url.removeprefix("http://").rsplit(":", 1)
+        rss = [("at start", rss_kib(process.pid))]
+        _client_thread(host, int(port), Plan(2 * len(MIX), time.monotonic() + 60), Tally(),
+                       timeout)
+        admin(url, "DELETE", "/_mock/journal")
+        rss.append(("after warm-up", rss_kib(process.pid)))
+        deadline = time.monotonic() + max_seconds
+        total, seconds, timed_out = Tally(), 0.0, False
+        for number in range(rounds):
+            share = requests // rounds + (1 if number < requests % rounds else 0)
+            plan = Plan(share, deadline, start=sum(total.outcomes.values()))
+            started = time.perf_counter()
+            total.merge(_round(host, int(port), plan, connections, timeout))
+            seconds += time.perf_counter() - started
+            timed_out = timed_out or plan.timed_out
+            done = sum(total.outcomes.values())
+            rss.append((f"after {done:,} requests", rss_kib(process.pid)))
+            admin(url, "DELETE", "/_mock/journal")
+            rss.append(("with the journal cleared", rss_kib(process.pid)))
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode} during the run")
+    return Report(sum(total.outcomes.values()), connections, seconds, total, rss, timed_out)
 
 
 @click.command()
 @click.option("--requests", default=20_000, show_default=True, type=click.IntRange(min=20))
 @click.option("--connections", default=32, show_default=True, type=click.IntRange(min=1))
+@click.option("--rounds", default=2, show_default=True, type=click.IntRange(min=1),
+              help="Split the requests into rounds, clearing the journal between them.")
 @click.option("--max-seconds", default=600.0, show_default=True,
               help="Stop sending after this long, done or not.")
 @click.option("--timeout", default=60.0, show_default=True,
               help="Per-request socket timeout in seconds.")
-def main(requests: int, connections: int, max_seconds: float, timeout: float) -> None:
+def main(requests: int, connections: int, rounds: int, max_seconds: float,
+         timeout: float) -> None:
     """Load the server mock with a mix of valid, invalid and streaming requests."""
-    report = soak(requests, connections, max_seconds, timeout)
+    report = soak(requests, connections, rounds, max_seconds, timeout)
     click.echo(report.markdown())
     unplanned = [k for k in report.tally.outcomes if not k.endswith(": ok")]
     if unplanned or report.timed_out:

@@ -497,14 +497,23 @@ def test_deeply_nested_json_is_refused(door: Door) -> None:
 
 model_ids = st.sampled_from([SDXL_V1, f"arn:aws:bedrock:us-east-1::foundation-model/{SDXL_V1}",
                              "stability.stable-diffusion-xl-v0", ""]) | st.text(max_size=30)
-paths = st.builds(
+operation_paths = st.builds(
     lambda model, tail: f"/model/{quote(model, safe='')}/{tail}", model_ids,
     st.sampled_from(["invoke", "invoke-with-response-stream", "", "invoke/extra"]),
-) | st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), max_size=40).map(
-    lambda text: "/" + text
 )
-methods = st.sampled_from(["POST", "GET", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "TRACE",
-                           "post"]) | st.from_regex(r"[A-Z]{1,12}", fullmatch=True)
+# A third each: SDXL's two operations, any model id and operation tail, any path.
+paths = st.one_of(
+    st.sampled_from([f"/model/{SDXL_V1}/invoke", f"/model/{SDXL_V1}/invoke-with-response-stream"]),
+    operation_paths,
+    st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), max_size=40).map(
+        lambda text: "/" + text
+    ),
+)
+methods = st.one_of(  # half of them the operations' method
+    st.just("POST"),
+    st.sampled_from(["GET", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "TRACE", "post"])
+    | st.from_regex(r"[A-Z]{1,12}", fullmatch=True),
+)
 header_values = st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF,
                                       exclude_categories=["Cc"]), max_size=60)
 HEADER_NAMES = ["Content-Type", "Accept", "X-Amzn-Bedrock-Accept", "Authorization",
