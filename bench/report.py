@@ -35,7 +35,7 @@ def machine() -> dict[str, Any]:
         "executable": sys.executable,
         # Other processes on the machine skew absolute figures (the 8 ms and 20,000/s
         # targets); ratios less so, since subject and baseline alternate.
-        "load_average_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+        "load_average_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
     }
 
 
