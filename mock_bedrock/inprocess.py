@@ -13,7 +13,9 @@ import contextlib
 import functools
 import io
 import os
+import sys
 import threading
+import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
@@ -26,9 +28,11 @@ from botocore.credentials import CredentialResolver
 from botocore.exceptions import ConnectionClosedError, UnknownCredentialError
 from botocore.handlers import BUILTIN_HANDLERS, REGISTER_FIRST
 from urllib3.exceptions import ProtocolError
+from werkzeug.datastructures import Headers
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from mock_bedrock.app import DropConnection, MockBedrock
+from mock_bedrock.server import CRASH_BODY, CRASH_STATUS
 
 __all__ = ["MockHandle", "attach", "missing_identity", "mock_sdxl"]
 
@@ -247,6 +251,12 @@ def answer(app: Callable[..., Iterable[bytes]], request: AWSPreparedRequest) -> 
             raw = _StreamedBody(chunks)
     except DropConnection as drop:
         raise ConnectionClosedError(endpoint_url=request.url) from drop
+    except Exception:
+        # A bug in the app: answer as the server door does (500), not with the traceback.
+        traceback.print_exc(file=sys.stderr)
+        status, raw = CRASH_STATUS, _BufferedBody(CRASH_BODY)
+        headers = Headers([("Content-Type", "text/plain"),
+                           ("Content-Length", str(len(CRASH_BODY)))])
     return AWSResponse(request.url, int(status.split(None, 1)[0]), headers, raw)
 
 

@@ -38,6 +38,9 @@ DRAIN_PIECE = 256 * 1024
 # An idle keep-alive connection is closed after this long (clients reconnect transparently).
 IDLE_TIMEOUT = 120.0
 MAX_REQUEST_LINE = 65536
+# What either door answers when the app itself raises (a bug in the mock, not a fault rule).
+CRASH_STATUS = "500 Internal Server Error"
+CRASH_BODY = b"Internal error in the mock\n"
 LINGER_SECONDS = 1.0
 LINGER_BYTES = 4 * 1024 * 1024
 
@@ -109,7 +112,7 @@ class _RequestHandler(WSGIRequestHandler):
             self.close_connection = True
             traceback.print_exc(file=sys.stderr)
             if not self._head_sent:
-                self._send_plain(500, b"Internal error in the mock\n")
+                self._send_plain(500, CRASH_BODY)
             return
         if self.server.log_requests:
             self.log_request(self._status.split(None, 1)[0], "-")

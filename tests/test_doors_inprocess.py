@@ -14,7 +14,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
-from botocore.exceptions import EndpointConnectionError
+from botocore.exceptions import ClientError, EndpointConnectionError
 
 from mock_bedrock.app import MockBedrock
 from mock_bedrock.faults import FaultRule
@@ -225,3 +225,19 @@ def test_plugin_fixture_starts_each_test_with_no_faults_or_calls(
     # Runs after the test above on the same session-wide app: its call is forgotten.
     assert len(mock_bedrock.journal) == 0
     assert mock_bedrock.faults.rules == []
+
+
+def test_an_app_crash_is_the_same_500_through_both_doors() -> None:
+    def crash(environ: dict[str, Any], start_response: Any) -> Any:
+        raise RecursionError("a bug in the app")
+
+    errors = []
+    with MockServer(crash) as server:
+        with pytest.raises(ClientError) as over_socket:
+            invoke(client(endpoint_url=server.endpoint_url))
+        errors.append(over_socket.value.response)
+    with mock_sdxl(crash), pytest.raises(ClientError) as in_process:  # type: ignore[arg-type]
+        invoke(client())
+    errors.append(in_process.value.response)
+    assert [e["ResponseMetadata"]["HTTPStatusCode"] for e in errors] == [500, 500]
+    assert errors[0]["Error"] == errors[1]["Error"]
