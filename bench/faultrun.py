@@ -208,6 +208,11 @@ def fault_run(count: int, kill_at: int, concurrency: int, seed: int, work: Path)
     if manifest["lines with more than one success"]:
         problems.append("a line was recorded as done twice")
     in_flight = sum(generated.values()) - count
+    never = [n for n in range(1, count + 1) if not generated[n]]
+    problems += [f"line {n} was never generated" for n in never]
+    if in_flight > concurrency:
+        # Only requests in flight at the kill may be generated twice: at most one a worker.
+        problems.append(f"{in_flight} extra generations, more than {concurrency} in flight")
     calls = sum(outcomes.values())
     click.echo("\n".join([
         f"Fault run (`make faultrun`): {count} lines through `sdxl batch --concurrency "
