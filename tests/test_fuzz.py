@@ -52,7 +52,7 @@ from mock_bedrock.models import SDXL_V1
 from mock_bedrock.server import MockServer
 from sdxl_schemas.loader import request_validator
 
-EXAMPLES = int(os.environ.get("SDXL_FUZZ_EXAMPLES", "150"))
+EXAMPLES = int(os.environ.get("SDXL_FUZZ_EXAMPLES", "120"))
 # The doors are set up once per test, not per example, on purpose: a mock that has served
 # hundreds of odd requests is what the last invariant (it still answers) is about.
 FUZZ = settings(
