@@ -78,7 +78,7 @@ def _operation_rules() -> list[Rule]:
 def _journal_body(raw: bytes) -> Any:
     try:
         return json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         return raw.decode("utf-8", errors="replace")
 
 

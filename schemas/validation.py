@@ -20,6 +20,7 @@ from PIL import Image, UnidentifiedImageError
 from sdxl_schemas.loader import (
     fast_request_validator,
     fast_response_validator,
+    request_schema,
     request_validator,
     response_validator,
 )
@@ -66,6 +67,8 @@ def _parse(raw: bytes | str | Mapping[str, Any]) -> tuple[object, list[Violation
         return json.loads(text, parse_constant=_refuse_constant), []
     except UnicodeDecodeError:
         return None, [Violation("#", "body is not UTF-8 encoded JSON")]
+    except RecursionError:
+        return None, [Violation("#", "body is nested too deeply to parse")]
     except ValueError as err:  # json.JSONDecodeError and the constants refused below
         return None, [Violation("#", f"body is not valid JSON ({err})")]
 
@@ -160,7 +163,19 @@ def check_request(raw: bytes | str | Mapping[str, Any]) -> ValidRequest:
     if problems:
         raise InvalidRequestBody(problems)
     assert isinstance(body, dict)  # no violation, so the schema's "type": "object" held
-    return ValidRequest(body, images)
+    return ValidRequest(_integers_as_int(body), images)
+
+
+def _integers_as_int(body: dict[str, Any]) -> dict[str, Any]:
+    # JSON Schema counts 1152.0 as an integer, so the body is valid; hand it on as 1152 so
+    # that code using the value (sizes, seeds, step counts) sees the type the schema promised.
+    properties = request_schema()["properties"]
+    return {
+        key: int(value)
+        if isinstance(value, float) and properties.get(key, {}).get("type") == "integer"
+        else value
+        for key, value in body.items()
+    }
 
 
 def check_response(raw: bytes | str | Mapping[str, Any]) -> dict[str, Any]:

@@ -186,15 +186,10 @@ BOUNDED = [name for name, rule in FIELDS.items()
 PROMPT_RULE = FIELDS["text_prompts"]["items"]
 
 
-# Fields whose integral floats are left out until test_integral_float_size_is_served passes
-# (then delete this and that test's xfail mark).
-AWAITING_FIX = set(SIZE_FIELDS)
-
-
 def _other_type(key: str, value: Any) -> list[Any]:
     """The value as other JSON types (an integral float is an integer to JSON Schema)."""
     others = [str(value), [value], {"value": value}, None, True, 1]
-    if type(value) is int and key not in AWAITING_FIX:
+    if type(value) is int:
         others.append(float(value))
     return others
 
@@ -475,18 +470,12 @@ def test_a_5xx_comes_only_from_a_fault_rule(door: Door, body: dict[str, Any],
 # --- found by this file, not fixed yet ---------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="the placeholder hands an integral float size (1152.0, "
-                   "an integer to JSON Schema) to Pillow, which raises: the mock answers 500")
 def test_integral_float_size_is_served(door: Door) -> None:
     raw = b'{"text_prompts": [{"text": "a"}], "width": 1152.0, "height": 896.0}'
     assert reference_verdict(raw) is True
     check_body_verdict(door.call(raw), raw)
 
 
-@pytest.mark.xfail(strict=True, raises=(AssertionError, RecursionError),
-                   reason="json.loads raises RecursionError on deep nesting, which neither "
-                   "check_request nor the journal catches: 500 over a socket, the error "
-                   "itself in process")
 def test_deeply_nested_json_is_refused(door: Door) -> None:
     raw = b"[" * 100_000 + b"]" * 100_000
     answer = door.call(raw)

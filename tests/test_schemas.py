@@ -324,3 +324,15 @@ near_valid = st.dictionaries(keys, json_values, max_size=6).map(lambda extra: {*
 def test_fast_verdict_matches_the_reference_validator(value: Any) -> None:
     reference_valid = request_validator().is_valid(value)
     assert (sdxl_schemas.request_violations(value) == []) == reference_valid
+
+
+def test_integral_floats_of_integer_fields_come_back_as_integers() -> None:
+    checked = sdxl_schemas.check_request(body(width=1152.0, height=896, seed=5.0, cfg_scale=7.0))
+    assert (checked.body["width"], checked.body["seed"]) == (1152, 5)
+    assert type(checked.body["width"]) is int and type(checked.body["seed"]) is int
+    assert type(checked.body["cfg_scale"]) is float  # a number field keeps what was sent
+
+
+def test_deeply_nested_body_is_refused_not_crashed() -> None:
+    raw = '{"text_prompts": [{"text": "a"}], "extras": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    assert refusal(raw) == FRAME.format("#: body is nested too deeply to parse")
