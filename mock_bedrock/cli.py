@@ -7,10 +7,12 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+import botocore.session
 import click
 
 from mock_bedrock.app import MockBedrock
 from mock_bedrock.faults import FaultRuleError
+from mock_bedrock.recorder import WSGIApp, bedrock_url, recording_app, replaying_app
 from mock_bedrock.server import MockServer
 
 
@@ -49,19 +51,31 @@ def main() -> None:
                    "it any signature, or none, is accepted.")
 @click.option("--log-requests", is_flag=True,
               help="Log each request to stderr (off by default: it costs latency).")
+@click.option("--record", "record_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Forward every call to real Bedrock (--upstream), re-signed with this "
+                   "process's AWS credentials, and store each answer as a cassette in this "
+                   "directory. Anyone who can reach the port spends your credentials: keep "
+                   "--host at 127.0.0.1.")
+@click.option("--upstream", metavar="URL",
+              help="With --record: where to forward (default: Bedrock Runtime in --region).")
+@click.option("--region", help="With --record: the region of the default upstream and of the "
+                               "signature (default: the AWS configuration's, else us-east-1).")
+@click.option("--replay", "replay_dir", type=click.Path(exists=True, file_okay=False,
+              path_type=Path), help="Answer calls from the cassettes in this directory; a "
+                                    "call with no cassette is a CassetteNotFoundException.")
+@click.option("--replay-fallthrough", is_flag=True,
+              help="With --replay: answer calls with no cassette from the placeholder mock.")
 def serve(host: str, port: int, faults_file: Path | None,
-          credentials: dict[str, str] | None, log_requests: bool) -> None:
+          credentials: dict[str, str] | None, log_requests: bool, record_dir: Path | None,
+          upstream: str | None, region: str | None, replay_dir: Path | None,
+          replay_fallthrough: bool) -> None:
     """Serve the mock over HTTP/1.1 and HTTP/2 (cleartext, prior knowledge).
 
     The first line printed is the endpoint URL. Stops cleanly on Ctrl-C or SIGTERM.
     """
-    app = MockBedrock(credentials=credentials)
-    if faults_file is not None:
-        try:
-            app.faults.load_file(faults_file)
-        except FaultRuleError as err:
-            raise click.BadParameter(str(err), param_hint="--faults") from None
-    server = MockServer(app, host=host, port=port, log_requests=log_requests)
+    app = _app(faults_file, credentials, record_dir, upstream, region, replay_dir,
+               replay_fallthrough)
+    server = MockServer(app, host=host, port=port, log_requests=log_requests)  # type: ignore[arg-type]
     try:
         server.start()
     except OSError as err:
@@ -81,6 +95,42 @@ def serve(host: str, port: int, faults_file: Path | None,
         server.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _mock(faults_file: Path | None, credentials: dict[str, str] | None) -> MockBedrock:
+    app = MockBedrock(credentials=credentials)
+    if faults_file is not None:
+        try:
+            app.faults.load_file(faults_file)
+        except FaultRuleError as err:
+            raise click.BadParameter(str(err), param_hint="--faults") from None
+    return app
+
+
+def _app(faults_file: Path | None, credentials: dict[str, str] | None,
+         record_dir: Path | None, upstream: str | None, region: str | None,
+         replay_dir: Path | None, replay_fallthrough: bool) -> WSGIApp:
+    """The placeholder mock, or a recorder or replayer in front of it, as the options say."""
+    if record_dir is not None and replay_dir is not None:
+        raise click.UsageError("--record and --replay exclude each other")
+    if (upstream or region) and record_dir is None:
+        raise click.UsageError("--upstream and --region go with --record")
+    if replay_fallthrough and replay_dir is None:
+        raise click.UsageError("--replay-fallthrough goes with --replay")
+    if record_dir is not None:
+        if faults_file is not None or credentials is not None:
+            raise click.UsageError("--faults and --strict-credentials do not apply to --record")
+        region = region or botocore.session.get_session().get_config_variable("region")
+        try:
+            return recording_app(upstream or bedrock_url(region or "us-east-1"), record_dir,
+                                 region=region)
+        except ValueError as err:  # no AWS credentials to sign the forwarded calls with
+            raise click.ClickException(str(err)) from None
+    if replay_dir is not None:
+        fallthrough = _mock(faults_file, credentials) if replay_fallthrough else None
+        return replaying_app(replay_dir, fallthrough)
+    return _mock(faults_file, credentials)
+
 
 if __name__ == "__main__":
     main()

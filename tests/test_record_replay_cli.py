@@ -1,0 +1,98 @@
+"""`mock-bedrock serve --record DIR` then `--replay DIR`, as real processes: the way a user
+records real Bedrock once and replays it in CI. "Real Bedrock" is a strict-SigV4 mock server,
+so recording only works when the recorder re-signs with its own credentials."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from mock_bedrock.server import MockServer
+from sdxl_schemas import MODEL_ID
+
+RECORDER_KEY, RECORDER_SECRET = "AKIDRECORDERCLI01", "recorder-cli/secret"
+BODY = json.dumps({"text_prompts": [{"text": "a harbour at dawn"}], "seed": 11, "steps": 10})
+
+
+@contextmanager
+def serving(*args: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mock_bedrock.cli", "serve", "--port", "0", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:"), process.stderr.read() if process.stderr else ""
+        yield url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+
+
+def invoke(url: str, body: str = BODY, key: str = "caller-key", secret: str = "caller-secret") -> bytes:
+    client = boto3.client(
+        "bedrock-runtime", endpoint_url=url, region_name="us-east-1",
+        aws_access_key_id=key, aws_secret_access_key=secret,
+        config=Config(retries={"total_max_attempts": 1}),
+    )
+    data: bytes = client.invoke_model(modelId=MODEL_ID, body=body)["body"].read()
+    return data
+
+
+@pytest.fixture
+def real_bedrock() -> Iterator[MockServer]:
+    with MockServer(credentials={RECORDER_KEY: RECORDER_SECRET}) as upstream:
+        yield upstream
+
+
+def test_record_then_replay_through_the_command(real_bedrock: MockServer, tmp_path: Path) -> None:
+    cassettes = tmp_path / "cassettes"
+    recorder_env = {**os.environ, "AWS_ACCESS_KEY_ID": RECORDER_KEY,
+                    "AWS_SECRET_ACCESS_KEY": RECORDER_SECRET, "AWS_EC2_METADATA_DISABLED": "true"}
+    recorder_env.pop("AWS_SESSION_TOKEN", None)
+    with serving("--record", str(cassettes), "--upstream", real_bedrock.endpoint_url,
+                 env=recorder_env) as url:
+        recorded = invoke(url)
+    assert recorded == invoke(real_bedrock.endpoint_url, key=RECORDER_KEY, secret=RECORDER_SECRET)
+    files = list(cassettes.glob("*.json"))
+    assert len(files) == 1
+    assert RECORDER_SECRET not in files[0].read_text() and RECORDER_KEY not in files[0].read_text()
+
+    with serving("--replay", str(cassettes)) as url:
+        assert invoke(url) == recorded
+        with pytest.raises(ClientError) as caught:
+            invoke(url, BODY.replace("dawn", "dusk"))
+    assert caught.value.response["Error"]["Code"] == "CassetteNotFoundException"
+    assert "dusk" in caught.value.response["Error"]["Message"]
+
+    with serving("--replay", str(cassettes), "--replay-fallthrough") as url:
+        placeholder: dict[str, Any] = json.loads(invoke(url, BODY.replace("dawn", "dusk")))
+    assert placeholder["artifacts"][0]["finishReason"] == "SUCCESS"
+
+
+@pytest.mark.parametrize(
+    ("args", "complaint"),
+    [
+        (["--record", "a", "--replay", "."], "--record and --replay exclude each other"),
+        (["--upstream", "http://127.0.0.1:1"], "--upstream and --region go with --record"),
+        (["--replay-fallthrough"], "--replay-fallthrough goes with --replay"),
+    ],
+)
+def test_contradictory_options_are_refused(args: list[str], complaint: str) -> None:
+    done = subprocess.run([sys.executable, "-m", "mock_bedrock.cli", "serve", *args],
+                          capture_output=True, text=True, timeout=30, check=False)
+    assert done.returncode == 2
+    assert complaint in done.stderr
