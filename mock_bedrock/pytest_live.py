@@ -24,6 +24,14 @@ from mock_bedrock.app import MockBedrock
 from mock_bedrock.inprocess import mock_sdxl
 from mock_bedrock.server import MockServer
 from sdxl_adapter import contract as suite
+from sdxl_adapter.client import (
+    AWS,
+    FALLBACK_REGION,
+    MOCK,
+    PLACEHOLDER_CREDENTIALS,
+    SERVICE_NAME,
+    has_local_credentials,
+)
 
 MARKER = "bedrock_live"
 LIVE_OPTION = "--bedrock-live"
@@ -62,7 +70,7 @@ def live_skip_reason(config: pytest.Config) -> str | None:
             f"live Bedrock tests are off: pass {LIVE_OPTION} to run them (they call AWS and "
             "are billed)"
         )
-    if not suite.local_credentials_available():
+    if not has_local_credentials():
         return (
             f"{LIVE_OPTION} given, but botocore found no AWS credentials (environment, "
             "shared files, SSO, roles; instance metadata not consulted)"
@@ -119,7 +127,7 @@ class ContractItem(pytest.Item):
 def contract_items(
     session: pytest.Session, config: pytest.Config, endpoint: str
 ) -> list[ContractItem]:
-    live = endpoint == suite.AWS
+    live = endpoint == AWS
     selected = suite.live_checks() if live else suite.checks()
     skip = live_skip_reason(config) if live else None
     config.stash[_TARGET_KEY] = _ContractTarget(endpoint)
@@ -167,11 +175,10 @@ class _ContractTarget:
 
     @contextlib.contextmanager
     def _open(self) -> Iterator[Any]:
-        if self.endpoint == suite.MOCK:
+        if self.endpoint == MOCK:
             self._app = MockBedrock()
-            session = boto3.Session(region_name=suite.PLACEHOLDER_REGION,
-                                    **suite.PLACEHOLDER_CREDENTIALS)
-            client = session.client(suite.SERVICE_NAME)
+            session = boto3.Session(region_name=FALLBACK_REGION, **PLACEHOLDER_CREDENTIALS)
+            client = session.client(SERVICE_NAME)
             with contextlib.closing(client):
                 yield client
         elif self.endpoint == SERVER:

@@ -5,19 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import click
 from botocore.config import Config
 
 from sdxl_adapter.client import AWS, DEFAULT_MODEL_ID, MOCK, SDXLClient
 
 ENDPOINT_ENV = "SDXL_ENDPOINT"
-# A URL endpoint is often a local mock on a machine without AWS configuration.
-URL_FALLBACK_REGION = "us-east-1"
-URL_PLACEHOLDER_CREDENTIALS = {
-    "aws_access_key_id": "anonymous",
-    "aws_secret_access_key": "anonymous",
-}
 PLACEHOLDER_NOTE = "the mock makes placeholder images, not SDXL output"
 
 
@@ -55,27 +48,12 @@ class Target:
         AWS_ENDPOINT_URL_BEDROCK_RUNTIME as any boto3 client does. ``connections`` sizes the
         connection pool for that many concurrent calls (botocore keeps 10 by default)."""
         config = Config(max_pool_connections=connections) if connections else None
-        if self.is_url:
-            return SDXLClient(self.endpoint, session=self.url_session(), model_id=self.model_id,
-                              max_attempts=max_attempts, config=config)
         return SDXLClient(self.endpoint, region=self.region, profile=self.profile,
                           model_id=self.model_id, max_attempts=max_attempts, config=config)
 
     @property
     def is_url(self) -> bool:
         return self.endpoint not in (MOCK, AWS)
-
-    def url_session(self) -> boto3.Session:
-        """The session for a URL endpoint: the user's identity when there is one; otherwise
-        placeholders, since a Bedrock-compatible endpoint such as ``mock-bedrock serve``
-        needs none, and one that does will say so."""
-        session = boto3.Session(profile_name=self.profile, region_name=self.region)
-        region = session.region_name or URL_FALLBACK_REGION
-        if session.get_credentials() is None:
-            return boto3.Session(region_name=region, **URL_PLACEHOLDER_CREDENTIALS)
-        if session.region_name is None:
-            return boto3.Session(profile_name=self.profile, region_name=region)
-        return session
 
     def describe(self, client: SDXLClient) -> str:
         """One line saying where requests go, for stderr."""

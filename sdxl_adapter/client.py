@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import boto3
+import botocore.session
 import urllib3.exceptions
 from botocore.client import BaseClient
 from botocore.config import Config
@@ -43,11 +44,25 @@ MOCK = "mock"
 JSON = "application/json"
 # The in-process mock started here checks no signatures, and a user's real credentials have
 # no business there, so its client signs with placeholders (never walking the credential
-# chain, which may reach the network for instance metadata).
-_MOCK_CREDENTIALS = {"aws_access_key_id": "mock", "aws_secret_access_key": "mock"}
+# chain, which may reach the network for instance metadata). A URL endpoint is often a local
+# mock on a machine with no AWS configuration, so it gets them too when the machine has none;
+# an endpoint that checks signatures refuses them with a clear message.
+PLACEHOLDER_CREDENTIALS = {
+    "aws_access_key_id": "placeholder",
+    "aws_secret_access_key": "placeholder",
+}
 # A region to sign with when an http(s):// endpoint is given and none is configured: a local
 # endpoint ignores it, and a regional one rejects the signature with a clear message.
-_FALLBACK_REGION = "us-east-1"
+FALLBACK_REGION = "us-east-1"
+
+
+def has_local_credentials(profile: str | None = None) -> bool:
+    """Whether botocore's credential chain finds credentials without the network: the
+    instance-metadata provider (which would wait on a link-local address) is taken out of
+    the chain of a throwaway session for the look-up."""
+    session = botocore.session.Session(profile=profile)
+    session.get_component("credential_provider").remove("iam-role")
+    return session.get_credentials() is not None
 
 
 def retry_config(max_attempts: int | None = None, mode: str | None = None) -> Config | None:
@@ -126,9 +141,13 @@ class SDXLClient:
 
             self.mock = self._resources.enter_context(mock_sdxl())
             if session is None:
-                session = boto3.Session(region_name=region or _FALLBACK_REGION, **_MOCK_CREDENTIALS)
+                session = boto3.Session(
+                    region_name=region or FALLBACK_REGION, **PLACEHOLDER_CREDENTIALS
+                )
         elif endpoint.startswith(("http://", "https://")):
             endpoint_url = endpoint
+            if session is None and not has_local_credentials(profile):
+                session = boto3.Session(region_name=region, **PLACEHOLDER_CREDENTIALS)
         elif endpoint != AWS:
             raise ClientConfigError(
                 f"endpoint must be {AWS!r}, {MOCK!r} or an http(s):// URL, not {endpoint!r}"
@@ -137,7 +156,7 @@ class SDXLClient:
             if session is None:
                 session = boto3.Session(profile_name=profile, region_name=region)
             if endpoint_url is not None and region is None and session.region_name is None:
-                region = _FALLBACK_REGION
+                region = FALLBACK_REGION
             return session.client(
                 SERVICE_NAME, region_name=region, endpoint_url=endpoint_url, config=config
             )

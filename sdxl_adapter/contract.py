@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-import boto3
 import botocore.session
 from botocore.client import BaseClient
 from botocore.exceptions import (
@@ -38,7 +37,7 @@ from botocore.exceptions import (
 from PIL import Image, UnidentifiedImageError
 
 import sdxl_schemas
-from sdxl_adapter.client import AWS, DEFAULT_MODEL_ID, JSON, MOCK, SERVICE_NAME, SDXLClient
+from sdxl_adapter.client import DEFAULT_MODEL_ID, JSON, SERVICE_NAME, SDXLClient
 from sdxl_adapter.response import SUCCESS
 from sdxl_schemas.loader import field as schema_field
 from sdxl_schemas.sizes import Size, format_size
@@ -51,8 +50,6 @@ REFUSAL_CODE = "ValidationException"
 # for its own bound checks ("... is not less or equal to ...").
 LIVE_RANGE_FIELD = "steps"
 # Signs calls to a URL when the machine has no AWS credentials: a mock never checks them.
-PLACEHOLDER_CREDENTIALS = {"aws_access_key_id": "contract", "aws_secret_access_key": "contract"}
-PLACEHOLDER_REGION = "us-east-1"
 # Failures that end a run instead of counting against the target.
 LOCAL_FAILURES = (NoCredentialsError, PartialCredentialsError, EndpointConnectionError)
 
@@ -457,16 +454,6 @@ def run_suite(
     return Report(target or str(client.meta.endpoint_url), results)
 
 
-def local_credentials_available(session: botocore.session.Session | None = None) -> bool:
-    """Whether botocore's credential chain finds credentials without the network: the
-    instance-metadata provider (which would wait on a link-local address) is taken out of
-    the chain for the look-up."""
-    session = session or botocore.session.Session()
-    resolver = session.get_component("credential_provider")
-    resolver.remove("iam-role")
-    return session.get_credentials() is not None
-
-
 @contextlib.contextmanager
 def open_target(endpoint: str, *, region: str | None = None) -> Iterator[BaseClient]:
     """A bedrock-runtime client for ``endpoint``: ``mock`` (in process), ``aws``, or a URL.
@@ -474,11 +461,5 @@ def open_target(endpoint: str, *, region: str | None = None) -> Iterator[BaseCli
     Calls are made once (no retries), so a live run makes exactly the calls it announces.
     A URL is signed with the machine's credentials, or placeholders when it has none.
     """
-    session = None
-    if endpoint not in (AWS, MOCK):
-        region = region or botocore.session.Session().get_config_variable("region")
-        region = region or PLACEHOLDER_REGION
-        if not local_credentials_available():
-            session = boto3.Session(region_name=region, **PLACEHOLDER_CREDENTIALS)
-    with SDXLClient(endpoint, region=region, session=session, max_attempts=1) as sdxl:
+    with SDXLClient(endpoint, region=region, max_attempts=1) as sdxl:
         yield sdxl.boto_client

@@ -24,7 +24,7 @@ from botocore.stub import Stubber
 from moto.core.eventstream import EventStreamEncoder
 
 from sdxl_adapter import errors
-from sdxl_adapter.client import DEFAULT_MODEL_ID, SDXLClient
+from sdxl_adapter.client import DEFAULT_MODEL_ID, PLACEHOLDER_CREDENTIALS, SDXLClient
 from sdxl_adapter.errors import (
     BedrockError,
     ClientConfigError,
@@ -446,11 +446,15 @@ def test_missing_credentials_are_reported_clearly(
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    with SDXLClient(UNREACHABLE, region="us-east-1") as sdxl:
+    with SDXLClient("aws", region="us-east-1") as sdxl:
         wire = Wire(sdxl.boto_client)
         with pytest.raises(CredentialsMissing, match="no AWS credentials found"):
             sdxl.generate(REQUEST)
     assert wire.requests == []
+    # A URL endpoint is usually a local mock: without credentials it signs with placeholders.
+    with SDXLClient(UNREACHABLE, region="us-east-1") as sdxl:
+        credentials = sdxl.boto_client._request_signer._credentials
+        assert credentials.access_key == PLACEHOLDER_CREDENTIALS["aws_access_key_id"]
 
 
 # --- construction ---------------------------------------------------------------------------
@@ -534,6 +538,7 @@ def test_mock_endpoint_keeps_the_mock_active_for_the_clients_lifetime(
     assert events == ["enter"]
     assert isinstance(sdxl.mock, FakeMock)
     credentials = sdxl.boto_client._request_signer._credentials
-    assert credentials.access_key == "mock"  # never the user's own credentials
+    # never the user's own credentials
+    assert credentials.access_key == PLACEHOLDER_CREDENTIALS["aws_access_key_id"]
     sdxl.close()
     assert events == ["enter", "exit"]
