@@ -143,14 +143,8 @@ def contract_items(
         items.append(item)
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if live and skip is None and reporter is not None:
-        reporter.write_line(f"{CONTRACT_OPTION}: {_cost_line(selected)}", yellow=True)
+        reporter.write_line(f"{CONTRACT_OPTION}: {suite.cost_warning(selected)}", yellow=True)
     return items
-
-
-def _cost_line(selected: tuple[suite.Check, ...]) -> str:
-    billed = suite.billed_calls(selected)
-    return (f"{len(selected)} live calls to Amazon Bedrock, {billed} of them billed image "
-            "generations")
 
 
 class _ContractTarget:

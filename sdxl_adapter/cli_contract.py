@@ -17,15 +17,6 @@ from sdxl_adapter.client import AWS, DEFAULT_MODEL_ID
 PASSED, DIFFERS, NOT_CONFIRMED = 0, 1, 2
 
 
-def cost_warning(selected: tuple[suite.Check, ...]) -> str:
-    billed = suite.billed_calls(selected)
-    return (
-        f"Live mode: {len(selected)} calls to Amazon Bedrock, {billed} of them generate an "
-        f"image and are billed at the SDXL per-image price; the other {len(selected) - billed} "
-        "send bodies the service refuses."
-    )
-
-
 @click.command("contract")
 @click.option(
     "--endpoint", default="mock", show_default=True, metavar="mock|aws|URL",
@@ -61,7 +52,7 @@ def contract(
             click.echo(f"{check.name}: {check.expect.describe()}")
         return
     if live:
-        click.echo(cost_warning(selected), err=True)
+        click.echo(suite.cost_warning(selected), err=True)
         if not confirmed:
             click.echo("Nothing was sent: pass --yes to make these calls.", err=True)
             sys.exit(NOT_CONFIRMED)

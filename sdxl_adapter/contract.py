@@ -454,6 +454,16 @@ def run_suite(
     return Report(target or str(client.meta.endpoint_url), results)
 
 
+def cost_warning(selected: tuple[Check, ...]) -> str:
+    """What a live run of ``selected`` will cost, said before it runs."""
+    billed = billed_calls(selected)
+    return (
+        f"Live mode: {len(selected)} calls to Amazon Bedrock, {billed} of them generate an "
+        f"image and are billed at the SDXL per-image price; the other {len(selected) - billed} "
+        "send bodies the service refuses."
+    )
+
+
 @contextlib.contextmanager
 def open_target(endpoint: str, *, region: str | None = None) -> Iterator[BaseClient]:
     """A bedrock-runtime client for ``endpoint``: ``mock`` (in process), ``aws``, or a URL.
