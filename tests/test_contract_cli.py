@@ -84,3 +84,17 @@ def test_an_unreachable_endpoint_is_a_one_line_error() -> None:
     assert result.exit_code not in (0, 1)
     assert "cannot reach Bedrock Runtime" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_the_sdxl_groups_endpoint_is_the_default(stand_in: MockServer) -> None:
+    from sdxl_adapter.cli import main
+
+    result = CliRunner().invoke(main, ["--endpoint", stand_in.endpoint_url, "contract", "--live"])
+    assert result.exit_code == 2  # live mode against the group's URL: warned, nothing sent
+    assert WARNING in result.stderr
+    assert len(stand_in.app.app.journal) == 0  # type: ignore[attr-defined]
+    confirmed = CliRunner().invoke(
+        main, ["--endpoint", stand_in.endpoint_url, "contract", "--live", "--yes"]
+    )
+    assert confirmed.exit_code == 1, confirmed.output  # the stand-in's planted drift
+    assert len(stand_in.app.app.journal) == len(LIVE)  # type: ignore[attr-defined]
