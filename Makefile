@@ -29,6 +29,22 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+## Speed, side by side with baselines measured in the same run (writes bench/results/).
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+## 20,000 mixed requests at 32 connections against a server process.
+soak: $(STAMP)
+	$(BIN)/python -m bench.soak
+
+## A 200-line batch through the CLI against a throttling server, killed midway, resumed.
+faultrun: $(STAMP)
+	$(BIN)/python -m bench.faultrun
+
+## The fuzz tests with many more examples (SDXL_FUZZ_EXAMPLES per test).
+fuzz-long: $(STAMP)
+	SDXL_FUZZ_EXAMPLES=$${SDXL_FUZZ_EXAMPLES:-20000} $(BIN)/python -m pytest -n 2 -q tests/test_fuzz.py
+
 ## Build a wheel and check it works installed outside the source tree.
 check-wheel: $(STAMP)
 	$(BIN)/python -m pip wheel --quiet --no-deps -w dist .
