@@ -1,7 +1,8 @@
 """The SDXL service logic: the seed rule and the model's response body.
 
 Nothing here knows about HTTP; the wire layer hands in a validated request and gets back
-the exact bytes the model returns.
+the exact bytes the model returns. Finished response bodies are cached here, the one cache
+deep enough to skip everything a repeat request would redo (seed, picture, base64, JSON).
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +24,9 @@ from sdxl_schemas.loader import field
 
 SUCCESS = "SUCCESS"
 Renderer = Callable[..., bytes]
+# Test suites send the same few requests over and over; a 1024x1024 answer is ~60 KB, so
+# this holds about a thousand of them.
+RESPONSE_CACHE_BYTES = 64 * 1024 * 1024
 
 
 def seed_range() -> tuple[int, int]:
@@ -46,6 +52,18 @@ def effective_seed(body: dict[str, Any]) -> int:
     return int.from_bytes(digest[:8], "big") % highest + 1
 
 
+def response_body(seed: int, png: bytes, finish_reason: str) -> bytes:
+    """The model's JSON envelope around one image, byte for byte what ``json.dumps`` of
+    ``{"result": "success", "artifacts": [{"seed", "base64", "finishReason"}]}`` writes.
+    Assembled by hand so the ~60 KB of base64 (which never needs escaping) is not scanned
+    by the JSON encoder on every answer."""
+    return b"".join((
+        b'{"result": "success", "artifacts": [{"seed": %d, "base64": "' % seed,
+        base64.b64encode(png),
+        b'", "finishReason": %b}]}' % json.dumps(finish_reason).encode(),
+    ))
+
+
 @dataclass(frozen=True)
 class Generation:
     """What the model returned: its response body and the facts the journal wants."""
@@ -55,15 +73,92 @@ class Generation:
     finish_reason: str
 
 
-class SdxlEngine:
-    """Turns a valid SDXL request into the model's response body."""
+CacheKey = tuple[str, str, bytes]
 
-    def __init__(self, render: Renderer = render_png) -> None:
+
+class ResponseCache:
+    """Finished generations by (model id, finish reason, canonical request body), least
+    recently used first out once their bodies pass ``max_bytes``. Safe to share between
+    server threads: two threads missing on the same key both render, and the second
+    ``put`` replaces the first with equal bytes."""
+
+    def __init__(self, max_bytes: int = RESPONSE_CACHE_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[CacheKey, Generation] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    @property
+    def size_bytes(self) -> int:
+        """What the cached keys and bodies hold, in bytes."""
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: CacheKey) -> Generation | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
+
+    def put(self, key: CacheKey, generation: Generation) -> None:
+        cost = _cost(key, generation)
+        if cost > self.max_bytes:
+            return
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._bytes -= _cost(key, old)
+            self._entries[key] = generation
+            self._bytes += cost
+            while self._bytes > self.max_bytes:
+                evicted_key, evicted = self._entries.popitem(last=False)
+                self._bytes -= _cost(evicted_key, evicted)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+
+
+def _cost(key: CacheKey, generation: Generation) -> int:
+    return len(key[2]) + len(generation.body)
+
+
+# Shared by every engine that draws with the default renderer: the same request gets the
+# same bytes from any mock in the process, so a cache outliving one mock is still right.
+_shared_responses = ResponseCache()
+
+
+def clear_cache() -> None:
+    """Forget the shared cached responses (for measuring uncached generations)."""
+    _shared_responses.clear()
+
+
+class SdxlEngine:
+    """Turns a valid SDXL request into the model's response body.
+
+    ``cache`` holds finished responses; by default engines drawing with the default
+    renderer share one, and an engine with its own ``render`` gets a private one.
+    """
+
+    def __init__(
+        self, render: Renderer = render_png, cache: ResponseCache | None = None
+    ) -> None:
         self._render = render
+        if cache is None:
+            cache = _shared_responses if render is render_png else ResponseCache()
+        self.cache = cache
 
     def generate(
         self, model_id: str, request: ValidRequest, *, finish_reason: str = SUCCESS
     ) -> Generation:
+        key = (model_id, finish_reason, canonical_json(request.body))
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached
         seed = effective_seed(request.body)
         images: dict[str, Image.Image] = dict(request.images)
         png = self._render(
@@ -73,10 +168,6 @@ class SdxlEngine:
             images=images,
             blurred=finish_reason == "CONTENT_FILTERED",
         )
-        artifact = {
-            "seed": seed,
-            "base64": base64.b64encode(png).decode("ascii"),
-            "finishReason": finish_reason,
-        }
-        body = json.dumps({"result": "success", "artifacts": [artifact]}).encode()
-        return Generation(body, seed, finish_reason)
+        generation = Generation(response_body(seed, png, finish_reason), seed, finish_reason)
+        self.cache.put(key, generation)
+        return generation

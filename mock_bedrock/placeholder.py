@@ -11,8 +11,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
@@ -24,55 +22,23 @@ from mock_bedrock.placeholder_params import (
     IMAGE_FIELDS,
     canonical_json,
     describe,
-    digest,
     prompt_weight_default,
 )
 from mock_bedrock.placeholder_png import encode_png, encode_rows, row_runs
 from mock_bedrock.placeholder_scene import Bands, HashStream, background
-from mock_bedrock.placeholder_text import Caption, caption
+from mock_bedrock.placeholder_text import Caption, caption, clear_text_cache
 from sdxl_schemas.sizes import size_of
 
-__all__ = ["PARAMETERS_KEY", "read_parameters", "render_png"]
+__all__ = ["PARAMETERS_KEY", "clear_cache", "read_parameters", "render_png"]
 
 PARAMETERS_KEY = "sdxl-mock"
 NO_IMAGES: Mapping[str, Image.Image] = MappingProxyType({})
-RESULT_CACHE_SIZE = 32
-
-
-class _ResultCache:
-    """The last few PNGs by the digest of everything that shaped them: test suites send the
-    same request many times. Bounded, and safe to share between server threads."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._entries: OrderedDict[bytes, bytes] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: bytes) -> bytes | None:
-        with self._lock:
-            found = self._entries.get(key)
-            if found is not None:
-                self._entries.move_to_end(key)
-            return found
-
-    def put(self, key: bytes, png: bytes) -> None:
-        with self._lock:
-            self._entries[key] = png
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-
-_results = _ResultCache(RESULT_CACHE_SIZE)
 
 
 def clear_cache() -> None:
-    """Forget cached results (for measuring uncached renders)."""
-    _results.clear()
+    """Forget every cached piece of a picture (drawn text, caption panels), so the next
+    render draws from scratch: for tests of determinism and cold measurements."""
+    clear_text_cache()
 
 
 def _decoded_images(
@@ -156,16 +122,11 @@ def render_png(
     params = describe(
         body, seed=seed, model_id=model_id, size=size, images=decoded, blurred=blurred
     )
-    key = digest(params)
-    cached = _results.get(key)
-    if cached is not None:
-        return cached
     text = {PARAMETERS_KEY: canonical_json(params)}
     if init is None and not blurred:
         png = _text_to_image_png(params, text)
     else:
         png = encode_png(render_image(params, body, decoded), text)
-    _results.put(key, png)
     return png
 
 

@@ -1,9 +1,9 @@
 """What a placeholder image says about itself: the request's parameters, canonicalised.
 
-The same description serves three purposes: it is written into the PNG (so a test can read
-back what the mock was asked), its digest keys the result cache, and its hash seeds the
-picture. Canonical JSON (sorted keys, fixed separators) makes all three independent of the
-input's dict order and of hash randomisation.
+The same description serves two purposes: it is written into the PNG (so a test can read
+back what the mock was asked), and its parts seed the picture. Canonical JSON (sorted keys,
+fixed separators) makes both independent of the input's dict order and of hash
+randomisation.
 """
 
 from __future__ import annotations
@@ -96,7 +96,3 @@ def describe(
     # JSON cannot hold fails here rather than in the PNG writer.
     described: dict[str, Any] = json.loads(canonical_json(params))
     return described
-
-
-def digest(params: Mapping[str, Any]) -> bytes:
-    return hashlib.sha256(canonical_json(params).encode()).digest()

@@ -1,7 +1,9 @@
 """The placeholder's caption: what was asked, drawn legibly so nobody mistakes the image.
 
-Text is drawn once onto a greyscale layer (a mask) and cached: the engine answers the same
-prompt many times with different seeds, so the seed line is drawn on its own small layer.
+Text is set a word at a time from cached word masks: FreeType's per-call cost (about a
+millisecond for a line) dominated a first render, and a new prompt mostly repeats words
+already drawn (the banner, "prompt:", the model line, common words). The seed line is set on
+its own small layer, so the panel is reused when only the seed changes.
 """
 
 from __future__ import annotations
@@ -42,20 +44,56 @@ def line_height(face: Font) -> int:
     return round((bottom - top) * LINE_SPACING) + 1
 
 
+@lru_cache(maxsize=4096)
+def word(text: str, face: Font) -> tuple[Image.Image | None, float]:
+    """``text`` (one word, no spaces) drawn once as a mask (mode L) one line high, with its
+    advance in pixels; no mask for the empty word between two spaces."""
+    advance = float(face.getlength(text))
+    if not text:
+        return None, advance
+    right = max(1, int(face.getbbox(text)[2]) + 1)
+    mask = Image.new("L", (right, line_height(face)))
+    ImageDraw.Draw(mask).text((0, 0), text, font=face, fill=255)
+    return mask, advance
+
+
+def space(face: Font) -> float:
+    return word(" ", face)[1]
+
+
+def text_length(line: str, face: Font) -> float:
+    """The width ``set_line`` gives ``line``: its words' advances and a space between each
+    two (spaces keep their count, so "a   b" stays wide)."""
+    words = line.split(" ")
+    return sum(word(w, face)[1] for w in words) + space(face) * (len(words) - 1)
+
+
+def set_line(layer: Image.Image, line: str, face: Font, top: int) -> None:
+    """Sets ``line`` on the mask ``layer`` at row ``top``, word by word (hand-written: Pillow
+    lays out only whole strings, which is the per-call cost avoided here; inside a word,
+    FreeType's own layout and kerning still apply)."""
+    x = 0.0
+    for text in line.split(" "):
+        mask, advance = word(text, face)
+        if mask is not None:
+            layer.paste(255, (round(x), top), mask)
+        x += advance + space(face)
+
+
 def wrap(text: str, face: Font, width: int, max_lines: int) -> list[str]:
     """``text`` wrapped to ``width`` pixels, at most ``max_lines`` lines, an ellipsis marking
     a cut. Proportional letters: start from a generous column count, narrow until it fits."""
     words = " ".join(text.split())
-    average = max(1.0, face.getlength("abcdefghijklmnopqrstuvwxyz ") / 27)
+    average = max(1.0, (text_length("abcdefghijklmnopqrstuvwxyz", face) + space(face)) / 27)
     columns = max(8, int(1.25 * width / average))
     lines = textwrap.wrap(words, columns) or [""]
-    while columns > 8 and any(face.getlength(line) > width for line in lines):
+    while columns > 8 and any(text_length(line, face) > width for line in lines):
         columns -= 1
         lines = textwrap.wrap(words, columns)
     if len(lines) > max_lines:
         lines = lines[:max_lines]
         last = lines[-1]
-        while last and face.getlength(last + " ...") > width:
+        while last and text_length(last + " ...", face) > width:
             last = last[:-1]
         lines[-1] = last.rstrip() + " ..."
     return lines
@@ -88,9 +126,8 @@ def draw_lines(lines: Sequence[str], face: Font, width: int) -> Image.Image:
     """A mask (mode L) with ``lines`` in white on black, ``width`` pixels wide."""
     step = line_height(face)
     layer = Image.new("L", (width, step * len(lines)))
-    draw = ImageDraw.Draw(layer)
     for number, line in enumerate(lines):
-        draw.text((0, number * step), line, font=face, fill=255)
+        set_line(layer, line, face, number * step)
     return layer
 
 
@@ -179,3 +216,9 @@ def caption(
 ) -> Caption:
     panel, seed_at = caption_panel(prompts, style, model_id, size, default_weight)
     return Caption(Panel(size), panel, seed_at, seed_layer(seed, size))
+
+
+def clear_text_cache() -> None:
+    """Forget drawn words, panels and seed lines (the fonts stay loaded)."""
+    for cached in (word, caption_panel, seed_layer):
+        cached.cache_clear()
