@@ -319,7 +319,7 @@ def soak(requests: int, connections: int, rounds: int, max_seconds: float,
 @click.command()
 @click.option("--requests", default=20_000, show_default=True, type=click.IntRange(min=20))
 @click.option("--connections", default=32, show_default=True, type=click.IntRange(min=1))
-@click.option("--rounds", default=2, show_default=True, type=click.IntRange(min=1),
+@click.option("--rounds", default=4, show_default=True, type=click.IntRange(min=1),
               help="Split the requests into rounds, clearing the journal between them.")
 @click.option("--max-seconds", default=600.0, show_default=True,
               help="Stop sending after this long, done or not.")
