@@ -55,6 +55,23 @@ HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "transfe
 WSGIApp = Callable[..., Iterable[bytes]]
 
 
+class _H2Connection(h2.connection.H2Connection):
+    """h2's connection, minus one strictness: a peer's GOAWAY does not close it at once.
+
+    RFC 9113 (6.8) lets the streams a GOAWAY leaves open run to completion, and clients rely
+    on it: the AWS SDK for JavaScript closes its session (GOAWAY, then a WINDOW_UPDATE) as
+    soon as a response starts, while it still reads an event stream. h2 moves to CLOSED on
+    GOAWAY, after which it refuses those frames and every further byte of the response; so
+    the GOAWAY is noted and the connection stays open until the peer closes the socket.
+    """
+
+    peer_went_away = False
+
+    def _receive_goaway_frame(self, frame: Any) -> tuple[list[Any], list[Any]]:
+        self.peer_went_away = True
+        return [], []
+
+
 class _StreamGone(Exception):
     """The peer reset the stream or the connection ended while a response was being sent."""
 
@@ -122,7 +139,7 @@ class _Connection:
         self._app = app
         self._environ_base = environ_base
         config = h2.config.H2Configuration(client_side=False, header_encoding=None)
-        self._h2 = h2.connection.H2Connection(config=config)
+        self._h2 = _H2Connection(config=config)
         self._state = threading.Condition()  # guards self._h2, self._streams, self._closed
         self._streams: dict[int, _Stream] = {}
         self._closed = False
