@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint check-wheel bench soak fuzz-long faultrun clean
+.PHONY: setup demo test lint check-wheel bench soak fuzz-long faultrun js-sdk-check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,14 @@ check-wheel: $(STAMP)
 	/tmp/sdxl-wheel-venv/bin/pip install --quiet dist/*.whl
 	cd /tmp && /tmp/sdxl-wheel-venv/bin/sdxl schema request > /dev/null
 	cd /tmp && /tmp/sdxl-wheel-venv/bin/sdxl validate $(CURDIR)/examples/sample-request.json
+
+## The AWS SDK for JavaScript (HTTP/2 by default) against the mock server: installs it from
+## npm into .cache/js-sdk (needs node and npm), then runs the test that uses it.
+js-sdk-check: $(STAMP)
+	mkdir -p .cache/js-sdk
+	cd .cache/js-sdk && ([ -f package.json ] || npm init -y > /dev/null) && \
+		npm install --no-audit --no-fund --silent @aws-sdk/client-bedrock-runtime
+	SDXL_JS_SDK_DIR=$(CURDIR)/.cache/js-sdk $(BIN)/python -m pytest -q -rs tests/test_other_sdks.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info out

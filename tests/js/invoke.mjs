@@ -1,0 +1,34 @@
+// The AWS SDK for JavaScript v3, default settings (HTTP/2 for bedrock-runtime), pointed at
+// the mock only through AWS_ENDPOINT_URL_BEDROCK_RUNTIME. Prints one JSON line of findings.
+import {
+  BedrockRuntimeClient,
+  InvokeModelCommand,
+  InvokeModelWithResponseStreamCommand,
+} from "@aws-sdk/client-bedrock-runtime";
+
+const client = new BedrockRuntimeClient({ region: "us-east-1" });
+const modelId = "stability.stable-diffusion-xl-v1";
+const body = JSON.stringify({
+  text_prompts: [{ text: "Sri lanka tea plantation." }],
+  cfg_scale: 10, seed: 0, steps: 50, samples: 1, style_preset: "photographic",
+});
+const json = { contentType: "application/json", accept: "application/json" };
+const decode = (bytes) => new TextDecoder().decode(bytes);
+
+const invoked = JSON.parse(decode((await client.send(
+  new InvokeModelCommand({ modelId, body, ...json }))).body));
+
+const streamed = await client.send(
+  new InvokeModelWithResponseStreamCommand({ modelId, body, ...json }));
+let text = "";
+for await (const event of streamed.body) if (event.chunk) text += decode(event.chunk.bytes);
+
+let refusal = null;
+try {
+  await client.send(new InvokeModelCommand({
+    modelId, body: JSON.stringify({ text_prompts: [{ text: "x" }], cfg_scale: 40 }), ...json }));
+} catch (error) {
+  refusal = { name: error.name, status: error.$metadata.httpStatusCode, message: error.message,
+              requestId: error.$metadata.requestId ?? null };
+}
+console.log(JSON.stringify({ invoked, streamed: JSON.parse(text), refusal }));
