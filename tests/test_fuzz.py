@@ -469,7 +469,7 @@ def test_a_5xx_comes_only_from_a_fault_rule(door: Door, body: dict[str, Any],
     check_body_verdict(answer, raw)
 
 
-# --- found by this file, kept as regressions ---------------------------------------------------
+# --- found by this file, kept as regressions ---------------------------------------------
 
 
 def test_integral_float_size_is_served(door: Door) -> None:
