@@ -76,11 +76,17 @@ class Generation:
 CacheKey = tuple[str, str, bytes]
 
 
+def cache_key(model_id: str, finish_reason: str, body: dict[str, Any]) -> CacheKey:
+    """What names one answer: the model, the finish reason and the SHA-256 of the canonical
+    request body (a body may carry megabytes of base64 images; its digest is 32 bytes)."""
+    return model_id, finish_reason, hashlib.sha256(canonical_json(body)).digest()
+
+
 class ResponseCache:
-    """Finished generations by (model id, finish reason, canonical request body), least
-    recently used first out once their bodies pass ``max_bytes``. Safe to share between
-    server threads: two threads missing on the same key both render, and the second
-    ``put`` replaces the first with equal bytes."""
+    """Finished generations by :func:`cache_key`, least recently used first out once their
+    bodies pass ``max_bytes`` (keys are small and fixed in size, so only bodies count).
+    Safe to share between server threads: two threads missing on the same key both render,
+    and the second ``put`` replaces the first with equal bytes."""
 
     def __init__(self, max_bytes: int = RESPONSE_CACHE_BYTES) -> None:
         self.max_bytes = max_bytes
@@ -90,7 +96,7 @@ class ResponseCache:
 
     @property
     def size_bytes(self) -> int:
-        """What the cached keys and bodies hold, in bytes."""
+        """What the cached response bodies hold, in bytes."""
         return self._bytes
 
     def __len__(self) -> int:
@@ -104,27 +110,23 @@ class ResponseCache:
             return found
 
     def put(self, key: CacheKey, generation: Generation) -> None:
-        cost = _cost(key, generation)
+        cost = len(generation.body)
         if cost > self.max_bytes:
             return
         with self._lock:
             old = self._entries.pop(key, None)
             if old is not None:
-                self._bytes -= _cost(key, old)
+                self._bytes -= len(old.body)
             self._entries[key] = generation
             self._bytes += cost
             while self._bytes > self.max_bytes:
-                evicted_key, evicted = self._entries.popitem(last=False)
-                self._bytes -= _cost(evicted_key, evicted)
+                _, evicted = self._entries.popitem(last=False)
+                self._bytes -= len(evicted.body)
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
             self._bytes = 0
-
-
-def _cost(key: CacheKey, generation: Generation) -> int:
-    return len(key[2]) + len(generation.body)
 
 
 # Shared by every engine that draws with the default renderer: the same request gets the
@@ -155,7 +157,7 @@ class SdxlEngine:
     def generate(
         self, model_id: str, request: ValidRequest, *, finish_reason: str = SUCCESS
     ) -> Generation:
-        key = (model_id, finish_reason, canonical_json(request.body))
+        key = cache_key(model_id, finish_reason, request.body)
         cached = self.cache.get(key)
         if cached is not None:
             return cached

@@ -4,14 +4,24 @@ bytes, the cache keys on everything that shapes the answer and stays within its 
 from __future__ import annotations
 
 import base64
+import io
 import json
+import random
 import threading
 from typing import Any
 
+from PIL import Image
 from werkzeug.test import Client
 
 from mock_bedrock.app import MockBedrock
-from mock_bedrock.engine import Generation, ResponseCache, SdxlEngine, response_body
+from mock_bedrock.engine import (
+    Generation,
+    ResponseCache,
+    SdxlEngine,
+    cache_key,
+    canonical_json,
+    response_body,
+)
 from mock_bedrock.placeholder import render_png
 from sdxl_schemas import check_request
 from tests.test_app_support import SDXL, invoke, sdxl_body
@@ -88,7 +98,7 @@ def test_the_cache_stays_within_its_bytes_dropping_the_least_recently_used() -> 
     assert cache.get(keys[1]) is None
     assert all(cache.get(key) is not None for key in (keys[0], keys[2], keys[3]))
     cache.put(keys[0], generation(900))  # replacing an entry does not count it twice
-    assert cache.size_bytes == 3 * 901
+    assert cache.size_bytes == 3 * 900
 
 
 def test_an_answer_larger_than_the_whole_cache_is_not_kept() -> None:
@@ -126,3 +136,28 @@ def test_engines_with_the_default_renderer_share_one_cache_and_others_keep_their
     body = sdxl_body(seed=21)
     answer = invoke(Client(MockBedrock()), body)
     assert invoke(Client(MockBedrock()), body).data == answer.data
+
+
+def noise_png_b64(size: tuple[int, int], seed: int) -> str:
+    """A PNG that does not compress: base64 of about four bytes per pixel."""
+    image = Image.frombytes("RGB", size, random.Random(seed).randbytes(3 * size[0] * size[1]))
+    out = io.BytesIO()
+    image.save(out, format="PNG", compress_level=0)
+    return base64.b64encode(out.getvalue()).decode()
+
+
+def test_a_request_with_megabytes_of_image_is_keyed_by_a_digest_and_only_answers_count() -> None:
+    renders: list[int] = []
+    engine = SdxlEngine(render=lambda *args, seed, **kwargs: renders.append(seed) or b"tiny")
+    request = valid(init_image=noise_png_b64((640, 1536), seed=5), seed=3)
+    assert len(canonical_json(request.body)) > 3_000_000
+    answer = engine.generate(SDXL, request)
+    key = cache_key(SDXL, "SUCCESS", request.body)
+    assert engine.cache.get(key) is answer
+    assert len(key[2]) == 32  # the body's SHA-256, not the body
+    assert engine.cache.size_bytes == len(answer.body)
+    other = valid(init_image=noise_png_b64((640, 1536), seed=6), seed=3)
+    assert cache_key(SDXL, "SUCCESS", other.body) != key
+    engine.generate(SDXL, other)
+    engine.generate(SDXL, request)
+    assert len(renders) == 2 and len(engine.cache) == 2
