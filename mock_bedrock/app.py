@@ -36,6 +36,7 @@ from mock_bedrock.sigv4 import SigV4Verifier
 from mock_bedrock.wire import (
     REQUEST_ID_HEADER,
     BedrockRequest,
+    FixedResponse,
     check_media_types,
     chunk_events,
     error_response,
@@ -58,6 +59,17 @@ FAULT_MESSAGES = {
 
 WSGIEnvironment = dict[str, Any]
 StartResponse = Any
+Answer = Response | FixedResponse
+
+
+def _environ_key(header: str) -> str:
+    # Where a WSGI server puts a request header (PEP 3333), as werkzeug's EnvironHeaders reads.
+    key = header.upper().replace("-", "_")
+    return key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else f"HTTP_{key}"
+
+
+# Read straight from the environ: asking werkzeug's Headers view costs more per call.
+_JOURNALED_KEYS = tuple((header, _environ_key(header)) for header in JOURNALED_HEADERS)
 
 
 class DropConnection(Exception):
@@ -137,6 +149,7 @@ class MockBedrock:
     ) -> Iterable[bytes]:
         request = BedrockRequest(environ)
         request_id = str(uuid.uuid4())
+        response: Answer
         if request.path.startswith(ADMIN_PREFIX):
             response = self._admin.handle(request)
             response.headers[REQUEST_ID_HEADER] = request_id
@@ -145,11 +158,12 @@ class MockBedrock:
         result: Iterable[bytes] = response(environ, start_response)
         return result
 
-    def _answer(self, request: BedrockRequest, request_id: str) -> Response:
+    def _answer(self, request: BedrockRequest, request_id: str) -> Answer:
+        environ = request.environ
         entry = JournalEntry(
             time=time.time(), request_id=request_id, method=request.method,
             path=request.path, operation=None, model_id=None,
-            headers={h: request.headers[h] for h in JOURNALED_HEADERS if h in request.headers},
+            headers={h: environ[k] for h, k in _JOURNALED_KEYS if k in environ},
         )
         try:
             response = self._serve(request, request_id, entry)
@@ -190,7 +204,7 @@ class MockBedrock:
         headers = {"Allow": ", ".join(sorted(set(allowed)))} if allowed else {}
         raise BedrockError("UnknownOperationException", message, headers=headers)
 
-    def _serve(self, request: BedrockRequest, request_id: str, entry: JournalEntry) -> Response:
+    def _serve(self, request: BedrockRequest, request_id: str, entry: JournalEntry) -> Answer:
         operation, served_id, valid = self._admit(request, entry)
         rule = self._apply_faults(CallFacts(operation, served_id, _prompts(valid)), entry)
         finish_reason = rule.finish_reason if rule and rule.finish_reason else SUCCESS

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterable
-from functools import cache
+from collections.abc import Callable, Iterable
+from functools import cache, lru_cache
+from http import HTTPStatus
+from typing import Any
 from urllib.parse import urlsplit
 
 from botocore.utils import percent_encode
@@ -82,18 +84,29 @@ def header_name(operation: str, member: str) -> str:
     return name
 
 
+# Clients send the same few header values on every call; parsing them once each keeps
+# werkzeug's header parsers off the per-request path. Bounded: odd values just cycle through.
+@lru_cache(maxsize=256)
+def _is_media_type(content_type: str, media_type: str) -> bool:
+    mimetype, _ = parse_options_header(content_type)
+    return mimetype.lower() == media_type
+
+
+@lru_cache(maxsize=256)
+def _accepts(accept: str, media_type: str) -> bool:
+    return parse_accept_header(accept, MIMEAccept).best_match([media_type]) is not None
+
+
 def check_media_types(request: Request, operation: str, media_type: str) -> None:
     """Refuse a body type or an accepted response type the model does not speak."""
     content_type = request.headers.get(header_name(operation, "contentType"))
-    if content_type:
-        mimetype, _ = parse_options_header(content_type)
-        if mimetype.lower() != media_type:
-            raise validation_error(
-                f"The provided content type {content_type} is not supported by this model. "
-                f"Supported content type: {media_type}"
-            )
+    if content_type and not _is_media_type(content_type, media_type):
+        raise validation_error(
+            f"The provided content type {content_type} is not supported by this model. "
+            f"Supported content type: {media_type}"
+        )
     accept = request.headers.get(header_name(operation, "accept"))
-    if accept and parse_accept_header(accept, MIMEAccept).best_match([media_type]) is None:
+    if accept and not _accepts(accept, media_type):
         raise validation_error(
             f"The provided Accept type {accept} is not supported by this model. "
             f"Supported Accept type: {media_type}"
@@ -122,8 +135,33 @@ def _with_request_id(response: Response, request_id: str) -> Response:
     return response
 
 
-def json_response(body: bytes, request_id: str) -> Response:
-    return _with_request_id(Response(body, status=200, content_type=JSON), request_id)
+class FixedResponse:
+    """A finished answer, status, headers and body known up front, as a WSGI application.
+
+    The model's answers take this path; werkzeug's ``Response`` spends more on header
+    bookkeeping per call than the rest of answering a cached request, and none of it applies
+    to a 200 with a known body. Headers are the ones (and in the order) werkzeug would send.
+    """
+
+    __slots__ = ("body", "headers", "status_code")
+
+    def __init__(self, body: bytes, status_code: int, headers: list[tuple[str, str]]) -> None:
+        self.body = body
+        self.status_code = status_code
+        self.headers = headers
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> list[bytes]:
+        status = HTTPStatus(self.status_code)
+        start_response(f"{status.value} {status.phrase}", self.headers)
+        return [] if environ.get("REQUEST_METHOD") == "HEAD" else [self.body]
+
+
+def json_response(body: bytes, request_id: str) -> FixedResponse:
+    return FixedResponse(body, 200, [
+        ("Content-Type", JSON), ("Content-Length", str(len(body))), (REQUEST_ID_HEADER, request_id),
+    ])
 
 
 def error_response(error: BedrockError, request_id: str) -> Response:
