@@ -388,3 +388,16 @@ def test_validate_says_valid_or_words_every_violation(in_tmp: Path) -> None:
 def test_schema_prints_the_schema_files() -> None:
     assert json.loads(sdxl("schema", "request").stdout) == sdxl_schemas.request_schema()
     assert json.loads(sdxl("schema", "response").stdout) == sdxl_schemas.response_schema()
+
+
+def test_retries_use_botocores_standard_mode_unless_the_user_chose_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sdxl_adapter.cli_endpoint import Target
+
+    monkeypatch.delenv("AWS_RETRY_MODE", raising=False)
+    with Target().client(max_attempts=4) as client:
+        assert client.boto_client.meta.config.retries["mode"] == "standard"
+    monkeypatch.setenv("AWS_RETRY_MODE", "adaptive")
+    with Target().client(max_attempts=4) as client:
+        assert client.boto_client.meta.config.retries["mode"] == "adaptive"
