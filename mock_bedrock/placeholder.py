@@ -24,7 +24,7 @@ from mock_bedrock.placeholder_params import (
     describe,
     prompt_weight_default,
 )
-from mock_bedrock.placeholder_png import encode_png, encode_rows, row_runs
+from mock_bedrock.placeholder_png import encode_png, encode_rows, runs_of
 from mock_bedrock.placeholder_scene import Bands, HashStream, background
 from mock_bedrock.placeholder_text import Caption, caption, clear_text_cache
 from sdxl_schemas.sizes import size_of
@@ -73,11 +73,9 @@ def _text_to_image_png(params: Mapping[str, Any], text: dict[str, str]) -> bytes
     """The common case, drawn as rows: only the caption's rows become an image; the bands
     above and below go to the PNG writer as runs of repeated rows."""
     bands, label = _background(params), _caption(params)
-    strip = bands.image(label.top, label.bottom)
-    label.draw(strip, 0)
     runs = [
         *bands.runs(0, label.top),
-        *row_runs(strip.tobytes(), 3 * strip.width),
+        *runs_of(label.drawn_over(bands.rows_between(label.top, label.bottom))),
         *bands.runs(label.bottom, bands.size[1]),
     ]
     return encode_rows(bands.size, runs, text)

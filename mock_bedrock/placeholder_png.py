@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
 from PIL import Image
@@ -68,10 +68,14 @@ def _adler_after_repeated_rows(adler: int, stride: int, count: int) -> int:
 
 def row_runs(raw: bytes, stride: int) -> list[tuple[bytes, int]]:
     """The rows of ``raw`` as (row, times it repeats below itself), top to bottom."""
+    return runs_of(raw[start : start + stride] for start in range(0, len(raw), stride))
+
+
+def runs_of(rows: Iterable[bytes]) -> list[tuple[bytes, int]]:
+    """``rows`` as (row, times it repeats below itself), top to bottom."""
     runs: list[tuple[bytes, int]] = []
     previous, repeats = b"", 0
-    for start in range(0, len(raw), stride):
-        row = raw[start : start + stride]
+    for row in rows:
         if row == previous:
             repeats += 1
             continue

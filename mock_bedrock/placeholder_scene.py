@@ -12,7 +12,7 @@ import colorsys
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import pairwise
+from itertools import pairwise, repeat
 
 from PIL import Image
 
@@ -99,6 +99,11 @@ class Bands:
         bottom = self.size[1] if bottom is None else bottom
         data = b"".join(row * count for row, count in self._spans(top, bottom))
         return Image.frombytes("RGB", (self.width, bottom - top), data)
+
+    def rows_between(self, top: int, bottom: int) -> Iterator[bytes]:
+        """Rows ``top`` to ``bottom``, one by one (repeats are the same bytes object)."""
+        for row, count in self._spans(top, bottom):
+            yield from repeat(row, count)
 
     def runs(self, top: int, bottom: int) -> list[tuple[bytes, int]]:
         """Rows ``top`` to ``bottom`` as (row, times it repeats below itself)."""

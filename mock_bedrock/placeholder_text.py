@@ -9,13 +9,14 @@ its own small layer, so the panel is reused when only the seed changes.
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 from PIL import Image, ImageDraw, ImageFont
 
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
+Colour = tuple[int, int, int]
 BANNER = "placeholder (mock Bedrock)"
 MAX_PROMPT_LINES = 8
 LINE_SPACING = 1.3
@@ -131,6 +132,16 @@ def draw_lines(lines: Sequence[str], face: Font, width: int) -> Image.Image:
     return layer
 
 
+def tinted(mask: Image.Image, colour: Colour, background: Colour) -> Image.Image:
+    """The mask (mode L) as RGB: ``colour`` pasted through it onto ``background``, to the
+    same pixel. Done as a palette lookup, a fifth of the cost of Pillow's masked paste."""
+    blends = [b + ((c - b) * alpha + 127) // 255 for c, b in zip(colour, background, strict=True)
+              for alpha in range(256)]  # the rounding of Pillow's paste, channel by channel
+    layer = mask.copy()
+    layer.putpalette(bytes(v for alpha in range(256) for v in blends[alpha::256]))
+    return layer.convert("RGB")
+
+
 @dataclass(frozen=True)
 class Panel:
     """Where the caption goes in a picture of ``size``: a box with a margin around it."""
@@ -171,15 +182,17 @@ def caption_panel(
     lines.append(f"model {model_id}")
     text = draw_lines(lines, face, panel.text_width)
     height = text.height + line_height(face) + 2 * panel.pad
-    image = Image.new("RGB", (size[0] - 2 * panel.margin, height), PANEL_COLOUR)
-    image.paste(TEXT_COLOUR, (panel.pad, panel.pad), text)
-    return image, panel.pad + text.height
+    mask = Image.new("L", (size[0] - 2 * panel.margin, height))
+    mask.paste(text, (panel.pad, panel.pad))
+    return tinted(mask, TEXT_COLOUR, PANEL_COLOUR), panel.pad + text.height
 
 
 @lru_cache(maxsize=256)
 def seed_layer(seed: int, size: tuple[int, int]) -> Image.Image:
+    """The seed line, in its colour on the panel's (it goes where the panel is blank)."""
     face = font(font_size(size))
-    return draw_lines([f"seed {seed}"], face, Panel(size).text_width)
+    return tinted(draw_lines([f"seed {seed}"], face, Panel(size).text_width), SEED_COLOUR,
+                  PANEL_COLOUR)
 
 
 @dataclass(frozen=True)
@@ -199,11 +212,23 @@ class Caption:
     def bottom(self) -> int:
         return self.top + self.panel.height
 
+    def drawn_over(self, rows: Iterable[bytes]) -> Iterator[bytes]:
+        """The rows (RGB bytes, full width) from the panel's top edge down to its bottom,
+        with the caption drawn over them: the same bytes ``draw`` gives, spliced row by row
+        instead of pasted into a picture of the rows first."""
+        panel = self.panel.copy()
+        panel.paste(self.seed, (self.layout.pad, self.seed_at))
+        data, stride = panel.tobytes(), 3 * panel.width
+        left = 3 * self.layout.margin
+        right = left + stride
+        for start, row in zip(range(0, len(data), stride), rows, strict=True):
+            yield row[:left] + data[start : start + stride] + row[right:]
+
     def draw(self, canvas: Image.Image, top: int) -> None:
         """Draws onto ``canvas`` with the panel's top edge at row ``top`` of the canvas."""
         left = self.layout.margin
         canvas.paste(self.panel, (left, top))
-        canvas.paste(SEED_COLOUR, (left + self.layout.pad, top + self.seed_at), self.seed)
+        canvas.paste(self.seed, (left + self.layout.pad, top + self.seed_at))
 
 
 def caption(
