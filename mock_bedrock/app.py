@@ -12,7 +12,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,6 +59,7 @@ FAULT_MESSAGES = {
 
 WSGIEnvironment = dict[str, Any]
 StartResponse = Any
+WSGIApplication = Callable[[WSGIEnvironment, StartResponse], Iterable[bytes]]
 Answer = Response | FixedResponse
 
 
@@ -265,3 +266,27 @@ def _prompts(valid: ValidRequest) -> tuple[str, ...]:
 
 def _injected(code: str) -> str:
     return f"{code} injected by a mock-bedrock fault rule."
+
+
+class MockControls:
+    """``faults`` and ``journal`` for a door serving ``app``: both doors serve any WSGI
+    application (the recorder and the replayer too), but only a :class:`MockBedrock` has
+    them."""
+
+    app: WSGIApplication
+
+    @property
+    def faults(self) -> FaultSet:
+        return self._mock("faults").faults
+
+    @property
+    def journal(self) -> Journal:
+        return self._mock("journal").journal
+
+    def _mock(self, wanted: str) -> MockBedrock:
+        if not isinstance(self.app, MockBedrock):
+            raise TypeError(
+                f"no {wanted} here: the app served is a {type(self.app).__name__}, not a "
+                "MockBedrock (only the mock has faults and a journal)"
+            )
+        return self.app

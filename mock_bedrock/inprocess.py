@@ -31,7 +31,7 @@ from urllib3.exceptions import ProtocolError
 from werkzeug.datastructures import Headers
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
-from mock_bedrock.app import DropConnection, MockBedrock
+from mock_bedrock.app import DropConnection, MockBedrock, MockControls, WSGIApplication
 from mock_bedrock.server import CRASH_BODY, CRASH_STATUS
 
 __all__ = ["MockHandle", "attach", "missing_identity", "mock_sdxl"]
@@ -55,18 +55,11 @@ _LOCAL_CREDENTIAL_PROVIDERS = ("env", "shared-credentials-file", "config-file")
 
 
 @dataclass(frozen=True)
-class MockHandle:
-    """What ``with mock_sdxl() as mock`` gives: the app and its controls."""
+class MockHandle(MockControls):
+    """What ``with mock_sdxl() as mock`` gives: the app and (for a :class:`MockBedrock`)
+    its controls."""
 
-    app: MockBedrock
-
-    @property
-    def faults(self) -> Any:
-        return self.app.faults
-
-    @property
-    def journal(self) -> Any:
-        return self.app.journal
+    app: WSGIApplication
 
 
 class _Activation:
@@ -75,20 +68,20 @@ class _Activation:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._apps: list[MockBedrock] = []
+        self._apps: list[WSGIApplication] = []
         self._saved_env: dict[str, str | None] = {}
 
-    def current(self) -> MockBedrock | None:
+    def current(self) -> WSGIApplication | None:
         apps = self._apps  # one read: a list swap elsewhere can't tear it
         return apps[-1] if apps else None
 
-    def push(self, app: MockBedrock) -> None:
+    def push(self, app: WSGIApplication) -> None:
         with self._lock:
             if not self._apps:
                 self._saved_env = _install_fake_identity()
             self._apps = [*self._apps, app]
 
-    def pop(self, app: MockBedrock) -> None:
+    def pop(self, app: WSGIApplication) -> None:
         with self._lock:
             apps = list(self._apps)
             # Remove the last occurrence, so overlapping (non-nested) exits also restore.
@@ -234,7 +227,7 @@ def wsgi_environ(request: AWSPreparedRequest) -> dict[str, Any]:
         builder.close()
 
 
-def answer(app: Callable[..., Iterable[bytes]], request: AWSPreparedRequest) -> AWSResponse:
+def answer(app: WSGIApplication, request: AWSPreparedRequest) -> AWSResponse:
     """Run one prepared request through the WSGI app; botocore gets the result as if it
     had come over the wire. A dropped connection becomes botocore's connection error."""
     environ = wsgi_environ(request)
@@ -294,14 +287,15 @@ class mock_sdxl:
     """Route every bedrock-runtime call of this process to a :class:`MockBedrock`.
 
     ``with mock_sdxl() as mock:`` yields a :class:`MockHandle`; ``@mock_sdxl()`` wraps a
-    function. Pass an ``app`` to share one, or keyword arguments to build a fresh one.
+    function. Pass an ``app`` to share one (any WSGI application: the recorder and replayer
+    are used this way), or keyword arguments to build a fresh mock.
     Contexts nest (the innermost app answers) and each exit restores what was before.
     """
 
-    def __init__(self, app: MockBedrock | None = None, **app_kwargs: Any) -> None:
+    def __init__(self, app: WSGIApplication | None = None, **app_kwargs: Any) -> None:
         if app is not None and app_kwargs:
             raise TypeError("pass either an app or arguments to build one, not both")
-        self.app = app if app is not None else MockBedrock(**app_kwargs)
+        self.app: WSGIApplication = app if app is not None else MockBedrock(**app_kwargs)
 
     def __enter__(self) -> MockHandle:
         _ACTIVE.push(self.app)

@@ -25,11 +25,9 @@ from werkzeug.serving import WSGIRequestHandler
 from werkzeug.wsgi import LimitedStream
 
 from mock_bedrock import http2
-from mock_bedrock.app import DropConnection, MockBedrock
+from mock_bedrock.app import DropConnection, MockBedrock, MockControls, WSGIApplication
 
 __all__ = ["MockServer"]
-
-WSGIApp = Callable[..., Iterable[bytes]]
 
 # A body the app left unread is discarded so the connection can carry the next request; up to
 # this much, read in small pieces (never held whole). Beyond it, closing is cheaper.
@@ -219,7 +217,7 @@ class _ThreadedServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
     ssl_context = None
     passthrough_errors = False
 
-    def __init__(self, address: tuple[str, int], app: WSGIApp, log_requests: bool) -> None:
+    def __init__(self, address: tuple[str, int], app: WSGIApplication, log_requests: bool) -> None:
         self.app = app
         self.log_requests = log_requests
         self._connections: set[socket.socket] = set()
@@ -269,12 +267,16 @@ class _ThreadedServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
         print(message % args, file=sys.stderr)
 
 
-class MockServer:
-    """The mock on a port: ``with MockServer() as server: server.endpoint_url``."""
+class MockServer(MockControls):
+    """The mock on a port: ``with MockServer() as server: server.endpoint_url``.
+
+    ``app`` may be any WSGI application (the recorder and replayer are served this way);
+    ``faults`` and ``journal`` are there when it is a :class:`MockBedrock` (the default).
+    """
 
     def __init__(
         self,
-        app: MockBedrock | None = None,
+        app: WSGIApplication | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
         *,
@@ -283,20 +285,12 @@ class MockServer:
     ) -> None:
         if app is not None and app_kwargs:
             raise TypeError("pass either an app or arguments to build one, not both")
-        self.app = app if app is not None else MockBedrock(**app_kwargs)
+        self.app: WSGIApplication = app if app is not None else MockBedrock(**app_kwargs)
         self.host = host
         self.port = port
         self.log_requests = log_requests
         self._server: _ThreadedServer | None = None
         self._thread: threading.Thread | None = None
-
-    @property
-    def faults(self) -> Any:
-        return self.app.faults
-
-    @property
-    def journal(self) -> Any:
-        return self.app.journal
 
     @property
     def endpoint_url(self) -> str:

@@ -130,6 +130,22 @@ def test_app_and_app_arguments_are_exclusive() -> None:
         mock_sdxl(MockBedrock(), credentials={"k": "s"})
 
 
+def canned_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    """A WSGI app that is not the mock: one fixed model answer."""
+    body = json.dumps({"result": "success", "artifacts": []}).encode()
+    start_response("200 OK", [("Content-Type", "application/json"),
+                              ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def test_any_wsgi_app_answers_but_only_the_mock_has_controls() -> None:
+    with mock_sdxl(canned_app) as handle:
+        assert invoke(client(endpoint_url=NOWHERE)) == {"result": "success", "artifacts": []}
+        for control in ("faults", "journal"):
+            with pytest.raises(TypeError, match=f"no {control} here.*function, not a MockBedrock"):
+                getattr(handle, control)
+
+
 def test_fake_identity_when_none_is_configured_and_restored_after(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Any
 ) -> None:

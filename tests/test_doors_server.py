@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 import httpx
@@ -25,7 +26,7 @@ import pytest
 from botocore.config import Config
 from PIL import Image
 
-from mock_bedrock.app import DropConnection
+from mock_bedrock.app import DropConnection, MockBedrock
 from mock_bedrock.faults import FaultRule
 from mock_bedrock.server import MockServer
 from mock_bedrock.wire import max_body_length
@@ -103,6 +104,25 @@ def test_malformed_http_is_refused_and_the_server_stays_up(
     if status is not None:
         assert reply.startswith(b"HTTP/1.1 " + status)
     assert answers_correctly(server)
+
+
+
+def test_any_wsgi_app_is_served_but_only_the_mock_has_controls() -> None:
+    def teapot(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("418 I'm a teapot", [("Content-Length", "0")])
+        return []
+
+    with MockServer(teapot) as server:
+        connection = http.client.HTTPConnection("127.0.0.1", urlsplit(server.endpoint_url).port)
+        connection.request("POST", INVOKE_PATH, body=BODY, headers=JSON_HEADERS)
+        assert connection.getresponse().status == 418
+        connection.close()
+        for control in ("faults", "journal"):
+            with pytest.raises(TypeError, match=f"no {control} here.*function, not a MockBedrock"):
+                getattr(server, control)
+    app = MockBedrock()
+    with MockServer(app) as mock:
+        assert (mock.faults, mock.journal) == (app.faults, app.journal)
 
 
 def test_garbage_bytes_do_not_take_it_down(server: MockServer) -> None:
