@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Response
 
 from mock_bedrock.admin import PREFIX as ADMIN_PREFIX
@@ -71,6 +72,9 @@ def _environ_key(header: str) -> str:
 
 # Read straight from the environ: asking werkzeug's Headers view costs more per call.
 _JOURNALED_KEYS = tuple((header, _environ_key(header)) for header in JOURNALED_HEADERS)
+
+
+CLIENT_DISCONNECTED = "ClientDisconnected"  # a journal outcome: the body never arrived whole
 
 
 class DropConnection(Exception):
@@ -172,6 +176,12 @@ class MockBedrock:
             entry.outcome = "DropConnection"
             self._record(entry)
             raise
+        except (ClientDisconnected, ConnectionError):
+            # The client went away mid-body: nobody is left to answer, and it is no fault of
+            # the service's (not a 500); the door closes what is left of the connection.
+            entry.outcome = CLIENT_DISCONNECTED
+            self._record(entry)
+            raise DropConnection("the client disconnected mid-body") from None
         except BedrockError as err:
             entry.outcome = err.code
             response = error_response(err, request_id)

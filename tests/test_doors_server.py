@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -26,7 +27,7 @@ import pytest
 from botocore.config import Config
 from PIL import Image
 
-from mock_bedrock.app import DropConnection, MockBedrock
+from mock_bedrock.app import CLIENT_DISCONNECTED, DropConnection, MockBedrock
 from mock_bedrock.faults import FaultRule
 from mock_bedrock.server import MockServer
 from mock_bedrock.wire import max_body_length
@@ -149,10 +150,17 @@ def test_oversized_body_is_refused_without_being_sent_whole(server: MockServer) 
 def test_client_that_disconnects_mid_body(server: MockServer) -> None:
     head = (f"POST {INVOKE_PATH} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
             f"Content-Length: 100000\r\n\r\n").encode()
+    server.journal.clear()
     for _ in range(3):
         with socket.create_connection(address(server), timeout=10) as sock:
             sock.sendall(head + BODY[:20])
     assert answers_correctly(server)
+    # Journaled as the client's doing, not as a crash of the service (500).
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and len(server.journal.entries()) < 4:
+        time.sleep(0.01)
+    outcomes = sorted(str(entry.outcome) for entry in server.journal.entries())
+    assert outcomes == [CLIENT_DISCONNECTED] * 3 + ["SUCCESS"]
 
 
 def test_32_concurrent_clients_are_served_alike(server: MockServer) -> None:
