@@ -10,9 +10,9 @@ from types import FrameType
 import botocore.session
 import click
 
-from mock_bedrock.app import MockBedrock
+from mock_bedrock.app import MockBedrock, WSGIApplication
 from mock_bedrock.faults import FaultRuleError
-from mock_bedrock.recorder import WSGIApp, bedrock_url, recording_app, replaying_app
+from mock_bedrock.recorder import bedrock_url, recording_app, replaying_app
 from mock_bedrock.server import MockServer
 
 
@@ -75,7 +75,7 @@ def serve(host: str, port: int, faults_file: Path | None,
     """
     app = _app(faults_file, credentials, record_dir, upstream, region, replay_dir,
                replay_fallthrough)
-    server = MockServer(app, host=host, port=port, log_requests=log_requests)  # type: ignore[arg-type]
+    server = MockServer(app, host=host, port=port, log_requests=log_requests)
     try:
         server.start()
     except OSError as err:
@@ -109,7 +109,7 @@ def _mock(faults_file: Path | None, credentials: dict[str, str] | None) -> MockB
 
 def _app(faults_file: Path | None, credentials: dict[str, str] | None,
          record_dir: Path | None, upstream: str | None, region: str | None,
-         replay_dir: Path | None, replay_fallthrough: bool) -> WSGIApp:
+         replay_dir: Path | None, replay_fallthrough: bool) -> WSGIApplication:
     """The placeholder mock, or a recorder or replayer in front of it, as the options say."""
     if record_dir is not None and replay_dir is not None:
         raise click.UsageError("--record and --replay exclude each other")

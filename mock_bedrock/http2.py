@@ -22,7 +22,7 @@ import sys
 import threading
 import traceback
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, BinaryIO
 from urllib.parse import unquote
@@ -34,7 +34,7 @@ import h2.events
 import h2.exceptions
 import h2.settings
 
-from mock_bedrock.app import DropConnection
+from mock_bedrock.app import DropConnection, WSGIApplication
 
 __all__ = ["PREFACE_FIRST_LINE", "serve_connection"]
 
@@ -52,7 +52,6 @@ READ_SIZE = 65536
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "transfer-encoding",
                         "upgrade"})
 
-WSGIApp = Callable[..., Iterable[bytes]]
 
 
 class _H2Connection(h2.connection.H2Connection):
@@ -132,7 +131,7 @@ class _Stream:
 
 
 class _Connection:
-    def __init__(self, sock: socket.socket, rfile: BinaryIO, app: WSGIApp,
+    def __init__(self, sock: socket.socket, rfile: BinaryIO, app: WSGIApplication,
                  environ_base: dict[str, Any]) -> None:
         self._sock = sock
         self._rfile = rfile
@@ -368,8 +367,8 @@ def _write_unsupported(data: bytes) -> None:
     raise RuntimeError("mock-bedrock's server does not support WSGI write()")
 
 
-def serve_connection(sock: socket.socket, rfile: BinaryIO, app: WSGIApp, already_read: bytes,
-                     *, environ_base: dict[str, Any]) -> None:
+def serve_connection(sock: socket.socket, rfile: BinaryIO, app: WSGIApplication,
+                     already_read: bytes, *, environ_base: dict[str, Any]) -> None:
     """Serve one HTTP/2 connection until it ends; ``already_read`` is what was read off the
     socket before the preface was recognised (the rest of the stream is in ``rfile``)."""
     _Connection(sock, rfile, app, environ_base).serve(already_read)

@@ -18,7 +18,7 @@ import json
 import os
 import re
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -34,6 +34,7 @@ from botocore.httpsession import URLLib3Session
 from botocore.utils import percent_encode
 from werkzeug.wrappers import Request, Response
 
+from mock_bedrock.app import WSGIApplication
 from mock_bedrock.cassettes import (
     Cassette,
     CassetteDir,
@@ -53,7 +54,6 @@ __all__ = [
     "replaying_app",
 ]
 
-WSGIApp = Callable[..., Iterable[bytes]]
 SIGNING_NAME = "bedrock"  # the service model's signingName for bedrock-runtime
 # A replay miss answers 404 with this code. It is no Bedrock code on purpose: botocore
 # surfaces it as "An error occurred (CassetteNotFoundException) when calling the InvokeModel
@@ -224,7 +224,7 @@ class ReplayingApp:
     while this app runs are found too."""
 
     def __init__(
-        self, cassette_dir: str | os.PathLike[str], fallthrough: WSGIApp | None = None
+        self, cassette_dir: str | os.PathLike[str], fallthrough: WSGIApplication | None = None
     ) -> None:
         self.cassettes = CassetteDir(cassette_dir)
         self.fallthrough = fallthrough
@@ -272,7 +272,7 @@ def recording_app(
 
 
 def replaying_app(
-    cassette_dir: str | os.PathLike[str], fallthrough: WSGIApp | None = None
+    cassette_dir: str | os.PathLike[str], fallthrough: WSGIApplication | None = None
 ) -> ReplayingApp:
     """A WSGI app that answers from ``cassette_dir``; misses go to ``fallthrough`` or are
     answered with a :data:`REPLAY_MISS_CODE` error naming the missing request."""

@@ -22,7 +22,7 @@ WARNING = (
 @pytest.fixture
 def stand_in() -> Iterator[MockServer]:
     """Real Bedrock, as far as the suite can tell, but echoing seed 0."""
-    with MockServer(app=standin.Drifted(standin.seed_zero_echoed)) as server:  # type: ignore[arg-type]
+    with MockServer(app=standin.Drifted(standin.seed_zero_echoed)) as server:
         yield server
 
 

@@ -91,7 +91,7 @@ def test_the_live_contract_needs_the_live_option(project: pytest.Pytester, monke
 
 def test_a_contract_difference_fails_its_test_with_the_report(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     drifted = standin.Drifted(standin.seed_zero_echoed)
-    with MockServer(app=drifted) as server:  # type: ignore[arg-type]
+    with MockServer(app=drifted) as server:
         url = server.endpoint_url
         run = run_pytest(project, monkeypatch, f"--sdxl-contract={url}", "-k", "1152x896",
                          credentials=False)

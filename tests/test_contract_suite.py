@@ -107,7 +107,7 @@ def test_the_live_subset_is_small_cheap_and_still_checks_sizes_seeds_and_refusal
 
 @pytest.fixture
 def drifted_bedrock(request: pytest.FixtureRequest) -> Iterator[str]:
-    with MockServer(app=standin.Drifted(request.param)) as server:  # type: ignore[arg-type]
+    with MockServer(app=standin.Drifted(request.param)) as server:
         yield server.endpoint_url
 
 

@@ -80,14 +80,14 @@ def recorder(upstream: MockServer, cassettes: Path) -> Iterator[MockServer]:
     upstream.faults.clear()
     credentials = Credentials(RECORDER_KEY, RECORDER_SECRET, RECORDER_TOKEN)
     app = recording_app(upstream.endpoint_url, cassettes, credentials)
-    with MockServer(app=app) as server:  # type: ignore[arg-type]  # any WSGI app is served
+    with MockServer(app=app) as server:
         yield server
     app.close()
 
 
 @pytest.fixture
 def replayer(cassettes: Path) -> Iterator[MockServer]:
-    with MockServer(app=replaying_app(cassettes)) as server:  # type: ignore[arg-type]
+    with MockServer(app=replaying_app(cassettes)) as server:
         yield server
 
 
@@ -230,7 +230,7 @@ def test_a_miss_falls_through_when_asked(recorder: MockServer, cassettes: Path) 
     invoke(client_for(recorder.endpoint_url), BODY)
     placeholder = MockBedrock()
     app = replaying_app(cassettes, fallthrough=placeholder)
-    with MockServer(app=app) as server:  # type: ignore[arg-type]
+    with MockServer(app=app) as server:
         client = client_for(server.endpoint_url)
         invoke(client, BODY)  # recorded: the placeholder is not asked
         assert len(placeholder.journal) == 0
@@ -243,7 +243,7 @@ def test_a_miss_falls_through_when_asked(recorder: MockServer, cassettes: Path) 
 
 def test_replay_in_process_through_mock_sdxl(recorder: MockServer, cassettes: Path) -> None:
     recorded, _ = invoke(client_for(recorder.endpoint_url), BODY)
-    with mock_sdxl(app=replaying_app(cassettes)):  # type: ignore[arg-type]
+    with mock_sdxl(app=replaying_app(cassettes)):
         replayed, _ = invoke(boto3.client("bedrock-runtime", region_name="us-east-1"), BODY)
     assert replayed == recorded
 
@@ -263,7 +263,7 @@ def test_an_unreachable_upstream_is_a_clear_error(cassettes: Path) -> None:
     with MockServer() as gone:
         url = gone.endpoint_url
     app = recording_app(url, cassettes, Credentials(RECORDER_KEY, RECORDER_SECRET))
-    with MockServer(app=app) as server:  # type: ignore[arg-type]
+    with MockServer(app=app) as server:
         response = refusal(client_for(server.endpoint_url), BODY)
     assert response["Error"]["Code"] == "RecordingUpstreamUnreachable"
     assert url in response["Error"]["Message"]
