@@ -31,23 +31,24 @@ def pointer(path: Any) -> str:
     return "#" + "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
 
 
+# The validator's names for JSON value types, bool before int (a bool is an int in Python).
+_VALUE_TYPE_NAMES: tuple[tuple[type, str], ...] = (
+    (type(None), "Null"),
+    (bool, "Boolean"),
+    (int, "Integer"),
+    (float, "Double"),
+    (str, "String"),
+    (list, "JSONArray"),
+    (dict, "JSONObject"),
+)
+
+
 def type_name(value: object) -> str:
     """The validator's name for a JSON value's type (``JSONObject``, ``String``, ...)."""
-    if value is None:
-        return "Null"
-    if isinstance(value, bool):
-        return "Boolean"
-    if isinstance(value, int):
-        return "Integer"
-    if isinstance(value, float):
-        return "Double"
-    if isinstance(value, str):
-        return "String"
-    if isinstance(value, list):
-        return "JSONArray"
-    if isinstance(value, dict):
-        return "JSONObject"
-    return type(value).__name__
+    return next(
+        (name for kind, name in _VALUE_TYPE_NAMES if isinstance(value, kind)),
+        type(value).__name__,
+    )
 
 
 _SCHEMA_TYPE_NAMES = {
