@@ -49,6 +49,8 @@ REFUSAL_CODE = "ValidationException"
 # The range refusal in the live subset: the one whose wording the service is known to use
 # for its own bound checks ("... is not less or equal to ...").
 LIVE_RANGE_FIELD = "steps"
+# Foundation-model ARNs name a region; the mock accepts any, the real service its own.
+ARN_REGION = "us-east-1"
 # Signs calls to a URL when the machine has no AWS credentials: a mock never checks them.
 # Failures that end a run instead of counting against the target.
 LOCAL_FAILURES = (NoCredentialsError, PartialCredentialsError, EndpointConnectionError)
@@ -163,6 +165,7 @@ class Check:
     body: dict[str, Any]
     expect: Expectation
     live: bool = False  # in the small subset run against the real service
+    model_id: str | None = None  # the id to call instead of the run's model id
 
 
 # --- building checks from the contract ----------------------------------------------------
@@ -354,10 +357,28 @@ def not_a_pair() -> Size:
     return next((w, h) for w, _ in sizes for _, h in sizes if (w, h) not in sizes)
 
 
+def model_id_checks() -> list[Check]:
+    """The model named by its ARN is served; retired and unknown ids are refused as the
+    contract's model file says (``schemas/sdxl-models.json``)."""
+    body = base_body(**cheapest())
+    arn = f"arn:aws:bedrock:{ARN_REGION}::foundation-model/{sdxl_schemas.MODEL_ID}"
+    found = [Check("model id as its ARN", body, generates("arn", body).expect, model_id=arn)]
+    for index, retired in enumerate(sdxl_schemas.RETIRED_MODEL_IDS):
+        refusal = sdxl_schemas.RETIRED
+        found.append(Check(f"retired model id {retired}", body,
+                           Refused(refusal.error, _status_of(refusal.error), refusal.message),
+                           live=index == 0, model_id=retired))
+    unknown = sdxl_schemas.UNKNOWN_MODEL
+    found.append(Check("unknown model id", body,
+                       Refused(unknown.error, _status_of(unknown.error), unknown.message),
+                       model_id=f"{sdxl_schemas.MODEL_ID}-no-such-version"))
+    return found
+
+
 @cache
 def checks() -> tuple[Check, ...]:
     """Every check of the suite, the accepted bodies first."""
-    return (*accepted_checks(), *refused_checks())
+    return (*accepted_checks(), *refused_checks(), *model_id_checks())
 
 
 def live_checks() -> tuple[Check, ...]:
@@ -436,7 +457,7 @@ def call(client: BaseClient, body: dict[str, Any], model_id: str = DEFAULT_MODEL
 
 
 def run_check(client: BaseClient, check: Check, model_id: str = DEFAULT_MODEL_ID) -> CheckResult:
-    answer = call(client, check.body, model_id)
+    answer = call(client, check.body, check.model_id or model_id)
     return CheckResult(check, tuple(check.expect.compare(answer)))
 
 

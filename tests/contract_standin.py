@@ -59,3 +59,11 @@ def finished_reason(request: dict[str, Any], status: int, answer: dict[str, Any]
         artifact = answer["artifacts"][0]
         artifact["finishedReason"] = artifact.pop("finishReason")
     return answer
+
+
+def retired_model_worded_otherwise(request: dict[str, Any], status: int, answer: dict[str, Any]
+                                   ) -> dict[str, Any]:
+    """The service words the refusal of a retired model id differently."""
+    if status == 404:
+        answer["message"] = "Model not found."
+    return answer

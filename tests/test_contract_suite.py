@@ -134,6 +134,12 @@ DRIFTS = [
                       "text-to-image 1152x896, seed 0 picks a non-zero seed")},
         id="finishedReason",
     ),
+    pytest.param(
+        standin.retired_model_worded_otherwise,
+        {f"retired model id {sdxl_schemas.RETIRED_MODEL_IDS[0]}":
+         ("message", sdxl_schemas.RETIRED.message, "Model not found.")},
+        id="retired-model-wording",
+    ),
 ]
 
 
