@@ -21,13 +21,15 @@ demo: $(STAMP)
 	mkdir -p out
 	$(BIN)/sdxl generate --body examples/sample-request.json -o out/demo.png --overwrite
 
-## The test suite (what CI runs), then the linter.
+## The test suite (what CI runs), then the linter and the type checker.
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 ## Speed, side by side with baselines measured in the same run (writes bench/results/).
 bench: $(STAMP)

@@ -51,8 +51,8 @@ class AdminEndpoints:
             return response
         except HTTPException:
             return _json({"message": f"no admin endpoint at {request.path}"}, 404)
-        response: Response = handler(request)
-        return response
+        answer: Response = handler(request)
+        return answer
 
     def _health(self, request: Request) -> Response:
         return _json({"status": "ok", "faults": len(self._faults.rules),

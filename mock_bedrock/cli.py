@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from pathlib import Path
 from types import FrameType
@@ -88,7 +89,7 @@ def serve(host: str, port: int, faults_file: Path | None,
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         click.echo(server.endpoint_url)  # the first line: scripts read the URL from it
-        click.get_text_stream("stdout").flush()
+        sys.stdout.flush()
         while not stop.wait(3600):
             pass
     finally:

@@ -197,12 +197,12 @@ class _Connection:
                 elif isinstance(event, h2.events.DataReceived):
                     self._on_data(event)
                 elif isinstance(event, h2.events.StreamEnded):
-                    if (stream := self._streams.get(event.stream_id)) is not None:
-                        stream.body.end()
+                    if (ended := self._streams.get(event.stream_id)) is not None:  # type: ignore[arg-type]
+                        ended.body.end()
                 elif isinstance(event, h2.events.StreamReset):
-                    if (stream := self._streams.get(event.stream_id)) is not None:
-                        stream.reset = True
-                        stream.body.end(aborted=True)
+                    if (reset := self._streams.get(event.stream_id)) is not None:  # type: ignore[arg-type]
+                        reset.reset = True
+                        reset.body.end(aborted=True)
                 elif isinstance(event, h2.events.ConnectionTerminated):
                     self._flush()
                     return False

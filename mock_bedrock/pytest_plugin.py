@@ -24,9 +24,9 @@ from mock_bedrock.server import MockServer
 ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_BEDROCK_RUNTIME"
 
 
-def _clear(app: MockBedrock) -> None:
-    app.faults.clear()
-    app.journal.clear()
+def _clear(mock: MockBedrock | MockServer) -> None:
+    mock.faults.clear()
+    mock.journal.clear()
 
 
 @pytest.fixture(scope="session")
@@ -60,10 +60,10 @@ def mock_bedrock_server() -> Iterator[MockServer]:
 def mock_bedrock_endpoint(
     mock_bedrock_server: MockServer, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[str]:
-    _clear(mock_bedrock_server.app)
+    _clear(mock_bedrock_server)
     url = mock_bedrock_server.endpoint_url
     monkeypatch.setenv(ENDPOINT_VARIABLE, url)
     for name, value in missing_identity().items():
         monkeypatch.setenv(name, value)
     yield url
-    _clear(mock_bedrock_server.app)
+    _clear(mock_bedrock_server)

@@ -18,7 +18,7 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from werkzeug.exceptions import ClientDisconnected
 from werkzeug.serving import WSGIRequestHandler
@@ -44,7 +44,7 @@ LINGER_BYTES = 4 * 1024 * 1024
 
 
 class _RequestHandler(WSGIRequestHandler):
-    server: _ThreadedServer
+    server: _ThreadedServer  # type: ignore[assignment]  # werkzeug types it as its own server
     protocol_version = "HTTP/1.1"
     # Until a request line parses, answer as HTTP/1.1: the stdlib's default (0.9) sends
     # refusals of garbage without a status line, which no client can read.
@@ -60,8 +60,8 @@ class _RequestHandler(WSGIRequestHandler):
             return
         if line == http2.PREFACE_FIRST_LINE:
             self.close_connection = True
-            http2.serve_connection(self.connection, self.rfile, self.server.app, line,
-                                   environ_base=self._h2_environ_base())
+            http2.serve_connection(self.connection, cast(BinaryIO, self.rfile),
+                                   self.server.app, line, environ_base=self._h2_environ_base())
             return
         if len(line) > MAX_REQUEST_LINE:
             self.requestline = self.request_version = self.command = ""
@@ -126,7 +126,7 @@ class _RequestHandler(WSGIRequestHandler):
         length = int(environ.get("CONTENT_LENGTH") or 0)
         if length < 0:
             raise ValueError("negative Content-Length")
-        body = LimitedStream(self.rfile, length)
+        body = LimitedStream(cast(BinaryIO, self.rfile), length)
         environ["wsgi.input"] = body
         return body
 
@@ -228,7 +228,7 @@ class _ThreadedServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
     def server_bind(self) -> None:
         # HTTPServer.server_bind looks the host name up in DNS, which can take seconds.
         socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = self.server_address[:2]
+        self.server_name, self.server_port = cast(tuple[str, int], self.server_address[:2])
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._connections_lock:
@@ -296,7 +296,7 @@ class MockServer(MockControls):
     def endpoint_url(self) -> str:
         if self._server is None:
             raise RuntimeError("the server is not running; call start() first")
-        host, port = self._server.server_address[:2]
+        host, port = cast(tuple[str, int], self._server.server_address[:2])
         host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{port}"
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from typing import BinaryIO
 
 import click
 
@@ -50,7 +51,7 @@ def main(
 
 @main.command()
 @click.argument("file", type=click.File("rb"))
-def validate(file: click.utils.LazyFile) -> None:
+def validate(file: BinaryIO) -> None:
     """Check a request body FILE (or - for standard input) against the SDXL contract.
 
     Prints "valid" and exits 0, or prints Bedrock's wording of every violation and exits 3

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import botocore.exceptions
 import botocore.session
@@ -12,6 +13,8 @@ import click
 from botocore.config import Config
 
 from sdxl_adapter.client import AWS, DEFAULT_MODEL_ID, MOCK, SDXLClient
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 ENDPOINT_ENV = "SDXL_ENDPOINT"
 PLACEHOLDER_NOTE = "the mock makes placeholder images, not SDXL output"
@@ -80,7 +83,7 @@ def _retry_mode_configured(profile: str | None) -> bool:
         return "AWS_RETRY_MODE" in os.environ
 
 
-def target_options(group: click.Group) -> click.Group:
+def target_options(group: F) -> F:
     """Add the endpoint options to the group; the callback stores a :class:`Target`."""
     options = [
         click.option("--endpoint", type=EndpointType(), default=MOCK, show_default=True,

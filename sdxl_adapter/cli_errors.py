@@ -82,7 +82,7 @@ class Failure(click.ClickException):
 
     def __init__(self, message: str, code: ExitCode) -> None:
         super().__init__(message)
-        self.exit_code = int(code)
+        self.exit_code = int(code)  # type: ignore[misc]  # click reads it per instance
 
     def format_message(self) -> str:
         return self.message
