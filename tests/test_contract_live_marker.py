@@ -8,7 +8,6 @@ import pytest
 from mock_bedrock.server import MockServer
 from sdxl_adapter import contract as suite
 from tests import contract_standin as standin
-from tests.plugin_loading import plugin_args
 
 pytest_plugins = ["pytester"]
 
@@ -39,7 +38,7 @@ def run_pytest(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, *args
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDLIVEMARKER")
         monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-used")
     return pytester.runpytest_inprocess(
-        *plugin_args("mock_bedrock.pytest_live"), "-p", "no:cacheprovider", "-p", "no:hypothesispytest",
+        "-p", "no:cacheprovider", "-p", "no:hypothesispytest",
         "--strict-markers", "-rs",
         *args,
     )

@@ -11,21 +11,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.plugin_loading import plugin_args
-
 PROJECT = Path(__file__).resolve().parent.parent / "examples" / "user_project"
 TESTS_IN_PROJECT = 7
 
 
-def run_project_tests(project: Path) -> subprocess.CompletedProcess[str]:
+def run_project_tests(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "AWS_"))}
     # The project must not need an AWS account: no credentials, files, or instance metadata.
     env |= {"AWS_SHARED_CREDENTIALS_FILE": str(project / "none"),
             "AWS_CONFIG_FILE": str(project / "none"), "AWS_EC2_METADATA_DISABLED": "true"}
     return subprocess.run(
-        [sys.executable, "-m", "pytest", *plugin_args("mock_bedrock.pytest_plugin"),
+        [sys.executable, "-m", "pytest",
          # hypothesis's plugin (installed here, not used by the project) is slow to report.
-         "-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-q"],
+         "-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-q", *args],
         cwd=project, env=env, capture_output=True, text=True, timeout=240, check=False,
     )
 
@@ -59,3 +57,21 @@ def test_its_tests_fail_when_the_code_sends_a_bad_body(project: Path) -> None:
         "ValidationException) when calling the InvokeModel operation: Malformed input request: "
         "#/steps: 300 is not less or equal to 150, please reformat your input and try again."
     ) in run.stdout
+
+
+def test_under_xdist_each_worker_gets_its_own_server(project: Path) -> None:
+    # Each worker notes the URL of the server it was given, in the project's directory.
+    (project / "tests" / "test_worker_url.py").write_text(
+        "import os, pathlib\n"
+        "def test_note_url(mock_bedrock_server):\n"
+        "    worker = os.environ['PYTEST_XDIST_WORKER']\n"
+        "    here = pathlib.Path(__file__).parent\n"
+        "    (here / f'url-{worker}').write_text(mock_bedrock_server.endpoint_url)\n"
+    )
+    # --dist each: every worker runs every test, so both workers surely note their server.
+    run = run_project_tests(project, "-n", "2", "--dist", "each")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert f"{(TESTS_IN_PROJECT + 1) * 2} passed" in run.stdout
+    notes = {path.name.split("-")[1]: path.read_text() for path in (project / "tests").glob("url-*")}
+    assert sorted(notes) == ["gw0", "gw1"], run.stdout
+    assert len(set(notes.values())) == 2  # two servers on two ports
