@@ -390,6 +390,22 @@ def test_schema_prints_the_schema_files() -> None:
     assert json.loads(sdxl("schema", "response").stdout) == sdxl_schemas.response_schema()
 
 
+def test_installed_validate_and_schema_read_standard_input_and_print(tmp_path: Path) -> None:
+    bad = subprocess.run([SDXL, "validate", "-"], input='{"text_prompts": [], "cfg_scale": 40}',
+                         capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert bad.returncode == ExitCode.REFUSED_LOCALLY
+    assert bad.stderr.strip() == (
+        "Malformed input request: #/text_prompts: expected minimum item count: 1, found: 0"
+        "#/cfg_scale: 40 is not less or equal to 35, please reformat your input and try again."
+    )
+    good = subprocess.run([SDXL, "validate", "-"], input='{"text_prompts": [{"text": "x"}]}',
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert (good.returncode, good.stdout) == (0, "valid\n")
+    schema = subprocess.run([SDXL, "schema", "response"], capture_output=True, text=True,
+                            timeout=60, cwd=tmp_path, check=True)
+    assert json.loads(schema.stdout) == sdxl_schemas.response_schema()
+
+
 def test_retries_use_botocores_standard_mode_unless_the_user_chose_one(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
