@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from werkzeug.exceptions import ClientDisconnected
@@ -105,6 +106,7 @@ def _compile(template: str) -> re.Pattern[str]:
     return re.compile(regex)
 
 
+@cache
 def operation_routes() -> tuple[Route, ...]:
     """The routes of the operations the mock serves. Compiled here once, matched per request
     with ``fullmatch``: a werkzeug ``Map`` bind and match cost a fifth of a served call."""
@@ -113,6 +115,24 @@ def operation_routes() -> tuple[Route, ...]:
         http = operation_model(operation).http
         routes.append(Route(operation, http["method"], _compile(http["requestUri"])))
     return tuple(routes)
+
+
+def route(method: str, path: str) -> tuple[str, str]:
+    """The operation and (decoded) model id a request names; UnknownOperationException for
+    any other method and path."""
+    allowed = []
+    for candidate in operation_routes():
+        found = candidate.pattern.fullmatch(path)
+        if found is None:
+            continue
+        if candidate.method == method:
+            return candidate.operation, found["modelId"]
+        allowed.append(candidate.method)
+    message = f"No operation matches {method} {path}"
+    # A known path asked with the wrong method says which methods it takes, as HTTP's 405
+    # would (the service answers it as an unknown operation).
+    headers = {"Allow": ", ".join(sorted(set(allowed)))} if allowed else {}
+    raise BedrockError("UnknownOperationException", message, headers=headers)
 
 
 def _journal_body(raw: bytes) -> Any:
@@ -147,7 +167,6 @@ class MockBedrock:
         if not 0 < self._chunk_length <= limit:
             raise ValueError(f"stream_chunk_length must be 1..{limit}")
         self._admin = AdminEndpoints(self.faults, self.journal)
-        self._routes = operation_routes()
 
     def __call__(
         self, environ: WSGIEnvironment, start_response: StartResponse
@@ -200,21 +219,6 @@ class MockBedrock:
             entry.body = _journal_body(entry.body)
         self.journal.record(entry)
 
-    def _route(self, request: BedrockRequest) -> tuple[str, str]:
-        path, allowed = request.path, []
-        for route in self._routes:
-            found = route.pattern.fullmatch(path)
-            if found is None:
-                continue
-            if route.method == request.method:
-                return route.operation, found["modelId"]
-            allowed.append(route.method)
-        message = f"No operation matches {request.method} {request.path}"
-        # A known path asked with the wrong method says which methods it takes, as HTTP's 405
-        # would (the service answers it as an unknown operation).
-        headers = {"Allow": ", ".join(sorted(set(allowed)))} if allowed else {}
-        raise BedrockError("UnknownOperationException", message, headers=headers)
-
     def _serve(self, request: BedrockRequest, request_id: str, entry: JournalEntry) -> Answer:
         operation, served_id, valid = self._admit(request, entry)
         rule = self._apply_faults(CallFacts(operation, served_id, _prompts(valid)), entry)
@@ -237,7 +241,7 @@ class MockBedrock:
     ) -> tuple[str, str, ValidRequest]:
         """The checks the service makes before the model runs, in the service's order:
         route, body size, signature, model id, media types, body."""
-        operation, model_id = self._route(request)
+        operation, model_id = route(request.method, request.path)
         entry.operation, entry.model_id = operation, model_id
         raw = read_body(request)
         entry.body = raw

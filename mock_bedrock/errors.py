@@ -34,6 +34,15 @@ FRAMEWORK_ERRORS: dict[str, int] = {
 }
 
 
+# Errors of the mock's own record and replay tools, never the service's: named so that no
+# caller mistakes them for Bedrock's, and 4xx/5xx as HTTP would say.
+TOOL_ERRORS: dict[str, int] = {
+    "CassetteNotFoundException": 404,
+    "RecordingUpstreamUnreachable": 502,
+}
+TOOL_NAMESPACE = "mock-bedrock"
+
+
 @cache
 def service_model() -> ServiceModel:
     """botocore's model of Bedrock Runtime, loaded once per process."""
@@ -78,18 +87,22 @@ def stream_exception_members() -> dict[str, str]:
 def status_of(code: str) -> int:
     """The HTTP status an error code travels with."""
     statuses = error_statuses()
-    return statuses[code] if code in statuses else FRAMEWORK_ERRORS[code]
+    if code in statuses:
+        return statuses[code]
+    return FRAMEWORK_ERRORS[code] if code in FRAMEWORK_ERRORS else TOOL_ERRORS[code]
 
 
 def namespace_of(code: str) -> str:
-    return FRAMEWORK_NAMESPACE if code in FRAMEWORK_ERRORS else BEDROCK_NAMESPACE
+    if code in FRAMEWORK_ERRORS:
+        return FRAMEWORK_NAMESPACE
+    return TOOL_NAMESPACE if code in TOOL_ERRORS else BEDROCK_NAMESPACE
 
 
 class BedrockError(Exception):
     """An error the service answers with: a code from the model and its message."""
 
     def __init__(self, code: str, message: str, *, headers: dict[str, str] | None = None):
-        if code not in error_statuses() and code not in FRAMEWORK_ERRORS:
+        if code not in error_statuses() and code not in FRAMEWORK_ERRORS | TOOL_ERRORS:
             raise ValueError(f"{code!r} is not a Bedrock Runtime error code")
         super().__init__(f"{code}: {message}")
         self.code = code

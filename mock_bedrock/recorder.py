@@ -14,13 +14,11 @@ so callers may keep pointing fake credentials at the local endpoint.
 from __future__ import annotations
 
 import io
-import json
 import os
 import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -34,7 +32,7 @@ from botocore.httpsession import URLLib3Session
 from botocore.utils import percent_encode
 from werkzeug.wrappers import Request, Response
 
-from mock_bedrock.app import WSGIApplication
+from mock_bedrock.app import WSGIApplication, route
 from mock_bedrock.cassettes import (
     Cassette,
     CassetteDir,
@@ -43,7 +41,8 @@ from mock_bedrock.cassettes import (
     recordable_request_headers,
     recordable_response_headers,
 )
-from mock_bedrock.errors import OPERATIONS, SERVICE_NAME, operation_model
+from mock_bedrock.errors import SERVICE_NAME, BedrockError, operation_model
+from mock_bedrock.wire import error_response
 
 __all__ = [
     "REPLAY_MISS_CODE",
@@ -60,10 +59,7 @@ SIGNING_NAME = "bedrock"  # the service model's signingName for bedrock-runtime
 # operation: ...", which no caller can mistake for the service's own answer, and a 4xx is
 # not retried, so the miss is reported once.
 REPLAY_MISS_CODE = "CassetteNotFoundException"
-REPLAY_MISS_STATUS = 404
 UPSTREAM_FAILED_CODE = "RecordingUpstreamUnreachable"
-UPSTREAM_FAILED_STATUS = 502
-UNKNOWN_OPERATION_CODE = "UnknownOperationException"
 # Responses not worth keeping: throttling and server-side failures say nothing about the
 # request and would replay a transient state forever.
 NOT_RECORDED = frozenset({429}) | frozenset(range(500, 600))
@@ -87,24 +83,11 @@ class Call:
         return template.replace("{modelId}", percent_encode(self.model_id))
 
 
-@cache
-def _path_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
-    # From the service model's URI templates, e.g. /model/{modelId}/invoke.
-    patterns = []
-    for operation in OPERATIONS:
-        template: str = operation_model(operation).http["requestUri"]
-        regex = re.escape(template).replace(re.escape("{modelId}"), "(?P<model_id>.+)")
-        patterns.append((operation, re.compile(regex)))
-    return tuple(patterns)
-
-
-def parse_call(path: str) -> Call | None:
-    """The call a decoded request path names, or None."""
-    for operation, pattern in _path_patterns():
-        match = pattern.fullmatch(path)
-        if match:
-            return Call(operation, match["model_id"])
-    return None
+def parse_call(method: str, path: str) -> Call:
+    """The call a request names, by the mock's own routing; BedrockError (an unknown
+    operation) for any other method and path."""
+    operation, model_id = route(method, path)
+    return Call(operation, model_id)
 
 
 def bedrock_url(region: str) -> str:
@@ -118,22 +101,10 @@ def bedrock_url(region: str) -> str:
     return url
 
 
-def aws_error(code: str, message: str, status: int) -> Response:
+def aws_error(code: str, message: str) -> Response:
     """An error in Bedrock Runtime's rest-json shape, which botocore parses into a
     ``ClientError`` with this code and message."""
-    response = Response(json.dumps({"message": message}), status=status,
-                        content_type="application/json")
-    response.headers["x-amzn-ErrorType"] = code
-    response.headers["x-amzn-RequestId"] = str(uuid.uuid4())
-    return response
-
-
-def _unknown_operation(request: Request) -> Response:
-    return aws_error(
-        UNKNOWN_OPERATION_CODE,
-        f"{request.method} {request.path} is not a Bedrock Runtime operation",
-        404,
-    )
+    return error_response(BedrockError(code, message), str(uuid.uuid4()))
 
 
 def _replay(cassette: Cassette) -> Response:
@@ -170,18 +141,17 @@ class RecordingApp:
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
-        call = parse_call(request.path)
-        if call is None or request.method != "POST":
-            return _unknown_operation(request)(environ, start_response)
+        try:
+            call = parse_call(request.method, request.path)
+        except BedrockError as err:
+            return error_response(err, str(uuid.uuid4()))(environ, start_response)
         body = request.get_data()
         headers = recordable_request_headers(request.headers.items())
         try:
             status, response_headers, response_body = self._forward(call, headers, body)
         except (BotocoreConnectionError, HTTPClientError) as err:
-            response = aws_error(
-                UPSTREAM_FAILED_CODE, f"could not reach {self.upstream_url}: {err}",
-                UPSTREAM_FAILED_STATUS,
-            )
+            message = f"could not reach {self.upstream_url}: {err}"
+            response = aws_error(UPSTREAM_FAILED_CODE, message)
             return response(environ, start_response)
         cassette = Cassette(
             key=cassette_key(call.operation, call.model_id, body),
@@ -232,7 +202,10 @@ class ReplayingApp:
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
         body = request.get_data()
-        call = parse_call(request.path) if request.method == "POST" else None
+        try:
+            call: Call | None = parse_call(request.method, request.path)
+        except BedrockError as err:
+            call, unknown = None, err
         key = cassette_key(call.operation, call.model_id, body) if call else None
         cassette = self.cassettes.load(key) if key else None
         if cassette is not None:
@@ -244,7 +217,7 @@ class ReplayingApp:
             environ.pop("wsgi.input_terminated", None)
             return self.fallthrough(environ, start_response)
         if call is None or key is None:
-            return _unknown_operation(request)(environ, start_response)
+            return error_response(unknown, str(uuid.uuid4()))(environ, start_response)
         return self._miss(call, key, body)(environ, start_response)
 
     def _miss(self, call: Call, key: str, body: bytes) -> Response:
@@ -253,7 +226,7 @@ class ReplayingApp:
             f"{body_summary(body)} (cassette {key}.json not found in {self.cassettes.path}); "
             "record it with: mock-bedrock serve --record DIR"
         )
-        return aws_error(REPLAY_MISS_CODE, message, REPLAY_MISS_STATUS)
+        return aws_error(REPLAY_MISS_CODE, message)
 
 
 def recording_app(
