@@ -304,7 +304,9 @@ def settled_successes(served: ServedMock) -> int:
 def test_interrupted_batch_resumes_without_redoing_finished_lines(
     how: str, served: ServedMock, tmp_path: Path
 ) -> None:
-    served.add_faults({"latency_ms": 30})  # long enough to interrupt midway
+    # Slow enough (60 lines, 4 at a time: over 2 s) that the signal lands midway even on a
+    # loaded machine.
+    served.add_faults({"latency_ms": 150})
     total = 60
     batch = write_lines(tmp_path / "b.jsonl", [f"prompt {n}" for n in range(1, total + 1)])
     out = tmp_path / "out"
