@@ -258,11 +258,17 @@ def test_manifest_survives_a_record_cut_short(tmp_path: Path) -> None:
 # --- interruptions of the installed command ------------------------------------------------
 
 
+def _default_sigint() -> None:
+    # A test run started in the background (`make test &`) inherits SIGINT ignored, and Python
+    # then raises no KeyboardInterrupt; the batch must see Ctrl-C as a terminal would send it.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_batch(batch: Path, served: ServedMock, cwd: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [SDXL, "batch", str(batch), "--out-dir", "out", "--concurrency", "4"],
         env={**os.environ, "SDXL_ENDPOINT": served.url}, cwd=cwd, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_default_sigint,
     )
 
 
