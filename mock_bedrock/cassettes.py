@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mock_bedrock.canonical import canonical_json
+
 FORMAT_VERSION = 1
 KEY_LENGTH = 20  # hex digits: 80 bits, no collision in any realistic cassette directory
 
@@ -78,11 +80,8 @@ def canonical_body(body: bytes) -> Any:
 
 def cassette_key(operation: str, model_id: str, body: bytes) -> str:
     """The canonical key of a call: ``model_id`` decoded (as the caller named it)."""
-    canonical = json.dumps(
-        {"operation": operation, "model_id": model_id, "body": canonical_body(body)},
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
+    canonical = canonical_json(
+        {"operation": operation, "model_id": model_id, "body": canonical_body(body)}
     )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:KEY_LENGTH]
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from PIL import Image
 
+from mock_bedrock.canonical import canonical_json
 from mock_bedrock.placeholder import render_png
 from sdxl_schemas import ValidRequest
 from sdxl_schemas.loader import field
@@ -35,10 +36,6 @@ def seed_range() -> tuple[int, int]:
     return rule["minimum"], rule["maximum"]
 
 
-def canonical_json(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
 def effective_seed(body: dict[str, Any]) -> int:
     """The seed the model uses: the one asked for, or when that is 0 or absent ("the service
     picks"), a non-zero seed derived from the request, so the same request gets the same
@@ -48,7 +45,7 @@ def effective_seed(body: dict[str, Any]) -> int:
         return int(asked)
     _, highest = seed_range()
     rest = {key: value for key, value in body.items() if key != "seed"}
-    digest = hashlib.sha256(canonical_json(rest)).digest()
+    digest = hashlib.sha256(canonical_json(rest).encode()).digest()
     return int.from_bytes(digest[:8], "big") % highest + 1
 
 
@@ -79,7 +76,7 @@ CacheKey = tuple[str, str, bytes]
 def cache_key(model_id: str, finish_reason: str, body: dict[str, Any]) -> CacheKey:
     """What names one answer: the model, the finish reason and the SHA-256 of the canonical
     request body (a body may carry megabytes of base64 images; its digest is 32 bytes)."""
-    return model_id, finish_reason, hashlib.sha256(canonical_json(body)).digest()
+    return model_id, finish_reason, hashlib.sha256(canonical_json(body).encode()).digest()
 
 
 class ResponseCache:

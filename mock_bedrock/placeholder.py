@@ -18,9 +18,9 @@ from typing import Any
 from PIL import Image, ImageFilter, UnidentifiedImageError
 
 from mock_bedrock import placeholder_edit as edit
+from mock_bedrock.canonical import canonical_json
 from mock_bedrock.placeholder_params import (
     IMAGE_FIELDS,
-    canonical_json,
     describe,
     prompt_weight_default,
 )

@@ -17,14 +17,11 @@ from typing import Any
 
 from PIL import Image
 
+from mock_bedrock.canonical import canonical_json
 from sdxl_schemas.loader import field
 
 IMAGE_FIELDS = ("init_image", "mask_image")
 DIGEST_HEX_CHARS = 16
-
-
-def canonical_json(value: object) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def prompt_weight_default() -> float:
