@@ -22,6 +22,7 @@ from sdxl_schemas.loader import (
     fast_response_validator,
     request_schema,
     request_validator,
+    response_schema,
     response_validator,
 )
 from sdxl_schemas.sizes import allowed_sizes, allowed_sizes_text, format_size
@@ -179,11 +180,41 @@ def _integers_as_int(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def check_response(raw: bytes | str | Mapping[str, Any]) -> dict[str, Any]:
-    """Parse and check a response body; raise :class:`InvalidResponseBody` on drift."""
+    """Parse and check a response body, each artifact's image included; raise
+    :class:`InvalidResponseBody` on drift."""
     body, problems = _parse(raw)
     if not problems and not fast_response_validator().is_valid(body):
         problems = violations_of(response_validator().iter_errors(body))
     if problems:
         raise InvalidResponseBody(problems)
     assert isinstance(body, dict)
+    problems = _artifact_image_violations(body["artifacts"])
+    if problems:
+        raise InvalidResponseBody(problems)
     return body
+
+
+def _artifact_image_violations(artifacts: list[dict[str, Any]]) -> list[Violation]:
+    # The schema says "base64 of image/png" (contentEncoding, contentMediaType), which JSON
+    # Schema only annotates; checked here. Only the header is read, not the pixels.
+    media = response_schema()["properties"]["artifacts"]["items"]["properties"]["base64"]
+    expected = media["contentMediaType"].split("/")[1].upper()
+    found: list[Violation] = []
+    for index, artifact in enumerate(artifacts):
+        where = f"#/artifacts/{index}/base64"
+        try:
+            data = base64.b64decode(artifact["base64"], validate=True)
+        except (binascii.Error, ValueError):
+            found.append(Violation(where, "is not valid base64"))
+            continue
+        if not data and artifact["finishReason"] != "SUCCESS":
+            continue  # a failed or filtered generation may come without an image
+        try:
+            with Image.open(io.BytesIO(data)) as image:
+                kind = image.format
+        except (UnidentifiedImageError, OSError):
+            found.append(Violation(where, "is not an image"))
+            continue
+        if kind != expected:
+            found.append(Violation(where, f"is a {kind} image; expected {expected}"))
+    return found

@@ -263,8 +263,13 @@ def test_json_pointer_escapes_slash_and_tilde() -> None:
 
 GOOD_RESPONSE = {
     "result": "success",
-    "artifacts": [{"seed": 7, "base64": "AAAA", "finishReason": "SUCCESS"}],
+    "artifacts": [{"seed": 7, "base64": b64_image((8, 8)), "finishReason": "SUCCESS"}],
 }
+
+
+def test_a_failed_generation_may_come_without_an_image() -> None:
+    failed = {"result": "success", "artifacts": [{"seed": 3, "base64": "", "finishReason": "ERROR"}]}
+    assert sdxl_schemas.check_response(failed) == failed
 
 
 def test_response_that_follows_the_contract_passes() -> None:
@@ -293,6 +298,18 @@ def test_response_that_follows_the_contract_passes() -> None:
             "#/artifacts/0: required key [finishReason] not found",
         ),
         ("<html>", "#: body is not valid JSON (Expecting value: line 1 column 1 (char 0))"),
+        (
+            {"result": "success", "artifacts": [{"seed": 1, "base64": "n0t b64", "finishReason": "SUCCESS"}]},
+            "#/artifacts/0/base64: is not valid base64",
+        ),
+        (
+            {"result": "success", "artifacts": [{"seed": 1, "base64": "aGVsbG8=", "finishReason": "SUCCESS"}]},
+            "#/artifacts/0/base64: is not an image",
+        ),
+        (
+            {"result": "success", "artifacts": [{"seed": 1, "base64": b64_image((8, 8), "JPEG"), "finishReason": "SUCCESS"}]},
+            "#/artifacts/0/base64: is a JPEG image; expected PNG",
+        ),
     ],
 )
 def test_response_drift_is_named(response: Any, violation: str) -> None:
