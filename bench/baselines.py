@@ -15,8 +15,8 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from PIL import Image, ImageDraw
 
+from bedrock_contract import request_schema
 from bench import clients
-from sdxl_schemas import request_schema
 
 
 @contextmanager

@@ -1,4 +1,4 @@
-"""Request bodies the bench sends; every rule they follow is read from sdxl_schemas."""
+"""Request bodies the bench sends; every rule they follow is read from bedrock_contract."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import json
 from itertools import cycle, islice
 from typing import Any
 
-from sdxl_schemas import DEFAULT_SIZE, MODEL_ID, allowed_sizes
-from sdxl_schemas.loader import field
+from bedrock_contract import DEFAULT_SIZE, MODEL_ID, allowed_sizes
+from bedrock_contract.loader import field
 
 __all__ = ["MODEL_ID", "PROMPT", "distinct_bodies", "encode", "text_to_image"]
 

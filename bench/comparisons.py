@@ -10,6 +10,7 @@ from itertools import count
 from time import perf_counter
 from typing import Any
 
+from bedrock_contract import DEFAULT_SIZE, allowed_sizes, check_request
 from bench import baselines, bodies, clients, memory, subjects
 from bench.invoke import invoke
 from bench.plan import Plan
@@ -23,7 +24,6 @@ from bench.timing import (
     interleaved,
     summarize,
 )
-from sdxl_schemas import DEFAULT_SIZE, allowed_sizes, check_request
 
 # The targets issue 6 sets (bench goals, not contract rules).
 INPROCESS_LATENCY = Target("ratio", "<=", 1.5)
@@ -262,7 +262,7 @@ def validation_rate(plan: Plan) -> list[Row]:
             totals[name][1] += seconds
     mine, plain_rate = (totals[n][0] / totals[n][1] for n in ("mine", "plain"))
     return [Row(section, "distinct bodies per second", "bodies/s", mine, plain_rate,
-                VALIDATION_RATE, "sdxl_schemas.check_request",
+                VALIDATION_RATE, "bedrock_contract.check_request",
                 "jsonschema Draft202012Validator",
                 f"{totals['mine'][0]:,} vs {totals['plain'][0]:,} bodies, JSON parsing "
                 "included on both sides")]

@@ -33,9 +33,9 @@ from pathlib import Path
 import click
 from botocore.eventstream import EventStreamBuffer
 
+from bedrock_contract import allowed_sizes, check_response
+from bedrock_contract.loader import field as schema_field
 from bench.bodies import MODEL_ID, distinct_bodies, encode, text_to_image
-from sdxl_schemas import allowed_sizes, check_response
-from sdxl_schemas.loader import field as schema_field
 
 INVOKE_PATH = f"/model/{MODEL_ID}/invoke"
 STREAM_PATH = f"/model/{MODEL_ID}/invoke-with-response-stream"

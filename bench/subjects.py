@@ -25,7 +25,7 @@ def _module(name: str) -> ModuleType:
 def inprocess_mock() -> Iterator[tuple[Any, Any]]:
     """``(client, handle)``: a bedrock-runtime client answered by the in-process mock, and
     the mock's handle (its journal)."""
-    inprocess = _module("mock_bedrock.inprocess")
+    inprocess = _module("mock_bedrock.doors.inprocess")
     with inprocess.mock_sdxl() as handle:
         client = clients.bedrock_runtime()
         try:
@@ -43,7 +43,7 @@ def inprocess_client() -> Iterator[Any]:
 @contextmanager
 def mock_server() -> Iterator[Any]:
     """The server mock on an ephemeral 127.0.0.1 port; yields the running server."""
-    server_module = _module("mock_bedrock.server")
+    server_module = _module("mock_bedrock.doors.server")
     with server_module.MockServer(host="127.0.0.1", port=0) as server:
         yield server
 

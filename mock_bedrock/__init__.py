@@ -4,12 +4,12 @@ One WSGI application (:class:`MockBedrock`), two doors to it: in process
 (:func:`mock_sdxl`, through botocore's event hooks) and over HTTP (:class:`MockServer`).
 """
 
-from mock_bedrock.app import DropConnection, MockBedrock
-from mock_bedrock.faults import FaultRule, FaultRuleError, FaultSet
-from mock_bedrock.inprocess import MockHandle, mock_sdxl
-from mock_bedrock.journal import Journal, JournalEntry
+from mock_bedrock.doors.inprocess import MockHandle, mock_sdxl
+from mock_bedrock.doors.server import MockServer
 from mock_bedrock.placeholder import read_parameters
-from mock_bedrock.server import MockServer
+from mock_bedrock.service.app import DropConnection, MockBedrock
+from mock_bedrock.service.faults import FaultRule, FaultRuleError, FaultSet
+from mock_bedrock.service.journal import Journal, JournalEntry
 
 __all__ = [
     "DropConnection",

@@ -11,10 +11,10 @@ from types import FrameType
 import botocore.session
 import click
 
-from mock_bedrock.app import MockBedrock, WSGIApplication
-from mock_bedrock.faults import FaultRuleError
-from mock_bedrock.recorder import bedrock_url, recording_app, replaying_app
-from mock_bedrock.server import MockServer
+from mock_bedrock.doors.server import MockServer
+from mock_bedrock.service.app import MockBedrock, WSGIApplication
+from mock_bedrock.service.faults import FaultRuleError
+from mock_bedrock.testing.recorder import bedrock_url, recording_app, replaying_app
 
 
 def _credential_pair(ctx: click.Context, param: click.Parameter,

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sdxl_adapter import errors
-from sdxl_adapter.cli_errors import describable, describe
-from sdxl_adapter.cli_options import BadLine, request_from_mapping
+from sdxl_adapter.cli.errors import describable, describe
+from sdxl_adapter.cli.options import BadLine, request_from_mapping
 from sdxl_adapter.manifest import Manifest, Record
 from sdxl_adapter.request import SDXLRequest
 from sdxl_adapter.result import GenerationResult

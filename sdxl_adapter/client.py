@@ -26,7 +26,7 @@ from botocore.exceptions import (
 )
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
-import sdxl_schemas
+import bedrock_contract
 from sdxl_adapter.errors import (
     ClientConfigError,
     ConnectionFailed,
@@ -37,7 +37,7 @@ from sdxl_adapter.request import SDXLRequest
 from sdxl_adapter.response import result_from_body
 from sdxl_adapter.result import GenerationResult
 
-DEFAULT_MODEL_ID = sdxl_schemas.MODEL_ID
+DEFAULT_MODEL_ID = bedrock_contract.MODEL_ID
 SERVICE_NAME = "bedrock-runtime"
 AWS = "aws"
 MOCK = "mock"
@@ -137,7 +137,7 @@ class SDXLClient:
         endpoint_url: str | None = None
         if endpoint == MOCK:
             # Imported here: only the mock endpoint needs the mock package.
-            from mock_bedrock.inprocess import mock_sdxl
+            from mock_bedrock.doors.inprocess import mock_sdxl
 
             self.mock = self._resources.enter_context(mock_sdxl())
             if session is None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import botocore.session
 from botocore.exceptions import ClientError
 
-from sdxl_schemas import Violation
+from bedrock_contract import Violation
 
 if TYPE_CHECKING:
     from sdxl_adapter.result import GenerationResult

@@ -3,7 +3,7 @@
 Every field is optional except the prompt, and a field left as ``None`` is left out of the
 body so the service applies its own default (the schema documents the defaults; nothing here
 fills them in). Ranges, enums and sizes are checked by :meth:`SDXLRequest.validate`, which
-runs the shared contract (:func:`sdxl_schemas.check_request`).
+runs the shared contract (:func:`bedrock_contract.check_request`).
 
     SDXLRequest(prompt="a lighthouse", negative_prompt="fog", size=(1152, 896), steps=40)
     SDXLRequest(prompt="in watercolour", init_image=Path("photo.png"), image_strength=0.4)
@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import sdxl_schemas
+import bedrock_contract
 from sdxl_adapter.errors import InvalidRequest
 from sdxl_adapter.images import ImageInput, image_bytes
 
@@ -126,7 +126,7 @@ class SDXLRequest:
     def to_body(self) -> dict[str, Any]:
         """The InvokeModel body: only the fields that were set, in the schema's order."""
         body: dict[str, Any] = {}
-        for name in sdxl_schemas.request_schema()["properties"]:
+        for name in bedrock_contract.request_schema()["properties"]:
             if name == _PROMPTS:
                 body[name] = [p.to_json() for p in self.text_prompts]
             elif name in _SIZE_FIELDS:
@@ -158,7 +158,7 @@ class SDXLRequest:
             "prompt": tuple(TextPrompt(p["text"], p.get("weight")) for p in body[_PROMPTS])
         }
         if any(name in body for name in _SIZE_FIELDS):
-            fields["size"] = sdxl_schemas.size_of(body)
+            fields["size"] = bedrock_contract.size_of(body)
         for name, value in body.items():
             if name in _IMAGE_FIELDS:
                 fields[name] = base64.b64decode(value)
@@ -167,18 +167,18 @@ class SDXLRequest:
         return cls(**fields)
 
 
-def check(raw: bytes | str | Mapping[str, Any]) -> sdxl_schemas.ValidRequest:
-    """:func:`sdxl_schemas.check_request`, raising this library's :class:`InvalidRequest`."""
+def check(raw: bytes | str | Mapping[str, Any]) -> bedrock_contract.ValidRequest:
+    """:func:`bedrock_contract.check_request`, raising this library's :class:`InvalidRequest`."""
     try:
-        return sdxl_schemas.check_request(raw)
-    except sdxl_schemas.InvalidRequestBody as err:
+        return bedrock_contract.check_request(raw)
+    except bedrock_contract.InvalidRequestBody as err:
         raise InvalidRequest(err.message, err.violations) from err
 
 
 def _check_fields_cover_schema() -> None:
     # A field added to the schema must get a home here, or to_body would silently drop it.
     held = {f.name for f in dataclasses.fields(SDXLRequest)} | {_PROMPTS, *_SIZE_FIELDS}
-    missing = set(sdxl_schemas.request_schema()["properties"]) - held
+    missing = set(bedrock_contract.request_schema()["properties"]) - held
     if missing:
         raise ImportError(f"SDXLRequest has no field for request schema properties {missing}")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-import sdxl_schemas
+import bedrock_contract
 from sdxl_adapter.errors import ContentFiltered, ContractDrift, GenerationFailed
 from sdxl_adapter.request import SDXLRequest
 from sdxl_adapter.result import GenerationResult
@@ -18,7 +18,7 @@ from sdxl_adapter.result import GenerationResult
 def _finish_reason(name: str) -> str:
     # The names this module branches on must be in the schema's enum: fail at import if the
     # contract renames one, instead of silently never matching.
-    artifact = sdxl_schemas.response_schema()["properties"]["artifacts"]["items"]
+    artifact = bedrock_contract.response_schema()["properties"]["artifacts"]["items"]
     if name not in artifact["properties"]["finishReason"]["enum"]:
         raise ImportError(f"finishReason {name!r} is not in the response schema")
     return name
@@ -40,8 +40,8 @@ def result_from_body(
     """The result a response body carries; raises :class:`ContractDrift`,
     :class:`ContentFiltered` or :class:`GenerationFailed`."""
     try:
-        parsed = sdxl_schemas.check_response(raw)
-    except sdxl_schemas.InvalidResponseBody as err:
+        parsed = bedrock_contract.check_response(raw)
+    except bedrock_contract.InvalidResponseBody as err:
         raise ContractDrift(err.message, err.violations, request_id=request_id) from err
     # Bedrock generates one image per call (the request schema caps samples at 1).
     artifact = parsed["artifacts"][0]

@@ -10,7 +10,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from mock_bedrock.app import MockBedrock
+from mock_bedrock.service.app import MockBedrock
 
 # Rewrites (request body, response status, response JSON) into the drifted response JSON.
 Rewrite = Callable[[dict[str, Any], int, dict[str, Any]], dict[str, Any]]

@@ -521,7 +521,7 @@ def test_a_ready_client_with_other_settings_is_refused(session: boto3.Session) -
 def test_mock_endpoint_keeps_the_mock_active_for_the_clients_lifetime(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import mock_bedrock.inprocess
+    import mock_bedrock.doors.inprocess
 
     events: list[str] = []
 
@@ -533,7 +533,7 @@ def test_mock_endpoint_keeps_the_mock_active_for_the_clients_lifetime(
         def __exit__(self, *exc: object) -> None:
             events.append("exit")
 
-    monkeypatch.setattr(mock_bedrock.inprocess, "mock_sdxl", FakeMock)
+    monkeypatch.setattr(mock_bedrock.doors.inprocess, "mock_sdxl", FakeMock)
     sdxl = SDXLClient("mock")
     assert events == ["enter"]
     assert isinstance(sdxl.mock, FakeMock)

@@ -11,7 +11,7 @@ from pathlib import Path
 import botocore.endpoint
 import pytest
 
-from mock_bedrock.faults import FaultRule
+from mock_bedrock.service.faults import FaultRule
 from sdxl_adapter import errors
 from sdxl_adapter.client import SDXLClient
 from sdxl_adapter.errors import ContentFiltered, InvalidRequest

@@ -15,10 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-import sdxl_schemas
+import bedrock_contract
+from bedrock_contract.loader import field
 from sdxl_adapter.errors import InvalidRequest, SDXLError
 from sdxl_adapter.request import NEGATIVE_PROMPT_WEIGHT, SDXLRequest, TextPrompt
-from sdxl_schemas.loader import field
 from tests.images import image_bytes
 
 FRAME = "Malformed input request: {}, please reformat your input and try again."
@@ -38,7 +38,7 @@ def test_prompt_alone_leaves_every_other_field_to_the_service() -> None:
 
 
 def test_text_to_image_body_carries_exactly_what_was_set() -> None:
-    width, height = sdxl_schemas.allowed_sizes()[-1]
+    width, height = bedrock_contract.allowed_sizes()[-1]
     request = SDXLRequest(
         prompt="a lighthouse",
         negative_prompt="fog",
@@ -183,7 +183,7 @@ def test_invalid_request_is_refused_with_bedrock_wording_and_every_violation() -
     assert str(err) == err.message
     assert f"{steps['maximum'] + 1} is not less or equal to {steps['maximum']}" in err.message
     assert "1000x1000 (width x height) is not one of the allowed sizes" in err.message
-    assert isinstance(err.__cause__, sdxl_schemas.InvalidRequestBody)
+    assert isinstance(err.__cause__, bedrock_contract.InvalidRequestBody)
 
 
 def test_size_is_refused_with_an_init_image() -> None:
@@ -279,7 +279,7 @@ prompt_items = st.builds(
 )
 prompts = st.lists(st.text(max_size=40) | prompt_items, min_size=1, max_size=3)
 negatives = st.none() | st.text(max_size=40) | st.lists(st.text(max_size=40), max_size=2)
-sizes = st.sampled_from(sdxl_schemas.allowed_sizes())
+sizes = st.sampled_from(bedrock_contract.allowed_sizes())
 
 
 @st.composite
@@ -305,7 +305,7 @@ def requests(draw: st.DrawFn) -> dict[str, Any]:
 def test_requests_built_within_the_schema_pass_the_contract(fields: dict[str, Any]) -> None:
     request = SDXLRequest(**fields)
     body = request.to_body()
-    sdxl_schemas.check_request(json.dumps(body))  # raises on any violation
+    bedrock_contract.check_request(json.dumps(body))  # raises on any violation
     # Only what was set reaches the body (prompts and size under their wire names).
     set_fields = {k for k, v in fields.items() if v is not None and k not in ("prompt", "size")}
     set_fields.discard("negative_prompt")

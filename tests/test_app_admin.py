@@ -7,8 +7,8 @@ import json
 import pytest
 from werkzeug.test import Client
 
-from mock_bedrock.app import MockBedrock
-from mock_bedrock.faults import FaultRule
+from mock_bedrock.service.app import MockBedrock
+from mock_bedrock.service.faults import FaultRule
 from tests.test_app_support import SDXL, invoke, sdxl_body
 
 

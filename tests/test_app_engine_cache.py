@@ -13,8 +13,8 @@ from typing import Any
 from PIL import Image
 from werkzeug.test import Client
 
-from mock_bedrock.app import MockBedrock
-from mock_bedrock.engine import (
+from bedrock_contract import check_request
+from mock_bedrock.engines.sdxl import (
     Generation,
     ResponseCache,
     SdxlEngine,
@@ -23,7 +23,7 @@ from mock_bedrock.engine import (
     response_body,
 )
 from mock_bedrock.placeholder import render_png
-from sdxl_schemas import check_request
+from mock_bedrock.service.app import MockBedrock
 from tests.test_app_support import SDXL, invoke, sdxl_body
 
 

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from werkzeug.test import Client
 
-from mock_bedrock import app as app_module
-from mock_bedrock.app import DropConnection, MockBedrock
-from mock_bedrock.errors import INVOKE, INVOKE_STREAM
-from mock_bedrock.faults import CallFacts, FaultRule, FaultRuleError, FaultSet
 from mock_bedrock.placeholder import read_parameters
+from mock_bedrock.service import app as app_module
+from mock_bedrock.service.app import DropConnection, MockBedrock
+from mock_bedrock.service.errors import INVOKE, INVOKE_STREAM
+from mock_bedrock.service.faults import CallFacts, FaultRule, FaultRuleError, FaultSet
 from tests.test_app_support import SDXL, SDXL_ARN, invoke, parse, sdxl_body
 
 CALL = CallFacts(INVOKE, SDXL, ("a red fox in snow",))

@@ -8,10 +8,10 @@ import uuid
 import pytest
 from werkzeug.test import Client
 
-from mock_bedrock.app import MockBedrock
-from mock_bedrock.errors import INVOKE, INVOKE_STREAM, operation_errors
-from mock_bedrock.faults import FaultRule
-from mock_bedrock.models import EOL_MESSAGE, INVALID_MESSAGE
+from mock_bedrock.service.app import MockBedrock
+from mock_bedrock.service.errors import INVOKE, INVOKE_STREAM, operation_errors
+from mock_bedrock.service.faults import FaultRule
+from mock_bedrock.service.models import EOL_MESSAGE, INVALID_MESSAGE
 from tests.test_app_support import SDXL, SDXL_ARN, boto3_client, invoke, parse, sdxl_body
 
 BEDROCK_NS = "http://internal.amazon.com/coral/com.amazon.bedrock/"

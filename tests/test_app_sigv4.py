@@ -12,7 +12,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from werkzeug.test import Client, EnvironBuilder, run_wsgi_app
 
-from mock_bedrock.app import MockBedrock
+from mock_bedrock.service.app import MockBedrock
 from tests.test_app_support import SDXL, SDXL_ARN, boto3_client, model_path, parse, sdxl_body
 
 KEY, SECRET = "AKIDSTRICT", "s3cr3t"

@@ -11,11 +11,11 @@ from botocore.eventstream import ChecksumMismatch, EventStreamBuffer
 from botocore.exceptions import EventStreamError
 from werkzeug.test import Client
 
-from mock_bedrock import eventstream
-from mock_bedrock.app import MockBedrock
-from mock_bedrock.engine import SdxlEngine
-from mock_bedrock.errors import stream_exception_members
-from mock_bedrock.faults import FaultRule
+from mock_bedrock.engines.sdxl import SdxlEngine
+from mock_bedrock.service import eventstream
+from mock_bedrock.service.app import MockBedrock
+from mock_bedrock.service.errors import stream_exception_members
+from mock_bedrock.service.faults import FaultRule
 from tests.test_app_support import (
     RawStream,
     boto3_client,

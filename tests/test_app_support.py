@@ -18,7 +18,7 @@ from botocore.utils import percent_encode
 from urllib3 import HTTPResponse
 from werkzeug.test import Client, TestResponse
 
-from mock_bedrock.errors import INVOKE, INVOKE_STREAM, operation_model
+from mock_bedrock.service.errors import INVOKE, INVOKE_STREAM, operation_model
 
 SDXL = "stability.stable-diffusion-xl-v1"
 SDXL_ARN = f"arn:aws:bedrock:us-east-1::foundation-model/{SDXL}"

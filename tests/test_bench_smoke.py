@@ -59,11 +59,11 @@ def test_a_missing_module_gives_a_not_available_row(monkeypatch: pytest.MonkeyPa
 def test_baseline_is_still_measured_when_the_mock_is_missing(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setitem(sys.modules, "mock_bedrock.inprocess", None)
+    monkeypatch.setitem(sys.modules, "mock_bedrock.doors.inprocess", None)
     rows = inprocess_vs_moto(TINY)
     assert [row.verdict for row in rows] == ["not available", "not available"]
     assert all(row.baseline is not None for row in rows)
-    assert "mock_bedrock.inprocess" in rows[0].note
+    assert "mock_bedrock.doors.inprocess" in rows[0].note
 
 
 def test_server_comparison_stops_every_thread_it_starts() -> None:

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from mock_bedrock.faults import FaultRule
-from mock_bedrock.server import MockServer
+from mock_bedrock.doors.server import MockServer
+from mock_bedrock.service.faults import FaultRule
 from sdxl_adapter.cli import main
-from sdxl_adapter.cli_errors import ExitCode
+from sdxl_adapter.cli.errors import ExitCode
 
 SDXL = str(Path(sys.executable).with_name("sdxl"))
 # Every variable through which the machine's own AWS identity could reach a test.

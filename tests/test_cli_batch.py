@@ -18,10 +18,10 @@ import pytest
 from click.testing import CliRunner, Result
 from PIL import Image
 
-from mock_bedrock.faults import FaultRule
-from mock_bedrock.server import MockServer
+from mock_bedrock.doors.server import MockServer
+from mock_bedrock.service.faults import FaultRule
 from sdxl_adapter.cli import main
-from sdxl_adapter.cli_errors import ExitCode
+from sdxl_adapter.cli.errors import ExitCode
 from sdxl_adapter.manifest import Manifest, Record, read_records
 from sdxl_adapter.result import read_parameters
 

@@ -14,14 +14,14 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-import sdxl_schemas
-from mock_bedrock.faults import FaultRule
+import bedrock_contract
+from bedrock_contract.loader import field
+from mock_bedrock.doors.server import MockServer
 from mock_bedrock.placeholder import read_parameters as read_placeholder
-from mock_bedrock.server import MockServer
+from mock_bedrock.service.faults import FaultRule
 from sdxl_adapter.cli import main
-from sdxl_adapter.cli_errors import ExitCode
+from sdxl_adapter.cli.errors import ExitCode
 from sdxl_adapter.result import read_parameters
-from sdxl_schemas.loader import field
 from tests.images import image_bytes
 
 
@@ -206,7 +206,7 @@ def test_help_lists_the_schema_choices_and_ranges() -> None:
     for name in ("sampler", "style_preset", "clip_guidance_preset", "init_image_mode",
                  "mask_source"):
         assert "|".join(field(name)["enum"]) in text, name
-    for width, height in sdxl_schemas.allowed_sizes():
+    for width, height in bedrock_contract.allowed_sizes():
         assert f"{width}x{height}" in text
     steps = field("steps")
     assert f"{steps['minimum']}<=x<={steps['maximum']}" in text
@@ -386,8 +386,8 @@ def test_validate_says_valid_or_words_every_violation(in_tmp: Path) -> None:
 
 
 def test_schema_prints_the_schema_files() -> None:
-    assert json.loads(sdxl("schema", "request").stdout) == sdxl_schemas.request_schema()
-    assert json.loads(sdxl("schema", "response").stdout) == sdxl_schemas.response_schema()
+    assert json.loads(sdxl("schema", "request").stdout) == bedrock_contract.request_schema()
+    assert json.loads(sdxl("schema", "response").stdout) == bedrock_contract.response_schema()
 
 
 def test_installed_validate_and_schema_read_standard_input_and_print(tmp_path: Path) -> None:
@@ -403,13 +403,13 @@ def test_installed_validate_and_schema_read_standard_input_and_print(tmp_path: P
     assert (good.returncode, good.stdout) == (0, "valid\n")
     schema = subprocess.run([SDXL, "schema", "response"], capture_output=True, text=True,
                             timeout=60, cwd=tmp_path, check=True)
-    assert json.loads(schema.stdout) == sdxl_schemas.response_schema()
+    assert json.loads(schema.stdout) == bedrock_contract.response_schema()
 
 
 def test_retries_use_botocores_standard_mode_unless_the_user_chose_one(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from sdxl_adapter.cli_endpoint import Target
+    from sdxl_adapter.cli.endpoint import Target
 
     monkeypatch.delenv("AWS_RETRY_MODE", raising=False)
     with Target().client(max_attempts=4) as client:

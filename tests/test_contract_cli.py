@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import pytest
 from click.testing import CliRunner
 
-from mock_bedrock.server import MockServer
-from sdxl_adapter import contract as suite
-from sdxl_adapter.cli_contract import contract
+from mock_bedrock.doors.server import MockServer
+from sdxl_adapter.cli.contract import contract
+from sdxl_adapter.contract import runner as suite
 from tests import contract_standin as standin
 
 LIVE = suite.live_checks()

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from mock_bedrock.server import MockServer
-from sdxl_adapter import contract as suite
+from mock_bedrock.doors.server import MockServer
+from sdxl_adapter.contract import runner as suite
 from tests import contract_standin as standin
 
 pytest_plugins = ["pytester"]

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-import sdxl_schemas
-from mock_bedrock.server import MockServer
-from sdxl_adapter import contract
-from sdxl_adapter.contract import Generates, Refused
-from sdxl_schemas.loader import field
+import bedrock_contract
+from bedrock_contract.loader import field
+from mock_bedrock.doors.server import MockServer
+from sdxl_adapter.contract import runner as contract
+from sdxl_adapter.contract.runner import Generates, Refused
 from tests import contract_standin as standin
 
 FRAME = "Malformed input request: {}, please reformat your input and try again."
@@ -46,7 +46,7 @@ def test_every_check_passes_through_the_server_door(mock_bedrock_server: MockSer
 
 def test_every_allowed_size_is_generated() -> None:
     sizes = {c.expect.size for c in contract.checks() if isinstance(c.expect, Generates)}
-    assert sizes == set(sdxl_schemas.allowed_sizes())
+    assert sizes == set(bedrock_contract.allowed_sizes())
 
 
 def test_every_shape_is_generated() -> None:
@@ -60,7 +60,7 @@ def test_every_shape_is_generated() -> None:
 def test_image_to_image_expects_the_init_images_size() -> None:
     [check, *_] = [c for c in contract.checks() if "init_image_mode" in c.body]
     assert isinstance(check.expect, Generates)
-    assert check.expect.size != sdxl_schemas.DEFAULT_SIZE  # so a default-size answer fails
+    assert check.expect.size != bedrock_contract.DEFAULT_SIZE  # so a default-size answer fails
 
 
 def test_the_seed_rule_is_checked_both_ways() -> None:
@@ -77,7 +77,7 @@ def test_each_range_and_enum_is_refused_with_bedrocks_wording() -> None:
         FRAME.format(f"#/steps: {steps['maximum'] + 1} is not less or equal to {steps['maximum']}"),
     )
     names = {c.name for c in contract.checks() if isinstance(c.expect, Refused)}
-    for name, spec in sdxl_schemas.request_schema()["properties"].items():
+    for name, spec in bedrock_contract.request_schema()["properties"].items():
         if "enum" in spec:
             assert f"{name} outside its enum" in names
         if "minimum" in spec:
@@ -136,8 +136,8 @@ DRIFTS = [
     ),
     pytest.param(
         standin.retired_model_worded_otherwise,
-        {f"retired model id {sdxl_schemas.RETIRED_MODEL_IDS[0]}":
-         ("message", sdxl_schemas.RETIRED.message, "Model not found.")},
+        {f"retired model id {bedrock_contract.RETIRED_MODEL_IDS[0]}":
+         ("message", bedrock_contract.RETIRED.message, "Model not found.")},
         id="retired-model-wording",
     ),
 ]

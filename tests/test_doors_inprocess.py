@@ -16,10 +16,10 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from mock_bedrock.app import MockBedrock
-from mock_bedrock.faults import FaultRule
-from mock_bedrock.inprocess import MockHandle, mock_sdxl
-from mock_bedrock.server import MockServer
+from mock_bedrock.doors.inprocess import MockHandle, mock_sdxl
+from mock_bedrock.doors.server import MockServer
+from mock_bedrock.service.app import MockBedrock
+from mock_bedrock.service.faults import FaultRule
 
 MODEL_ID = "stability.stable-diffusion-xl-v1"
 BODY = json.dumps({"text_prompts": [{"text": "a quiet harbour"}], "seed": 3})
@@ -212,7 +212,7 @@ def test_boto3_default_session_created_before_import_is_hooked(tmp_path: Any) ->
         boto3.setup_default_session(region_name="us-east-1", aws_access_key_id="k",
                                     aws_secret_access_key="s")
         before = boto3.client("bedrock-runtime", endpoint_url={NOWHERE!r})
-        from mock_bedrock.inprocess import attach, mock_sdxl
+        from mock_bedrock.doors.inprocess import attach, mock_sdxl
         attach(before)  # a client older than the import needs attach()
         after = boto3.client("bedrock-runtime", endpoint_url={NOWHERE!r})
         with mock_sdxl() as mock:

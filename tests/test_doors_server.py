@@ -27,10 +27,10 @@ import pytest
 from botocore.config import Config
 from PIL import Image
 
-from mock_bedrock.app import CLIENT_DISCONNECTED, DropConnection, MockBedrock
-from mock_bedrock.faults import FaultRule
-from mock_bedrock.server import MockServer
-from mock_bedrock.wire import max_body_length
+from mock_bedrock.doors.server import MockServer
+from mock_bedrock.service.app import CLIENT_DISCONNECTED, DropConnection, MockBedrock
+from mock_bedrock.service.faults import FaultRule
+from mock_bedrock.service.wire import max_body_length
 
 MODEL_ID = "stability.stable-diffusion-xl-v1"
 INVOKE_PATH = f"/model/{MODEL_ID}/invoke"

@@ -45,10 +45,10 @@ def test_wheel_installed_elsewhere_carries_the_schemas(tmp_path: Path) -> None:
         check=True,
     )
     probe = (
-        "import sdxl_schemas, sdxl_adapter, mock_bedrock\n"
-        "print(sdxl_schemas.__file__)\n"
-        "sdxl_schemas.check_request(open(r'%s', 'rb').read())\n"
-        "print(len(sdxl_schemas.allowed_sizes()))\n" % (ROOT / "examples" / "sample-request.json")
+        "import bedrock_contract, sdxl_adapter, mock_bedrock\n"
+        "print(bedrock_contract.__file__)\n"
+        "bedrock_contract.check_request(open(r'%s', 'rb').read())\n"
+        "print(len(bedrock_contract.allowed_sizes()))\n" % (ROOT / "examples" / "sample-request.json")
     )
     env = {**os.environ, "PYTHONPATH": str(target)}
     out = subprocess.run(

@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 from PIL import Image, ImageChops, ImageFilter, ImageStat
 
+from bedrock_contract import allowed_sizes, check_request
+from bedrock_contract.loader import field
 from mock_bedrock import placeholder
 from mock_bedrock.placeholder import read_parameters, render_png
-from mock_bedrock.placeholder_png import encode_png, encode_rows
-from mock_bedrock.placeholder_text import MAX_PROMPT_LINES, font, prompt_lines
-from sdxl_schemas import allowed_sizes, check_request
-from sdxl_schemas.loader import field
+from mock_bedrock.placeholder.png import encode_png, encode_rows
+from mock_bedrock.placeholder.text import MAX_PROMPT_LINES, font, prompt_lines
 
 MODEL = "stability.stable-diffusion-xl-v1"
 PROMPT = {"text": "A lighthouse on a cliff at dusk, volumetric light"}

@@ -15,18 +15,18 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from mock_bedrock.app import MockBedrock
-from mock_bedrock.cassettes import CassetteDir, cassette_key
-from mock_bedrock.faults import FaultRule
-from mock_bedrock.inprocess import mock_sdxl
-from mock_bedrock.recorder import (
+from mock_bedrock.doors.inprocess import mock_sdxl
+from mock_bedrock.doors.server import MockServer
+from mock_bedrock.service.app import MockBedrock
+from mock_bedrock.service.faults import FaultRule
+from mock_bedrock.testing.cassettes import CassetteDir, cassette_key
+from mock_bedrock.testing.recorder import (
     REPLAY_MISS_CODE,
     RecordingApp,
     bedrock_url,
     recording_app,
     replaying_app,
 )
-from mock_bedrock.server import MockServer
 
 MODEL = "stability.stable-diffusion-xl-v1"
 ARN = f"arn:aws:bedrock:us-east-1::foundation-model/{MODEL}"

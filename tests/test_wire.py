@@ -20,11 +20,11 @@ from botocore.exceptions import ClientError, ConnectionClosedError, EventStreamE
 from botocore.retries.standard import ExponentialBackoff
 from PIL import Image, ImageChops, ImageDraw
 
-import sdxl_schemas
-from mock_bedrock.app import MockBedrock
-from mock_bedrock.faults import FaultRule
-from mock_bedrock.inprocess import MockHandle
-from mock_bedrock.server import MockServer
+import bedrock_contract
+from mock_bedrock.doors.inprocess import MockHandle
+from mock_bedrock.doors.server import MockServer
+from mock_bedrock.service.app import MockBedrock
+from mock_bedrock.service.faults import FaultRule
 
 MODEL_ID = "stability.stable-diffusion-xl-v1"
 ARN = f"arn:aws:bedrock:us-east-1::foundation-model/{MODEL_ID}"
@@ -95,7 +95,7 @@ def invoke_bytes(client: Any, body: dict[str, Any] | str, model_id: str = MODEL_
 
 
 def decoded_image(payload: bytes) -> Image.Image:
-    body = sdxl_schemas.check_response(payload)
+    body = bedrock_contract.check_response(payload)
     image = Image.open(io.BytesIO(base64.b64decode(body["artifacts"][0]["base64"])))
     image.load()
     return image
@@ -110,8 +110,8 @@ def stream_chunks(client: Any, body: dict[str, Any], model_id: str = MODEL_ID) -
 
 
 def refusal_message(body: object) -> str:
-    with pytest.raises(sdxl_schemas.InvalidRequestBody) as refused:
-        sdxl_schemas.check_request(body)  # type: ignore[arg-type]
+    with pytest.raises(bedrock_contract.InvalidRequestBody) as refused:
+        bedrock_contract.check_request(body)  # type: ignore[arg-type]
     return refused.value.message
 
 
@@ -130,7 +130,7 @@ def test_sample_program_request_gives_a_1024_png(client: Any) -> None:
     assert (image.format, image.size) == ("PNG", (1024, 1024))
 
 
-@pytest.mark.parametrize("size", sdxl_schemas.allowed_sizes(), ids="{0[0]}x{0[1]}".format)
+@pytest.mark.parametrize("size", bedrock_contract.allowed_sizes(), ids="{0[0]}x{0[1]}".format)
 def test_every_allowed_size_gives_that_size(client: Any, size: tuple[int, int]) -> None:
     width, height = size
     payload = invoke_bytes(client, {**SEEDED, "width": width, "height": height})
@@ -296,7 +296,7 @@ def test_dropped_connection_is_retried_by_botocore(door: Door) -> None:
 def test_forced_finish_reason_reaches_the_client(door: Door, client: Any, reason: str) -> None:
     door.app.faults.add(FaultRule(finish_reason=reason))
     for payload in (invoke_bytes(client, SEEDED), b"".join(stream_chunks(client, SEEDED))):
-        body = sdxl_schemas.check_response(payload)
+        body = bedrock_contract.check_response(payload)
         assert body["artifacts"][0]["finishReason"] == reason
 
 

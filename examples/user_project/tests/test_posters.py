@@ -9,7 +9,7 @@ import posters
 import pytest
 from PIL import Image
 
-from mock_bedrock.faults import FaultRule
+from mock_bedrock.service.faults import FaultRule
 
 
 def test_a_poster_is_a_portrait_png(bedrock_runtime: Any) -> None:

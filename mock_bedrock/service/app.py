@@ -1,0 +1,307 @@
+"""The mock Bedrock Runtime: one WSGI application that both doors (the HTTP server and the
+in-process botocore hook) serve.
+
+This module routes and sequences a call; the wire format is in :mod:`mock_bedrock.service.wire`,
+the model table in :mod:`mock_bedrock.service.models`, the SDXL logic in
+:mod:`mock_bedrock.engines.sdxl`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from werkzeug.exceptions import ClientDisconnected
+from werkzeug.wrappers import Response
+
+from bedrock_contract import InvalidRequestBody, ValidRequest, check_request
+from mock_bedrock.engines.sdxl import SUCCESS, SdxlEngine
+from mock_bedrock.service.admin import PREFIX as ADMIN_PREFIX
+from mock_bedrock.service.admin import AdminEndpoints
+from mock_bedrock.service.errors import (
+    INVOKE,
+    INVOKE_STREAM,
+    OPERATIONS,
+    BedrockError,
+    operation_model,
+    validation_error,
+)
+from mock_bedrock.service.faults import CallFacts, FaultRule, FaultSet
+from mock_bedrock.service.journal import JOURNALED_HEADERS, Journal, JournalEntry
+from mock_bedrock.service.models import MEDIA_TYPE, resolve
+from mock_bedrock.service.sigv4 import SigV4Verifier
+from mock_bedrock.service.wire import (
+    REQUEST_ID_HEADER,
+    BedrockRequest,
+    FixedResponse,
+    check_media_types,
+    chunk_events,
+    error_response,
+    exception_event,
+    json_response,
+    max_chunk_length,
+    read_body,
+    signed_url,
+    stream_response,
+)
+
+logger = logging.getLogger("mock_bedrock")
+
+INTERNAL_ERROR_MESSAGE = "The server encountered an internal error while processing the request."
+# Bedrock's own wording where it is known; other injected errors say where they came from.
+FAULT_MESSAGES = {
+    "ThrottlingException": "Too many requests, please wait before trying again.",
+}
+
+WSGIEnvironment = dict[str, Any]
+StartResponse = Any
+WSGIApplication = Callable[[WSGIEnvironment, StartResponse], Iterable[bytes]]
+Answer = Response | FixedResponse
+
+
+def _environ_key(header: str) -> str:
+    # Where a WSGI server puts a request header (PEP 3333), as werkzeug's EnvironHeaders reads.
+    key = header.upper().replace("-", "_")
+    return key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else f"HTTP_{key}"
+
+
+# Read straight from the environ: asking werkzeug's Headers view costs more per call.
+_JOURNALED_KEYS = tuple((header, _environ_key(header)) for header in JOURNALED_HEADERS)
+
+
+CLIENT_DISCONNECTED = "ClientDisconnected"  # a journal outcome: the body never arrived whole
+
+
+class DropConnection(Exception):
+    """A fault asked for the connection to be dropped; each door drops it its own way."""
+
+
+@dataclass(frozen=True)
+class Route:
+    """One operation's URI template from the service model, compiled to a full-match regex."""
+
+    operation: str
+    method: str
+    pattern: re.Pattern[str]
+
+
+# A URI template's label, e.g. "{modelId}"; it matches as werkzeug's path converter does (a
+# model id may hold "/", as ARNs do, but may not start with one).
+_LABEL = re.compile(r"\{(\w+)\}")
+_LABEL_PATTERN = "[^/].*?"
+
+
+def _compile(template: str) -> re.Pattern[str]:
+    parts = _LABEL.split(template)  # literal, label, literal, label, ..., literal
+    regex = "".join(
+        re.escape(part) if index % 2 == 0 else f"(?P<{part}>{_LABEL_PATTERN})"
+        for index, part in enumerate(parts)
+    )
+    return re.compile(regex)
+
+
+@cache
+def operation_routes() -> tuple[Route, ...]:
+    """The routes of the operations the mock serves. Compiled here once, matched per request
+    with ``fullmatch``: a werkzeug ``Map`` bind and match cost a fifth of a served call."""
+    routes = []
+    for operation in OPERATIONS:
+        http = operation_model(operation).http
+        routes.append(Route(operation, http["method"], _compile(http["requestUri"])))
+    return tuple(routes)
+
+
+def route(method: str, path: str) -> tuple[str, str]:
+    """The operation and (decoded) model id a request names; UnknownOperationException for
+    any other method and path."""
+    allowed = []
+    for candidate in operation_routes():
+        found = candidate.pattern.fullmatch(path)
+        if found is None:
+            continue
+        if candidate.method == method:
+            return candidate.operation, found["modelId"]
+        allowed.append(candidate.method)
+    message = f"No operation matches {method} {path}"
+    # A known path asked with the wrong method says which methods it takes, as HTTP's 405
+    # would (the service answers it as an unknown operation).
+    headers = {"Allow": ", ".join(sorted(set(allowed)))} if allowed else {}
+    raise BedrockError("UnknownOperationException", message, headers=headers)
+
+
+def _journal_body(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        return raw.decode("utf-8", errors="replace")
+
+
+class MockBedrock:
+    """Bedrock Runtime for Stability SDXL 1.0, as a WSGI application.
+
+    ``credentials`` ({access key id: secret}) turns on strict SigV4 checking; without it any
+    signature, or none, is accepted. ``stream_chunk_length`` caps the model-output bytes per
+    stream chunk (default: the service's maximum).
+    """
+
+    def __init__(
+        self,
+        *,
+        faults: Iterable[FaultRule] = (),
+        credentials: Mapping[str, str] | None = None,
+        engine: SdxlEngine | None = None,
+        stream_chunk_length: int | None = None,
+    ) -> None:
+        self.faults = FaultSet(faults)
+        self.journal = Journal()
+        self._verifier = SigV4Verifier(credentials) if credentials is not None else None
+        self._engine = engine or SdxlEngine()
+        limit = max_chunk_length()
+        self._chunk_length = stream_chunk_length or limit
+        if not 0 < self._chunk_length <= limit:
+            raise ValueError(f"stream_chunk_length must be 1..{limit}")
+        self._admin = AdminEndpoints(self.faults, self.journal)
+
+    def __call__(
+        self, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> Iterable[bytes]:
+        request = BedrockRequest(environ)
+        request_id = str(uuid.uuid4())
+        response: Answer
+        if request.path.startswith(ADMIN_PREFIX):
+            response = self._admin.handle(request)
+            response.headers[REQUEST_ID_HEADER] = request_id
+        else:
+            response = self._answer(request, request_id)
+        result: Iterable[bytes] = response(environ, start_response)
+        return result
+
+    def _answer(self, request: BedrockRequest, request_id: str) -> Answer:
+        environ = request.environ
+        entry = JournalEntry(
+            time=time.time(), request_id=request_id, method=request.method,
+            path=request.path, operation=None, model_id=None,
+            headers={h: environ[k] for h, k in _JOURNALED_KEYS if k in environ},
+        )
+        try:
+            response = self._serve(request, request_id, entry)
+        except DropConnection:
+            entry.outcome = "DropConnection"
+            self._record(entry)
+            raise
+        except (ClientDisconnected, ConnectionError):
+            # The client went away mid-body: nobody is left to answer, and it is no fault of
+            # the service's (not a 500); the door closes what is left of the connection.
+            entry.outcome = CLIENT_DISCONNECTED
+            self._record(entry)
+            raise DropConnection("the client disconnected mid-body") from None
+        except BedrockError as err:
+            entry.outcome = err.code
+            response = error_response(err, request_id)
+        except Exception:
+            logger.exception("mock_bedrock: request %s failed", request_id)
+            entry.outcome = "InternalServerException"
+            response = error_response(
+                BedrockError("InternalServerException", INTERNAL_ERROR_MESSAGE), request_id
+            )
+        entry.status = response.status_code
+        self._record(entry)
+        return response
+
+    def _record(self, entry: JournalEntry) -> None:
+        if isinstance(entry.body, bytes):  # read but never validated: parse for reading
+            entry.body = _journal_body(entry.body)
+        self.journal.record(entry)
+
+    def _serve(self, request: BedrockRequest, request_id: str, entry: JournalEntry) -> Answer:
+        operation, served_id, valid = self._admit(request, entry)
+        rule = self._apply_faults(CallFacts(operation, served_id, _prompts(valid)), entry)
+        finish_reason = rule.finish_reason if rule and rule.finish_reason else SUCCESS
+        generation = self._engine.generate(served_id, valid, finish_reason=finish_reason)
+        entry.seed, entry.outcome = generation.seed, generation.finish_reason
+        if operation == INVOKE:
+            return json_response(generation.body, request_id)
+        assert operation == INVOKE_STREAM
+        events = chunk_events(generation.body, self._chunk_length)
+        if rule is not None and rule.stream_error is not None:
+            # The error arrives mid-stream: after the first chunk, instead of the rest.
+            message = rule.message or _injected(rule.stream_error)
+            events = [*events[:1], exception_event(rule.stream_error, message)]
+            entry.outcome = rule.stream_error
+        return stream_response(events, request_id, MEDIA_TYPE)
+
+    def _admit(
+        self, request: BedrockRequest, entry: JournalEntry
+    ) -> tuple[str, str, ValidRequest]:
+        """The checks the service makes before the model runs, in the service's order:
+        route, body size, signature, model id, media types, body."""
+        operation, model_id = route(request.method, request.path)
+        entry.operation, entry.model_id = operation, model_id
+        raw = read_body(request)
+        entry.body = raw
+        if self._verifier is not None:
+            url = signed_url(request, operation, model_id)
+            self._verifier.verify(request.method, url, request.headers, raw)
+        served_id = resolve(model_id)
+        check_media_types(request, operation, MEDIA_TYPE)
+        try:
+            valid = check_request(raw)
+        except InvalidRequestBody as err:
+            raise validation_error(err.message) from None
+        entry.body = valid.body
+        return operation, served_id, valid
+
+    def _apply_faults(self, call: CallFacts, entry: JournalEntry) -> FaultRule | None:
+        """Waits and raises as the rules say; returns the rule whose outcome is left for
+        the response (a finish reason or a stream error), if any."""
+        decision = self.faults.decide(call)
+        entry.faults = [rule.name or rule.outcome or "latency_ms" for rule in decision.fired]
+        if decision.latency_ms:
+            time.sleep(decision.latency_ms / 1000)
+        rule = decision.rule
+        if rule is not None and rule.drop_connection:
+            raise DropConnection(f"fault rule {rule.name or rule.to_dict()}")
+        if rule is not None and rule.error is not None:
+            raise BedrockError(
+                rule.error, rule.message or FAULT_MESSAGES.get(rule.error, _injected(rule.error))
+            )
+        return rule
+
+
+def _prompts(valid: ValidRequest) -> tuple[str, ...]:
+    return tuple(prompt["text"] for prompt in valid.body["text_prompts"])
+
+
+def _injected(code: str) -> str:
+    return f"{code} injected by a mock-bedrock fault rule."
+
+
+class MockControls:
+    """``faults`` and ``journal`` for a door serving ``app``: both doors serve any WSGI
+    application (the recorder and the replayer too), but only a :class:`MockBedrock` has
+    them."""
+
+    app: WSGIApplication
+
+    @property
+    def faults(self) -> FaultSet:
+        return self._mock("faults").faults
+
+    @property
+    def journal(self) -> Journal:
+        return self._mock("journal").journal
+
+    def _mock(self, wanted: str) -> MockBedrock:
+        if not isinstance(self.app, MockBedrock):
+            raise TypeError(
+                f"no {wanted} here: the app served is a {type(self.app).__name__}, not a "
+                "MockBedrock (only the mock has faults and a journal)"
+            )
+        return self.app

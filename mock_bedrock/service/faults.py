@@ -1,0 +1,336 @@
+"""Fault injection: rules that pick calls and say what goes wrong with them.
+
+A :class:`FaultRule` is plain data (it round-trips through JSON, so the same rules come from
+Python, a JSON file or the admin endpoint). The :class:`FaultSet` holds the rules with their
+counters and decides, for each call, what happens; it is shared by the server's threads, so
+every decision is made under one lock.
+
+How a call meets the rules: the rules are walked in order. A rule *sees* a call when its
+operation, model and prompt conditions hold; its call-count conditions (``nth``, ``calls``,
+``every``) count the calls it has seen, from 1. A rule that sees a call fires when its count
+conditions hold, it has firings left (``times``) and its seeded coin (``probability``) says
+yes. Latencies of every firing rule add up; the first firing rule with an outcome (error,
+finish reason, dropped connection, stream error) decides the call and later outcome rules
+do not fire.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from bedrock_contract import response_schema
+from mock_bedrock.service.errors import (
+    INVOKE_STREAM,
+    OPERATIONS,
+    error_statuses,
+    operation_errors,
+    stream_exception_members,
+)
+from mock_bedrock.service.models import base_model_id
+
+
+class FaultRuleError(ValueError):
+    """A fault rule (or a file of them) that cannot be used; the message says why."""
+
+
+def fault_finish_reasons() -> list[str]:
+    """The finish reasons a fault may force: every one the response schema allows but
+    SUCCESS."""
+    enum = response_schema()["properties"]["artifacts"]["items"]["properties"]["finishReason"]
+    return [reason for reason in enum["enum"] if reason != "SUCCESS"]
+
+
+@dataclass(frozen=True)
+class CallFacts:
+    """What the rules may look at in a call."""
+
+    operation: str
+    model_id: str  # the served id, also when the call named the model by ARN
+    prompts: tuple[str, ...]
+
+
+_OUTCOMES = ("error", "finish_reason", "drop_connection", "stream_error")
+
+
+@dataclass(frozen=True)
+class FaultRule:
+    """Which calls go wrong, and how. Unset conditions match every call."""
+
+    # Conditions.
+    prompt: str | None = None  # substring of any prompt text
+    prompt_regex: str | None = None  # re.search over each prompt text
+    model_id: str | None = None  # a model id or its ARN
+    operation: str | None = None  # InvokeModel or InvokeModelWithResponseStream
+    nth: int | None = None  # only the n-th call seen
+    calls: tuple[int, int] | None = None  # calls first..last seen, inclusive
+    every: int | None = None  # every k-th call seen
+    probability: float | None = None  # fire with this chance, drawn from a seeded generator
+    seed: int = 0
+    times: int | None = None  # fire at most this many times
+    # Actions: latency_ms may come alone or with one outcome.
+    error: str | None = None  # a Bedrock error code, e.g. ThrottlingException
+    message: str | None = None  # the error's message (a default is made up otherwise)
+    latency_ms: int = 0
+    finish_reason: str | None = None  # CONTENT_FILTERED or ERROR
+    drop_connection: bool = False
+    stream_error: str | None = None  # an exception the response stream may carry
+    name: str | None = None  # free text, shown in the journal and admin listing
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            _check_type(f.name, getattr(self, f.name))
+        if self.calls is not None and not isinstance(self.calls, tuple):
+            object.__setattr__(self, "calls", tuple(self.calls))
+        self._check_values()
+
+    def _check_values(self) -> None:
+        for name in ("nth", "every", "times"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise FaultRuleError(f"{name!r} must be at least 1, got {value}")
+        if self.calls is not None:
+            first, last = self.calls
+            if not 1 <= first <= last:
+                raise FaultRuleError(f"'calls' must be [first, last] with 1 <= first <= last, "
+                                     f"got {list(self.calls)}")
+        if self.probability is not None and not 0 <= self.probability <= 1:
+            raise FaultRuleError(f"'probability' must be between 0 and 1, got {self.probability}")
+        if self.latency_ms < 0:
+            raise FaultRuleError(f"'latency_ms' must not be negative, got {self.latency_ms}")
+        if self.prompt_regex is not None:
+            try:
+                re.compile(self.prompt_regex)
+            except re.error as err:
+                raise FaultRuleError(f"'prompt_regex' is not a valid regex: {err}") from None
+        if self.operation is not None and self.operation not in OPERATIONS:
+            raise FaultRuleError(_one_of("operation", self.operation, OPERATIONS))
+        if self.error is not None and self.error not in error_statuses():
+            raise FaultRuleError(_one_of("error", self.error, sorted(error_statuses())))
+        if self.finish_reason is not None and self.finish_reason not in fault_finish_reasons():
+            raise FaultRuleError(_one_of("finish_reason", self.finish_reason,
+                                         fault_finish_reasons()))
+        if self.stream_error is not None:
+            self._normalise_stream_error()
+        outcomes = [name for name in _OUTCOMES if getattr(self, name)]
+        if len(outcomes) > 1:
+            raise FaultRuleError(f"a rule has at most one outcome, got {', '.join(outcomes)}")
+        if not outcomes and not self.latency_ms:
+            raise FaultRuleError(
+                "a rule needs an action: one of error, finish_reason, drop_connection, "
+                "stream_error, and/or latency_ms"
+            )
+        if self.message is not None and not (self.error or self.stream_error):
+            raise FaultRuleError("'message' only goes with 'error' or 'stream_error'")
+
+    def _normalise_stream_error(self) -> None:
+        # Accept the error code (ModelStreamErrorException) or the union member's name.
+        members = stream_exception_members()
+        by_member = {member: code for code, member in members.items()}
+        code = by_member.get(str(self.stream_error), self.stream_error)
+        if code not in members:
+            raise FaultRuleError(_one_of("stream_error", str(self.stream_error), sorted(members)))
+        object.__setattr__(self, "stream_error", code)
+
+    @property
+    def outcome(self) -> str | None:
+        """The outcome field this rule sets, if any."""
+        return next((name for name in _OUTCOMES if getattr(self, name)), None)
+
+    def applies_to(self, operation: str) -> bool:
+        # A stream error can only happen in a stream; an error only where the model
+        # declares it, so that clients get a code their SDK knows for that call.
+        if self.stream_error is not None and operation != INVOKE_STREAM:
+            return False
+        if self.error is not None and self.error not in operation_errors(operation):
+            return False
+        return self.operation is None or self.operation == operation
+
+    def sees(self, call: CallFacts) -> bool:
+        """Whether the call meets the rule's operation, model and prompt conditions."""
+        if not self.applies_to(call.operation):
+            return False
+        if self.model_id is not None and base_model_id(self.model_id) != call.model_id:
+            return False
+        if self.prompt is not None and not any(self.prompt in p for p in call.prompts):
+            return False
+        return self.prompt_regex is None or any(
+            re.search(self.prompt_regex, p) for p in call.prompts
+        )
+
+    def counts(self, seen: int) -> bool:
+        """Whether the ``seen``-th call the rule saw meets its call-count conditions."""
+        if self.nth is not None and seen != self.nth:
+            return False
+        if self.calls is not None and not self.calls[0] <= seen <= self.calls[1]:
+            return False
+        return self.every is None or seen % self.every == 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The rule as JSON data, unset fields left out (``from_dict`` reads it back)."""
+        return {
+            key: list(value) if isinstance(value, tuple) else value
+            for key, value in asdict(self).items()
+            if value != _DEFAULTS[key]
+        }
+
+    @classmethod
+    def from_dict(cls, data: object) -> FaultRule:
+        if not isinstance(data, Mapping):
+            raise FaultRuleError(f"a rule must be a JSON object, got {type(data).__name__}")
+        unknown = sorted(set(data) - set(_DEFAULTS))
+        if unknown:
+            raise FaultRuleError(
+                f"unknown field(s) {', '.join(map(repr, unknown))}; "
+                f"known fields: {', '.join(_DEFAULTS)}"
+            )
+        values = dict(data)
+        if isinstance(values.get("calls"), list):
+            values["calls"] = tuple(values["calls"])
+        return cls(**values)
+
+
+_DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(FaultRule)}
+
+# JSON types each field accepts (bool is excluded from the numbers: JSON true is not 1).
+_KINDS: dict[str, tuple[type, ...]] = {
+    "nth": (int,), "every": (int,), "times": (int,), "seed": (int,), "latency_ms": (int,),
+    "probability": (int, float), "drop_connection": (bool,), "calls": (tuple, list),
+}
+
+
+def _check_type(name: str, value: object) -> None:
+    if value is None and _DEFAULTS[name] is None:
+        return
+    kinds = _KINDS.get(name, (str,))
+    wrong_bool = isinstance(value, bool) and bool not in kinds
+    if wrong_bool or not isinstance(value, kinds):
+        expected = " or ".join(k.__name__ for k in kinds)
+        raise FaultRuleError(f"{name!r} must be {expected}, got {value!r}")
+    if name == "calls":
+        pair = list(value)  # type: ignore[call-overload]
+        if len(pair) != 2 or not all(type(n) is int for n in pair):
+            raise FaultRuleError(f"'calls' must be two integers [first, last], got {value!r}")
+
+
+def _one_of(name: str, value: str, allowed: Iterable[str]) -> str:
+    return f"{name!r} is {value!r}; expected one of: {', '.join(allowed)}"
+
+
+def rules_from_json(data: object, *, source: str = "fault rules") -> list[FaultRule]:
+    """Rules from parsed JSON: one rule object or a list of them."""
+    items = data if isinstance(data, list) else [data]
+    rules = []
+    for index, item in enumerate(items):
+        try:
+            rules.append(FaultRule.from_dict(item))
+        except (FaultRuleError, TypeError) as err:
+            raise FaultRuleError(f"{source}: rule {index}: {err}") from None
+    return rules
+
+
+@dataclass(frozen=True)
+class FaultDecision:
+    """What the rules decided for one call."""
+
+    latency_ms: int = 0
+    rule: FaultRule | None = None  # the rule whose outcome applies, if any
+    fired: tuple[FaultRule, ...] = ()
+
+
+NO_FAULT = FaultDecision()
+
+
+@dataclass
+class _RuleState:
+    rule: FaultRule
+    seen: int = 0
+    fired: int = 0
+    coin: random.Random = field(default_factory=random.Random)
+
+
+class FaultSet:
+    """The rules in force, with their counters. Thread-safe."""
+
+    def __init__(self, rules: Iterable[FaultRule] = ()) -> None:
+        self._lock = threading.Lock()
+        self._states: list[_RuleState] = []
+        for rule in rules:
+            self.add(rule)
+
+    def add(self, rule: FaultRule) -> None:
+        if not isinstance(rule, FaultRule):
+            raise TypeError(f"expected a FaultRule, got {type(rule).__name__}")
+        with self._lock:
+            self._states.append(_RuleState(rule, coin=random.Random(rule.seed)))
+
+    def extend(self, rules: Iterable[FaultRule]) -> None:
+        for rule in rules:
+            self.add(rule)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._states.clear()
+
+    def load_file(self, path: str | Path) -> list[FaultRule]:
+        """Add the rules of a JSON file (a list of rule objects); returns them."""
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            raise FaultRuleError(f"cannot read fault file {path}: {err}") from None
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise FaultRuleError(f"fault file {path} is not valid JSON: {err}") from None
+        if not isinstance(data, list):
+            raise FaultRuleError(
+                f"fault file {path} must hold a JSON list of rule objects, "
+                f"got {type(data).__name__}"
+            )
+        rules = rules_from_json(data, source=f"fault file {path}")
+        self.extend(rules)
+        return rules
+
+    @property
+    def rules(self) -> list[FaultRule]:
+        with self._lock:
+            return [state.rule for state in self._states]
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        """Each rule as JSON data with its counters (``seen``, ``fired``)."""
+        with self._lock:
+            return [
+                {**s.rule.to_dict(), "seen": s.seen, "fired": s.fired} for s in self._states
+            ]
+
+    def decide(self, call: CallFacts) -> FaultDecision:
+        """What happens to ``call``; counts it against every rule that sees it."""
+        with self._lock:
+            if not self._states:
+                return NO_FAULT
+            latency, chosen, fired = 0, None, []
+            for state in self._states:
+                rule = state.rule
+                if not rule.sees(call):
+                    continue
+                state.seen += 1
+                if chosen is not None and rule.outcome is not None:
+                    continue  # the call already has its outcome
+                if not rule.counts(state.seen):
+                    continue
+                if rule.times is not None and state.fired >= rule.times:
+                    continue
+                if rule.probability is not None and state.coin.random() >= rule.probability:
+                    continue
+                state.fired += 1
+                fired.append(rule)
+                latency += rule.latency_ms
+                if rule.outcome is not None:
+                    chosen = rule
+            return FaultDecision(latency, chosen, tuple(fired))

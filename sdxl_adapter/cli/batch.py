@@ -1,0 +1,150 @@
+"""``sdxl batch``: a JSON Lines file of requests, run concurrently and resumably."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from sdxl_adapter.batch import BatchRun, BatchSummary, Generate, output_name, read_batch
+from sdxl_adapter.cli.endpoint import PLACEHOLDER_NOTE, Target
+from sdxl_adapter.cli.errors import ExitCode, Failure, reported
+from sdxl_adapter.cli.output import check_writable_dir, elided
+from sdxl_adapter.manifest import MANIFEST_NAME
+
+DEFAULT_OUT_ROOT = Path("out")
+
+
+@click.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where images and manifest.jsonl go. Default: out/<FILE's name>.")
+@click.option("--concurrency", type=click.IntRange(min=1), default=4, show_default=True,
+              help="Requests in flight at once.")
+@click.option("--max-attempts", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Attempts per request, the first included; throttling and 5xx answers "
+                   "are retried with botocore's backoff.")
+@click.option("--keep-filtered", is_flag=True,
+              help="Keep the (blurred) images of content-filtered lines.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
+@click.option("--dry-run", is_flag=True,
+              help="Check every line and print the bodies that would be sent; send nothing.")
+@click.pass_obj
+def batch(
+    target: Target,
+    file: Path,
+    out_dir: Path | None,
+    concurrency: int,
+    max_attempts: int,
+    keep_filtered: bool,
+    as_json: bool,
+    dry_run: bool,
+) -> None:
+    """Generate one image per line of FILE (JSON Lines; - for stdin is not supported).
+
+    \b
+    Each line is a prompt as a JSON string, or an object keyed like generate's
+    arguments and options:
+      "a lighthouse at dusk"
+      {"prompt": "a fox", "negative": ["blur"], "size": "1152x896", "seed": 7,
+       "steps": 40, "style": "anime", "cfg_scale": 9}
+
+    Line N's image is <out-dir>/000N.png; manifest.jsonl records each line's outcome.
+    Re-running the same command after an interruption does only the lines not done yet
+    and never overwrites a finished image. Bad lines are reported and skipped.
+    """
+    out_dir = out_dir or DEFAULT_OUT_ROOT / file.stem
+    with reported(target.debug):
+        try:
+            lines = read_batch(file)
+        except (OSError, UnicodeDecodeError) as err:
+            reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
+            raise Failure(f"cannot read {file}: {reason}", ExitCode.INPUT_UNREADABLE) from err
+        run = BatchRun(lines, out_dir, concurrency=concurrency, keep_filtered=keep_filtered)
+        for line in run.bad_lines():
+            click.echo(f"{file}:{line.number}: bad line, skipped: {line.problem}", err=True)
+        if dry_run:
+            _dry_run(run, target)
+            return
+        _prepare(out_dir)
+        with target.client(max_attempts, connections=concurrency) as client:
+            click.echo(target.describe(client), err=True)
+            summary = _run_with_progress(run, client.generate)
+    _finish(run, summary, file, as_json, target)
+
+
+def _prepare(out_dir: Path) -> None:
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise Failure(f"cannot create {out_dir}: {err.strerror}",
+                      ExitCode.OUTPUT_UNWRITABLE) from err
+    check_writable_dir(out_dir)
+
+
+def _dry_run(run: BatchRun, target: Target) -> None:
+    pending = run.pending()
+    for line in pending:
+        assert line.request is not None
+        record = {"line": line.number, "file": output_name(line.number, run.last_number),
+                  "body": elided(line.request.to_body())}
+        click.echo(json.dumps(record))
+    done = sum(1 for line in run.lines if line.request is not None) - len(pending)
+    click.echo(
+        f"dry run: nothing sent; {len(pending)} would be sent to {target.endpoint} "
+        f"(model {target.model_id}), {done} already done, {len(run.bad_lines())} bad",
+        err=True,
+    )
+    if run.bad_lines():
+        sys.exit(ExitCode.BATCH_INCOMPLETE)
+
+
+def _run_with_progress(run: BatchRun, generate: Generate) -> BatchSummary:
+    todo = len(run.pending())
+
+    def stopping(in_flight: int) -> None:
+        click.echo(f"\ninterrupted: submitting nothing more; waiting for {in_flight} "
+                   "request(s) in flight (Ctrl-C again to abandon them)", err=True)
+
+    with click.progressbar(length=todo, label="generating", file=sys.stderr,
+                           show_pos=True) as bar:
+        return run.run(generate, on_progress=bar.update, on_interrupt=stopping)
+
+
+def _finish(run: BatchRun, summary: BatchSummary, file: Path, as_json: bool,
+            target: Target) -> None:
+    for record in sorted(summary.failures, key=lambda r: r.line):
+        click.echo(f"{file}:{record.line}: failed: {record.error}", err=True)
+    manifest = run.out_dir / MANIFEST_NAME
+    if as_json:
+        click.echo(json.dumps({
+            "done": summary.done, "skipped": summary.skipped, "failed": summary.failed,
+            "bad": summary.bad,
+            "not_started": summary.not_started, "interrupted": summary.interrupted,
+            "out_dir": str(run.out_dir), "manifest": str(manifest),
+            "placeholder": target.is_mock,
+        }))
+    else:
+        click.echo(f"done {summary.done}, skipped (already done) {summary.skipped}, "
+                   f"failed {summary.failed}, bad lines {summary.bad}; images in {run.out_dir}, "
+                   f"manifest {manifest}")
+        if target.is_mock:
+            click.echo(f"note: {PLACEHOLDER_NOTE}")
+    if summary.interrupted:
+        message = (f"interrupted with {summary.not_started} line(s) not done: re-run the same "
+                   "command to resume")
+        if run.abandoned.is_set():
+            # Abandoned requests are still running on worker threads, which the interpreter
+            # would wait for at exit; every finished image and record is already on disk.
+            click.echo(message, err=True)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(ExitCode.INTERRUPTED)
+        raise Failure(message, ExitCode.INTERRUPTED)
+    if not summary.complete:
+        raise Failure(f"{summary.failed} request(s) failed, {summary.bad} bad line(s): re-run "
+                      "the same command to retry them (after fixing bad lines)",
+                      ExitCode.BATCH_INCOMPLETE)

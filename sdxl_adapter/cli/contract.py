@@ -1,0 +1,72 @@
+"""``sdxl contract``: run the contract suite against an endpoint and report the differences.
+
+Attached to the ``sdxl`` group with ``main.add_command(contract)``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from sdxl_adapter.cli.endpoint import EndpointType, Target
+from sdxl_adapter.cli.errors import reported
+from sdxl_adapter.client import AWS, DEFAULT_MODEL_ID
+from sdxl_adapter.contract import runner as suite
+
+# Exit statuses of this command (the suite's verdict, not sdxl's generation table):
+PASSED, DIFFERS, NOT_CONFIRMED = 0, 1, 2
+
+
+@click.command("contract")
+@click.option(
+    "--endpoint", type=EndpointType(), metavar="mock|aws|URL",
+    help="mock: the in-process mock; aws: live Bedrock (the small live subset); or the URL "
+    "of anything that speaks Bedrock Runtime (the mock's server, a recording proxy). "
+    "Default: the sdxl group's --endpoint.",
+)
+@click.option(
+    "--live", is_flag=True,
+    help="Run only the small live subset (implied by --endpoint aws), e.g. against a URL "
+    "that reaches the real service.",
+)
+@click.option(
+    "--yes", "--live-ok", "confirmed", is_flag=True,
+    help="Confirm the billed calls of a live run (without it a live run only says what it "
+    "would cost).",
+)
+@click.option("--region", help="AWS region (default: the group's --region, else your AWS "
+              "configuration).")
+@click.option("--model-id", help=f"Default: the group's --model-id ({DEFAULT_MODEL_ID}).")
+@click.option("--list", "list_only", is_flag=True, help="List the checks; call nothing.")
+@click.option("--debug", is_flag=True, help="Show tracebacks of configuration errors.")
+@click.pass_context
+def contract(
+    ctx: click.Context, endpoint: str | None, live: bool, confirmed: bool,
+    region: str | None, model_id: str | None, list_only: bool, debug: bool,
+) -> None:
+    """Check that ENDPOINT behaves as the SDXL contract says: every request shape is
+    accepted with the right image size and seed, and every broken rule is refused with
+    Bedrock's wording. Exits 0 when every check passes, 1 with the report of where the
+    endpoint differs from the contract."""
+    # The command's own options win; unset ones come from the sdxl group's.
+    group = ctx.obj if isinstance(ctx.obj, Target) else Target()
+    endpoint = endpoint or group.endpoint
+    region = region or group.region
+    model_id = model_id or group.model_id
+    debug = debug or group.debug
+    live = live or endpoint == AWS
+    selected = suite.live_checks() if live else suite.checks()
+    if list_only:
+        for check in selected:
+            click.echo(f"{check.name}: {check.expect.describe()}")
+        return
+    if live:
+        click.echo(suite.cost_warning(selected), err=True)
+        if not confirmed:
+            click.echo("Nothing was sent: pass --yes to make these calls.", err=True)
+            sys.exit(NOT_CONFIRMED)
+    with reported(debug), suite.open_target(endpoint, region=region) as client:
+        report = suite.run_suite(client, selected, model_id=model_id, target=endpoint)
+    click.echo(report.render())
+    sys.exit(PASSED if report.passed else DIFFERS)

@@ -1,0 +1,45 @@
+"""What the ``sdxl`` commands print: request bodies with images elided, output paths."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from sdxl_adapter.cli.errors import ExitCode, Failure
+
+# Body fields holding base64 images, which would drown a printed body.
+IMAGE_FIELDS = ("init_image", "mask_image")
+
+
+def elided(body: Mapping[str, Any]) -> dict[str, Any]:
+    """The body with each image replaced by a note of its size."""
+    shown = dict(body)
+    for name in IMAGE_FIELDS:
+        if isinstance(shown.get(name), str):
+            shown[name] = f"<base64 image, {len(shown[name])} characters elided>"
+    return shown
+
+
+def body_json(body: Mapping[str, Any]) -> str:
+    return json.dumps(elided(body), indent=2)
+
+
+def check_writable_dir(folder: Path) -> None:
+    """Fail (OUTPUT_UNWRITABLE) before anything is sent when ``folder`` cannot take a file."""
+    if not folder.is_dir():
+        raise Failure(f"cannot write to {folder}: no such directory", ExitCode.OUTPUT_UNWRITABLE)
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise Failure(f"cannot write to {folder}: permission denied", ExitCode.OUTPUT_UNWRITABLE)
+
+
+def free_name(folder: Path, stem: str, suffix: str = ".png") -> Path:
+    """``folder/stem.png``, or ``stem-2.png``, ``stem-3.png``... : the first that is free."""
+    candidate = folder / f"{stem}{suffix}"
+    number = 2
+    while candidate.exists():
+        candidate = folder / f"{stem}-{number}{suffix}"
+        number += 1
+    return candidate

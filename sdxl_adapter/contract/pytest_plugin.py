@@ -1,0 +1,187 @@
+"""pytest plugin: the ``bedrock_live`` marker, and the contract suite as test items.
+
+    @pytest.mark.bedrock_live
+    def test_against_the_real_service(): ...
+
+A ``bedrock_live`` test runs only with ``--bedrock-live`` and when botocore finds AWS
+credentials (looked up without the network); otherwise it is skipped with the reason.
+
+``--sdxl-contract=mock|server|aws|URL`` adds one test item per contract check, run against
+the in-process mock, a mock server on a free port, live Bedrock (the small live subset; it
+also needs ``--bedrock-live``), or a URL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from mock_bedrock.doors.inprocess import mock_sdxl
+from mock_bedrock.doors.server import MockServer
+from mock_bedrock.service.app import MockBedrock
+from sdxl_adapter.client import (
+    AWS,
+    FALLBACK_REGION,
+    MOCK,
+    PLACEHOLDER_CREDENTIALS,
+    SERVICE_NAME,
+    has_local_credentials,
+)
+from sdxl_adapter.contract import runner as suite
+
+MARKER = "bedrock_live"
+LIVE_OPTION = "--bedrock-live"
+CONTRACT_OPTION = "--sdxl-contract"
+SERVER = "server"
+
+_TARGET_KEY = pytest.StashKey["_ContractTarget"]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("bedrock", "Amazon Bedrock (SDXL)")
+    group.addoption(
+        LIVE_OPTION, action="store_true", default=False,
+        help=f"run tests marked {MARKER} against live Amazon Bedrock (billed calls; needs "
+        "AWS credentials)",
+    )
+    group.addoption(
+        CONTRACT_OPTION, metavar="mock|server|aws|URL", default=None,
+        help="also run the SDXL contract suite, one test per check, against the in-process "
+        f"mock, a mock server, live Bedrock (its small subset; needs {LIVE_OPTION}) or a URL",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}: calls live Amazon Bedrock; runs only with {LIVE_OPTION} and AWS "
+        "credentials present, skipped otherwise",
+    )
+
+
+def live_skip_reason(config: pytest.Config) -> str | None:
+    """Why live tests cannot run in this session, or None when they can."""
+    if not config.getoption(LIVE_OPTION):
+        return (
+            f"live Bedrock tests are off: pass {LIVE_OPTION} to run them (they call AWS and "
+            "are billed)"
+        )
+    if not has_local_credentials():
+        return (
+            f"{LIVE_OPTION} given, but botocore found no AWS credentials (environment, "
+            "shared files, SSO, roles; instance metadata not consulted)"
+        )
+    return None
+
+
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    reason = None
+    if any(item.get_closest_marker(MARKER) for item in items):
+        reason = live_skip_reason(config)
+    if reason is not None:
+        for item in items:
+            if item.get_closest_marker(MARKER):
+                item.add_marker(pytest.mark.skip(reason=reason))
+    endpoint = config.getoption(CONTRACT_OPTION)
+    if endpoint:
+        items.extend(contract_items(session, config, endpoint))
+
+
+# --- the contract suite as test items -----------------------------------------------------
+
+
+class ContractMismatch(Exception):
+    """A check whose answer differs from the contract; the message is the check's report."""
+
+
+class ContractItem(pytest.Item):
+    """One contract check, run against the session's contract target."""
+
+    def __init__(self, *, check: suite.Check, endpoint: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.check = check
+        self.endpoint = endpoint
+
+    def runtest(self) -> None:
+        result = self.config.stash[_TARGET_KEY].run(self.check)
+        if not result.passed:
+            raise ContractMismatch(result.render())
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
+                     ) -> str:
+        if isinstance(excinfo.value, ContractMismatch):
+            return f"{self.endpoint} differs from the SDXL contract:\n{excinfo.value}"
+        return str(super().repr_failure(excinfo))
+
+    def reportinfo(self) -> tuple[Any, int, str]:
+        # A line number is required (skip reports point at it); the suite is not in a file.
+        return self.path, 0, f"sdxl-contract[{self.endpoint}]: {self.check.name}"
+
+
+def contract_items(
+    session: pytest.Session, config: pytest.Config, endpoint: str
+) -> list[ContractItem]:
+    live = endpoint == AWS
+    selected = suite.live_checks() if live else suite.checks()
+    skip = live_skip_reason(config) if live else None
+    config.stash[_TARGET_KEY] = _ContractTarget(endpoint)
+    config.add_cleanup(config.stash[_TARGET_KEY].close)
+    items = []
+    for check in selected:
+        item = ContractItem.from_parent(
+            session, name=f"sdxl-contract[{endpoint}] {check.name}", check=check,
+            endpoint=endpoint,
+        )
+        if skip is not None:
+            item.add_marker(pytest.mark.skip(reason=skip))
+        items.append(item)
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if live and skip is None and reporter is not None:
+        reporter.write_line(f"{CONTRACT_OPTION}: {suite.cost_warning(selected)}", yellow=True)
+    return items
+
+
+class _ContractTarget:
+    """What the contract items share: a client, made by the first item that runs (so a
+    session that deselects them all starts nothing) and closed with the session. The
+    in-process mock is switched on only while an item runs, so it never answers the calls
+    of the session's other tests."""
+
+    def __init__(self, endpoint: str) -> None:
+        self.endpoint = endpoint
+        self._stack = contextlib.ExitStack()
+        self._client: Any = None
+        self._app: MockBedrock | None = None
+
+    def run(self, check: suite.Check) -> suite.CheckResult:
+        if self._client is None:
+            self._client = self._stack.enter_context(self._open())
+        if self._app is None:
+            return suite.run_check(self._client, check)
+        with mock_sdxl(self._app):
+            return suite.run_check(self._client, check)
+
+    @contextlib.contextmanager
+    def _open(self) -> Iterator[Any]:
+        if self.endpoint == MOCK:
+            self._app = MockBedrock()
+            session = boto3.Session(region_name=FALLBACK_REGION, **PLACEHOLDER_CREDENTIALS)
+            client = session.client(SERVICE_NAME)
+            with contextlib.closing(client):
+                yield client
+        elif self.endpoint == SERVER:
+            with MockServer() as server, suite.open_target(server.endpoint_url) as client:
+                yield client
+        else:
+            with suite.open_target(self.endpoint) as client:
+                yield client
+
+    def close(self) -> None:
+        self._stack.close()
+        self._client = None
