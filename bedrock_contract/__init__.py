@@ -1,44 +1,60 @@
-"""The SDXL 1.0 on Bedrock contract: JSON Schemas and Bedrock-worded validation.
+"""The contracts of Stability's image models on Amazon Bedrock, as data, and the Python
+that reads them.
 
-The JSON files beside this module are the only statement of what a valid request and
-response are; everything here reads them.
+Each model family is a folder under ``schemas/`` (request and response JSON Schemas and a
+profile); :class:`ModelContract` is one folder read, :class:`Catalogue` all of them, by
+model id. Both the client and the mock validate with :func:`check_request`.
 """
 
-from bedrock_contract.loader import request_schema, response_schema
-from bedrock_contract.models import (
-    MODEL_ID,
-    RETIRED,
-    RETIRED_MODEL_IDS,
-    UNKNOWN_MODEL,
+from bedrock_contract.catalogue import (
+    Catalogue,
     ModelRefusal,
+    ModelRefused,
+    Resolved,
+    contract_for,
+    default_catalogue,
+    parse_as_of,
 )
-from bedrock_contract.sizes import DEFAULT_SIZE, allowed_sizes, size_of
+from bedrock_contract.contract import ModelContract, Prompt
+from bedrock_contract.lifecycle import Lifecycle, ModelVersion
+from bedrock_contract.loader import PATH_VARIABLE, ContractFileError
+from bedrock_contract.sizes import AspectRatioRule, PairsRule, Size, SizeRule, format_size
 from bedrock_contract.validation import (
     InvalidRequestBody,
     InvalidResponseBody,
     ValidRequest,
-    Violation,
     check_request,
     check_response,
+    parse_body,
     request_violations,
 )
+from bedrock_contract.wording import Violation
 
 __all__ = [
-    "DEFAULT_SIZE",
-    "MODEL_ID",
-    "RETIRED",
-    "RETIRED_MODEL_IDS",
-    "UNKNOWN_MODEL",
+    "PATH_VARIABLE",
+    "AspectRatioRule",
+    "Catalogue",
+    "ContractFileError",
     "InvalidRequestBody",
     "InvalidResponseBody",
+    "Lifecycle",
+    "ModelContract",
     "ModelRefusal",
+    "ModelRefused",
+    "ModelVersion",
+    "PairsRule",
+    "Prompt",
+    "Resolved",
+    "Size",
+    "SizeRule",
     "ValidRequest",
     "Violation",
-    "allowed_sizes",
     "check_request",
     "check_response",
-    "request_schema",
+    "contract_for",
+    "default_catalogue",
+    "format_size",
+    "parse_as_of",
+    "parse_body",
     "request_violations",
-    "response_schema",
-    "size_of",
 ]

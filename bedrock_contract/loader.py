@@ -1,14 +1,21 @@
-"""Loads the schema files shipped as package data, once per process."""
+"""Finds and reads the contract's JSON files: the built-in ``schemas/`` folders and any a
+user adds (``BEDROCK_CONTRACT_PATH``)."""
 
 from __future__ import annotations
 
 import json
+import os
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-import jsonschema_rs
-from jsonschema import Draft202012Validator
+# Extra contract folders, separated like PATH: each is a model folder (it holds a
+# profile.json) or a folder of model folders.
+PATH_VARIABLE = "BEDROCK_CONTRACT_PATH"
+PROFILE = "profile.json"
+REQUEST = "request.json"
+RESPONSE = "response.json"
+SERVICE = "service.json"
 
 
 def schemas_dir() -> Path:
@@ -19,55 +26,33 @@ def schemas_dir() -> Path:
     return installed if installed.is_dir() else here.parent / "schemas"
 
 
+class ContractFileError(ValueError):
+    """A contract file that cannot be read or is not what its folder promises."""
+
+
 @cache
-def load(name: str) -> dict[str, Any]:
-    """One JSON file of the contract, by its path under ``schemas/``."""
-    text = (schemas_dir() / name).read_text(encoding="utf-8")
-    loaded: dict[str, Any] = json.loads(text)
+def read_json(path: Path) -> dict[str, Any]:
+    """One JSON object from a contract file (cached: callers must not mutate it)."""
+    try:
+        loaded = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise ContractFileError(f"{path}: cannot read a JSON contract file ({err})") from err
+    if not isinstance(loaded, dict):
+        raise ContractFileError(f"{path}: a contract file holds a JSON object")
     return loaded
 
 
-@cache
-def _load_schema(name: str) -> dict[str, Any]:
-    schema = load(name)
-    Draft202012Validator.check_schema(schema)
-    return schema
-
-
-def request_schema() -> dict[str, Any]:
-    """The request body schema (do not mutate: it is shared)."""
-    return _load_schema("stable-diffusion-xl-v1/request.json")
-
-
-def response_schema() -> dict[str, Any]:
-    """The response body schema (do not mutate: it is shared)."""
-    return _load_schema("stable-diffusion-xl-v1/response.json")
-
-
-@cache
-def request_validator() -> Draft202012Validator:
-    return Draft202012Validator(request_schema())
-
-
-@cache
-def fast_request_validator() -> jsonschema_rs.Validator:
-    """The same schema compiled by jsonschema-rs: ~2 us a body against ~300 us for
-    ``request_validator``, so it gives the verdict on the hot path; the pure-Python
-    validator is asked only for the details of a refusal, which the wording module maps."""
-    return jsonschema_rs.validator_for(request_schema())
-
-
-@cache
-def fast_response_validator() -> jsonschema_rs.Validator:
-    return jsonschema_rs.validator_for(response_schema())
-
-
-@cache
-def response_validator() -> Draft202012Validator:
-    return Draft202012Validator(response_schema())
-
-
-def field(name: str) -> dict[str, Any]:
-    """The schema of one top-level request field, e.g. ``field("steps")["maximum"]``."""
-    prop: dict[str, Any] = request_schema()["properties"][name]
-    return prop
+def model_folders(extra: tuple[Path, ...] = ()) -> tuple[Path, ...]:
+    """Every model folder: the built-in ones, then ``extra``, then those named by
+    ``BEDROCK_CONTRACT_PATH`` (later folders of the same family replace earlier ones)."""
+    roots = [schemas_dir(), *extra]
+    roots += [Path(p) for p in os.environ.get(PATH_VARIABLE, "").split(os.pathsep) if p]
+    found: list[Path] = []
+    for root in roots:
+        if (root / PROFILE).is_file():
+            found.append(root)
+        elif root.is_dir():
+            found += sorted(p for p in root.iterdir() if (p / PROFILE).is_file())
+        else:
+            raise ContractFileError(f"{root}: no such contract folder")
+    return tuple(found)

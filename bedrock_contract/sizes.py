@@ -1,47 +1,129 @@
-"""The allowed output sizes, read from the request schema's ``$defs/size``."""
+"""A model's size rule: how a request names its output size in pixels.
+
+Two kinds, as the profile says: allowed (width, height) pairs read from the request schema
+(SDXL), or an aspect ratio with the pixels each one gives (the Stability models). Either way
+an input image named by ``from_image`` sets the size instead.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import cache
+from dataclasses import dataclass
 from typing import Any
 
-from bedrock_contract.loader import request_schema
+from PIL import Image
 
 Size = tuple[int, int]  # (width, height)
-
-
-def size_rule() -> dict[str, Any]:
-    """The schema object that states the size rule (its ``anyOf`` lists the pairs)."""
-    rule: dict[str, Any] = request_schema()["$defs"]["size"]
-    return rule
-
-
-@cache
-def allowed_sizes() -> tuple[Size, ...]:
-    """Every allowed (width, height) pair, in the schema's order."""
-    return tuple(
-        (branch["properties"]["width"]["const"], branch["properties"]["height"]["const"])
-        for branch in size_rule()["anyOf"]
-    )
-
-
-def _default_size() -> Size:
-    props = request_schema()["properties"]
-    return (props["width"]["default"], props["height"]["default"])
-
-
-DEFAULT_SIZE: Size = _default_size()
-
-
-def size_of(body: Mapping[str, Any]) -> Size:
-    """The (width, height) a text-to-image body asks for, defaults filled in."""
-    return (body.get("width", DEFAULT_SIZE[0]), body.get("height", DEFAULT_SIZE[1]))
 
 
 def format_size(size: Size) -> str:
     return f"{size[0]}x{size[1]}"
 
 
-def allowed_sizes_text() -> str:
-    return ", ".join(format_size(s) for s in allowed_sizes())
+@dataclass(frozen=True)
+class PairsRule:
+    """Width and height fields whose pair must be one of ``allowed``."""
+
+    width_field: str
+    height_field: str
+    allowed: tuple[Size, ...]
+    default: Size
+    schema: Mapping[str, Any]  # the schema object stating the rule (its anyOf lists pairs)
+    from_image: str | None = None
+
+    @classmethod
+    def from_schema(
+        cls, spec: Mapping[str, Any], request_schema: Mapping[str, Any], from_image: str | None
+    ) -> PairsRule:
+        width, height = spec["width"], spec["height"]
+        rule = request_schema["$defs"][spec["rule"]]
+        allowed = tuple(
+            (b["properties"][width]["const"], b["properties"][height]["const"])
+            for b in rule["anyOf"]
+        )
+        props = request_schema["properties"]
+        default = (props[width]["default"], props[height]["default"])
+        return cls(width, height, allowed, default, rule, from_image)
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return (self.width_field, self.height_field)
+
+    def choices(self) -> tuple[str, ...]:
+        return tuple(format_size(s) for s in self.allowed)
+
+    def asked(self, body: Mapping[str, Any]) -> Size:
+        """The pair a body asks for, defaults filled in."""
+        return (
+            body.get(self.width_field, self.default[0]),
+            body.get(self.height_field, self.default[1]),
+        )
+
+    def body_fields(self, size: Size) -> dict[str, int]:
+        return {self.width_field: size[0], self.height_field: size[1]}
+
+    def output_size(self, body: Mapping[str, Any], images: Mapping[str, Image.Image]) -> Size:
+        image = images.get(self.from_image) if self.from_image else None
+        return image.size if image is not None else self.asked(body)
+
+    def violation(self, body: Mapping[str, Any]) -> str:
+        return (
+            f"{format_size(self.asked(body))} (width x height) is not one of the allowed "
+            f"sizes: {', '.join(self.choices())}"
+        )
+
+
+@dataclass(frozen=True)
+class AspectRatioRule:
+    """One field naming an aspect ratio; ``pixels`` gives each ratio's output size."""
+
+    field: str
+    pixels: Mapping[str, Size]
+    default: str
+    from_image: str | None = None
+
+    @classmethod
+    def from_schema(
+        cls, spec: Mapping[str, Any], request_schema: Mapping[str, Any], from_image: str | None
+    ) -> AspectRatioRule:
+        name = spec["field"]
+        field_schema = request_schema["properties"][name]
+        pixels = {ratio: (wh[0], wh[1]) for ratio, wh in spec["pixels"].items()}
+        missing = set(field_schema["enum"]) - set(pixels)
+        if missing:
+            raise ValueError(f"size rule: no pixels given for {', '.join(sorted(missing))}")
+        return cls(name, pixels, field_schema.get("default", field_schema["enum"][0]), from_image)
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return (self.field,)
+
+    def choices(self) -> tuple[str, ...]:
+        return tuple(self.pixels)
+
+    def asked(self, body: Mapping[str, Any]) -> Size:
+        return self.pixels[body.get(self.field, self.default)]
+
+    def output_size(self, body: Mapping[str, Any], images: Mapping[str, Image.Image]) -> Size:
+        image = images.get(self.from_image) if self.from_image else None
+        return image.size if image is not None else self.asked(body)
+
+    def nearest(self, size: Size) -> str:
+        """The ratio closest to ``size``'s shape (for moving a width x height request)."""
+        shape = size[0] / size[1]
+        return min(self.pixels, key=lambda r: abs(self.pixels[r][0] / self.pixels[r][1] - shape))
+
+
+SizeRule = PairsRule | AspectRatioRule
+
+
+def size_rule(
+    spec: Mapping[str, Any], request_schema: Mapping[str, Any]
+) -> SizeRule:
+    """The size rule a profile's ``request.size`` states."""
+    from_image = spec.get("from_image")
+    if "pairs" in spec:
+        return PairsRule.from_schema(spec["pairs"], request_schema, from_image)
+    if "aspect_ratio" in spec:
+        return AspectRatioRule.from_schema(spec["aspect_ratio"], request_schema, from_image)
+    raise ValueError("size rule: give 'pairs' or 'aspect_ratio'")

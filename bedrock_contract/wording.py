@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 from jsonschema import ValidationError
 
-from bedrock_contract.sizes import allowed_sizes_text, format_size, size_of, size_rule
+from bedrock_contract.sizes import PairsRule, SizeRule
 
 
 class Violation(NamedTuple):
@@ -67,47 +67,61 @@ def scalar(value: object) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
+# jsonschema's stubs type an error's fields as "value or Unset"; every error this module
+# words comes from a keyword that sets them, so they are read as plain values.
+def _value(e: ValidationError) -> Any:
+    return e.validator_value
+
+
+def _instance(e: ValidationError) -> Any:
+    return e.instance
+
+
+def _schema(e: ValidationError) -> Any:
+    return e.schema
+
+
 def _type(e: ValidationError) -> Iterator[str]:
-    expected = e.validator_value
+    expected = _value(e)
     names = [expected] if isinstance(expected, str) else list(expected)
     yield (
         f"expected type: {' or '.join(_SCHEMA_TYPE_NAMES[n] for n in names)}, "
-        f"found: {type_name(e.instance)}"
+        f"found: {type_name(_instance(e))}"
     )
 
 
 def _limit(template: str) -> Callable[[ValidationError], Iterator[str]]:
     def word(e: ValidationError) -> Iterator[str]:
-        yield template.format(value=scalar(e.instance), limit=scalar(e.validator_value))
+        yield template.format(value=scalar(_instance(e)), limit=scalar(_value(e)))
 
     return word
 
 
 def _count(template: str) -> Callable[[ValidationError], Iterator[str]]:
     def word(e: ValidationError) -> Iterator[str]:
-        yield template.format(limit=e.validator_value, count=len(e.instance))
+        yield template.format(limit=_value(e), count=len(_instance(e)))
 
     return word
 
 
 def _required(e: ValidationError) -> Iterator[str]:
-    for key in e.validator_value:
-        if key not in e.instance:
+    for key in _value(e):
+        if key not in _instance(e):
             yield f"required key [{key}] not found"
 
 
 def _additional(e: ValidationError) -> Iterator[str]:
-    known = e.schema.get("properties", {})
-    for key in e.instance:
+    known = _schema(e).get("properties", {})
+    for key in _instance(e):
         if key not in known:
             yield f"extraneous key [{key}] is not permitted"
 
 
 def _dependent_required(e: ValidationError) -> Iterator[str]:
-    for key, needed in e.validator_value.items():
-        if key in e.instance:
+    for key, needed in _value(e).items():
+        if key in _instance(e):
             for dep in needed:
-                if dep not in e.instance:
+                if dep not in _instance(e):
                     yield f"property [{dep}] is required when [{key}] is present"
 
 
@@ -123,13 +137,7 @@ def _not(e: ValidationError) -> Iterator[str]:
 
 
 def _any_of(e: ValidationError) -> Iterator[str]:
-    if e.schema is size_rule():
-        yield (
-            f"{format_size(size_of(e.instance))} (width x height) is not one of the allowed "
-            f"sizes: {allowed_sizes_text()}"
-        )
-    else:
-        yield f"no subschema matched out of the total {len(e.validator_value)} subschemas"
+    yield f"no subschema matched out of the total {len(_value(e))} subschemas"
 
 
 _WORDING: dict[str | None, Callable[[ValidationError], Iterator[str]]] = {
@@ -153,12 +161,18 @@ _WORDING: dict[str | None, Callable[[ValidationError], Iterator[str]]] = {
 }
 
 
-def violations_of(errors: Iterator[ValidationError]) -> list[Violation]:
-    """Bedrock-worded violations for jsonschema's errors, each once, in the order found."""
+def violations_of(
+    errors: Iterator[ValidationError], size: SizeRule | None = None
+) -> list[Violation]:
+    """Bedrock-worded violations for jsonschema's errors, each once, in the order found.
+    A broken size rule (``size``'s pairs) is named with the pairs allowed."""
     found: dict[Violation, None] = {}
     for error in errors:
-        word = _WORDING.get(error.validator)
-        texts = word(error) if word else iter([error.message])
+        word = _WORDING.get(str(error.validator))
+        if isinstance(size, PairsRule) and _schema(error) is size.schema:
+            texts: Iterator[str] = iter([size.violation(_instance(error))])
+        else:
+            texts = word(error) if word else iter([error.message])
         for text in texts:
             found[Violation(pointer(error.absolute_path), text)] = None
     return list(found)

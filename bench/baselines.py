@@ -15,7 +15,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from PIL import Image, ImageDraw
 
-from bedrock_contract import request_schema
+from bedrock_contract import ModelContract
 from bench import clients
 
 
@@ -110,18 +110,20 @@ class BareHTTPServer:
         self.stop()
 
 
-def naive_png(size: tuple[int, int], text: str = "placeholder") -> bytes:
-    """The simplest Pillow placeholder: a flat image, a line of text, PNG at defaults."""
+def naive_image(size: tuple[int, int], output_format: str = "png",
+                text: str = "placeholder") -> bytes:
+    """The simplest Pillow placeholder: a flat image, a line of text, saved in
+    ``output_format`` (an ``output_format`` value: png, jpeg, webp) at Pillow's defaults."""
     image = Image.new("RGB", size, (96, 112, 160))
     ImageDraw.Draw(image).text((size[0] // 4, size[1] // 2), text, fill=(255, 255, 255))
     out = io.BytesIO()
-    image.save(out, format="PNG")
+    image.save(out, format=output_format.upper())
     return out.getvalue()
 
 
-def plain_validator() -> Callable[[bytes], None]:
+def plain_validator(contract: ModelContract) -> Callable[[bytes], None]:
     """Parse and validate with pure-Python jsonschema: the textbook way to check a body."""
-    validator = Draft202012Validator(request_schema())
+    validator = Draft202012Validator(contract.request_schema)
 
     def validate(raw: bytes) -> None:
         validator.validate(json.loads(raw))

@@ -1,35 +1,124 @@
-"""Request bodies the bench sends; every rule they follow is read from bedrock_contract."""
+"""The models the bench calls and the request bodies it sends; every rule the bodies follow
+(field names, sizes, ranges, formats) is read from the model's contract."""
 
 from __future__ import annotations
 
 import json
 from itertools import cycle, islice
-from typing import Any
+from typing import Any, NamedTuple
 
-from bedrock_contract import DEFAULT_SIZE, MODEL_ID, allowed_sizes
-from bedrock_contract.loader import field
+from bedrock_contract import AspectRatioRule, ModelContract, Size, contract_for, format_size
 
-__all__ = ["MODEL_ID", "PROMPT", "distinct_bodies", "encode", "text_to_image"]
+__all__ = [
+    "CORE",
+    "CORE_ID",
+    "OUTPUT_FORMATS",
+    "PROMPT",
+    "SD35",
+    "SD35_ID",
+    "SDXL",
+    "SDXL_ID",
+    "Request",
+    "default_size",
+    "distinct_bodies",
+    "encode",
+    "format_model",
+    "request",
+    "sizes",
+    "text_to_image",
+]
+
+SDXL_ID = "stability.stable-diffusion-xl-v1"
+CORE_ID = "stability.stable-image-core-v1:1"
+SD35_ID = "stability.sd3-5-large-v1:0"
+SDXL, CORE, SD35 = (contract_for(model_id) for model_id in (SDXL_ID, CORE_ID, SD35_ID))
+
+# The formats the bench renders once each (the issue asks for every output format a
+# Stability model offers); each is rendered by the first of these models that offers it.
+OUTPUT_FORMATS = ("png", "jpeg", "webp")
+_FORMAT_MODELS = (CORE_ID, SD35_ID)
 
 PROMPT = "a lighthouse on a cliff at dusk, oil painting"
 
 
-def text_to_image(size: tuple[int, int] = DEFAULT_SIZE, *, seed: int = 42,
-                  prompt: str = PROMPT) -> dict[str, Any]:
-    width, height = size
-    return {"text_prompts": [{"text": prompt}], "width": width, "height": height, "seed": seed}
+def default_size(contract: ModelContract) -> Size:
+    """The size a body that names none gets (1024x1024 for every model here)."""
+    rule = contract.size
+    if isinstance(rule, AspectRatioRule):
+        return rule.pixels[rule.default]
+    return rule.default
+
+
+def _size_fields(contract: ModelContract, size: Size) -> dict[str, Any]:
+    rule = contract.size
+    if not isinstance(rule, AspectRatioRule):
+        return dict(rule.body_fields(size))
+    ratio = next((r for r, pixels in rule.pixels.items() if pixels == size), None)
+    if ratio is None:
+        raise ValueError(f"{contract.name} has no aspect ratio of {format_size(size)}")
+    return {rule.field: ratio}
+
+
+def text_to_image(contract: ModelContract = SDXL, size: Size | None = None, *, seed: int = 42,
+                  prompt: str = PROMPT, output_format: str | None = None) -> dict[str, Any]:
+    """A text-to-image body for ``contract`` at ``size`` (the default size unless given),
+    naming its size, seed and, where the model takes one, its output format."""
+    body = {
+        **contract.prompts.body_fields([prompt], []),
+        **_size_fields(contract, size or default_size(contract)),
+    }
+    if contract.seed_field is not None:
+        body[contract.seed_field] = seed
+    format_field = contract.response.format_field
+    if format_field is not None:
+        body[format_field] = output_format or contract.output_format({})
+    elif output_format not in (None, *contract.output_formats):
+        raise ValueError(f"{contract.name} answers only {contract.output_formats[0]}")
+    return body
+
+
+def format_model(output_format: str) -> tuple[str, ModelContract]:
+    """The model id and contract the bench renders ``output_format`` with."""
+    for model_id in _FORMAT_MODELS:
+        contract = contract_for(model_id)
+        if output_format in contract.output_formats:
+            return model_id, contract
+    raise ValueError(f"none of {', '.join(_FORMAT_MODELS)} answers {output_format}")
 
 
 def encode(body: dict[str, Any]) -> bytes:
     return json.dumps(body).encode()
 
 
-def distinct_bodies(count: int) -> list[bytes]:
+class Request(NamedTuple):
+    """One ``invoke_model`` call's model id and body, as sent."""
+
+    model_id: str
+    body: bytes
+
+    @property
+    def contract(self) -> ModelContract:
+        return contract_for(self.model_id)
+
+
+def request(model_id: str = SDXL_ID, **fields: Any) -> Request:
+    """A text-to-image request to ``model_id`` (``fields`` as :func:`text_to_image` takes)."""
+    return Request(model_id, encode(text_to_image(contract_for(model_id), **fields)))
+
+
+def distinct_bodies(count: int, contract: ModelContract = SDXL) -> list[bytes]:
     """``count`` valid bodies, no two alike (prompt and seed vary, sizes cycle), so no
     cache keyed on the body can help whoever validates them."""
-    highest_seed = field("seed")["maximum"]
-    sizes = islice(cycle(allowed_sizes()), count)
+    _, highest_seed = contract.seed_range()
+    cycled = islice(cycle(sizes(contract)), count)
     return [
-        encode(text_to_image(size, seed=1 + (i * 7919) % highest_seed, prompt=f"{PROMPT} #{i}"))
-        for i, size in enumerate(sizes)
+        encode(text_to_image(contract, size, seed=1 + (i * 7919) % highest_seed,
+                             prompt=f"{PROMPT} #{i}"))
+        for i, size in enumerate(cycled)
     ]
+
+
+def sizes(contract: ModelContract = SDXL) -> tuple[Size, ...]:
+    """Every output size a text-to-image body can ask ``contract`` for, in pixels."""
+    rule = contract.size
+    return tuple(rule.pixels.values()) if isinstance(rule, AspectRatioRule) else rule.allowed

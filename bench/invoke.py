@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.bodies import MODEL_ID
+from bench.bodies import Request
 
 
-def invoke(client: Any, body: bytes) -> bytes:
+def invoke(client: Any, request: Request) -> bytes:
     """``invoke_model`` with the body read to the end, as a caller must to use it."""
     response = client.invoke_model(
-        modelId=MODEL_ID, body=body, contentType="application/json", accept="application/json"
+        modelId=request.model_id, body=request.body,
+        contentType="application/json", accept="application/json",
     )
     data: bytes = response["body"].read()
     return data

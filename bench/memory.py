@@ -61,13 +61,13 @@ def rss_bytes() -> int | None:
     return None
 
 
-def _requests(variant: Variant, calls: int) -> Iterator[bytes]:
+def _requests(variant: Variant, calls: int) -> Iterator[bodies.Request]:
     if variant.distinct_requests:
-        # 1024x1024 only, so every render is the same cost as the repeated one.
+        # The default size only, so every render is the same cost as the repeated one.
         for i in range(calls):
-            yield bodies.encode(bodies.text_to_image(seed=1 + i, prompt=f"{bodies.PROMPT} {i}"))
+            yield bodies.request(seed=1 + i, prompt=f"{bodies.PROMPT} {i}")
     else:
-        same = bodies.encode(bodies.text_to_image())
+        same = bodies.request()
         for _ in range(calls):
             yield same
 
@@ -86,14 +86,14 @@ def measure(variant: Variant, probe: str, calls: int) -> Growth:
     """Runs in a child process: warm up, then ``calls`` calls, reporting what stayed."""
     calls = min(calls, variant.max_calls or calls)
     with subjects.inprocess_mock() as (client, mock):
-        for raw in _requests(variant, WARMUP_CALLS):
-            invoke(client, raw)
+        for request in _requests(variant, WARMUP_CALLS):
+            invoke(client, request)
         mock.journal.clear()
         if probe == "tracemalloc":
             tracemalloc.start()
         before = _probe(probe)
-        for raw in _requests(variant, calls):
-            invoke(client, raw)
+        for request in _requests(variant, calls):
+            invoke(client, request)
             if variant.clear_journal:
                 mock.journal.clear()
         after = _probe(probe)

@@ -33,12 +33,11 @@ from pathlib import Path
 import click
 from botocore.eventstream import EventStreamBuffer
 
-from bedrock_contract import allowed_sizes, check_response
-from bedrock_contract.loader import field as schema_field
-from bench.bodies import MODEL_ID, distinct_bodies, encode, text_to_image
+from bedrock_contract import check_response
+from bench.bodies import SDXL, SDXL_ID, distinct_bodies, encode, sizes, text_to_image
 
-INVOKE_PATH = f"/model/{MODEL_ID}/invoke"
-STREAM_PATH = f"/model/{MODEL_ID}/invoke-with-response-stream"
+INVOKE_PATH = f"/model/{SDXL_ID}/invoke"
+STREAM_PATH = f"/model/{SDXL_ID}/invoke-with-response-stream"
 JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 STREAM_HEADERS = {"Content-Type": "application/json", "X-Amzn-Bedrock-Accept": "application/json"}
 # Out of every 20 requests: 4 invalid, 4 streams, 1 body never sent before, 11 repeats.
@@ -50,16 +49,16 @@ STARTUP_TIMEOUT = 30.0
 
 def invalid_bodies() -> list[bytes]:
     """Bodies the service refuses, each breaking one rule read from the schema."""
-    steps, cfg = schema_field("steps"), schema_field("cfg_scale")
-    sizes = allowed_sizes()
-    wrong_pair = {"width": sizes[1][0], "height": sizes[2][1]}
+    allowed = sizes(SDXL)
+    wrong_pair = (allowed[1][0], allowed[2][1])
+    valid = encode(text_to_image())
     return [
-        encode({**text_to_image(), "steps": steps["maximum"] + 1}),
-        encode({**text_to_image(), "cfg_scale": cfg["minimum"] - 1}),
-        encode({**text_to_image(), **wrong_pair}),
+        encode({**text_to_image(), "steps": SDXL.field("steps")["maximum"] + 1}),
+        encode({**text_to_image(), "cfg_scale": SDXL.field("cfg_scale")["minimum"] - 1}),
+        encode(text_to_image(size=wrong_pair)),
         encode({**text_to_image(), "no_such_field": True}),
-        encode({"text_prompts": []}),
-        b'{"text_prompts": [{"text": "cut short"',
+        encode(SDXL.prompts.body_fields([], [])),
+        valid[: len(valid) // 2],  # cut short: not JSON
     ]
 
 
@@ -102,8 +101,8 @@ class Plan:
         if kind == "invalid":
             return kind, self.invalid[index % len(self.invalid)]
         if kind == "fresh":
-            size = allowed_sizes()[index % len(allowed_sizes())]
-            return kind, encode(text_to_image(size, seed=index + 1, prompt=f"soak #{index}"))
+            size = sizes(SDXL)[index % len(sizes(SDXL))]
+            return kind, encode(text_to_image(SDXL, size, seed=index + 1, prompt=f"soak #{index}"))
         return kind, self.repeated[index % len(self.repeated)]
 
 
@@ -127,7 +126,7 @@ def _outcome(kind: str, status: int, headers: http.client.HTTPMessage, data: byt
             parts.append(json.loads(message.payload)["bytes"])
         data = b"".join(base64.b64decode(part) for part in parts)
     try:
-        check_response(data)
+        check_response(SDXL, data)
     except ValueError as err:
         return f"{kind} body broke the contract: {str(err)[:80]}"
     return "ok"

@@ -3,15 +3,20 @@ module another helper has not landed yet turns into a "not available" row."""
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
 
+from bedrock_contract import ModelContract
 from bench import clients
-from bench.bodies import MODEL_ID
+from bench.bodies import SDXL_ID
 from bench.timing import NotAvailable
+
+# ``render(body, seed)``: one placeholder image, as the engine draws it for a request.
+Render = Callable[[dict[str, Any], int], bytes]
 
 
 def _module(name: str) -> ModuleType:
@@ -48,16 +53,29 @@ def mock_server() -> Iterator[Any]:
         yield server
 
 
-def uncached_render() -> Callable[[dict[str, Any], int], bytes]:
-    """``render(body, seed)``: the placeholder PNG as a first request would get it. The
-    placeholder keeps no whole-picture cache (the engine caches finished answers), and the
-    bench varies seed and prompt on every call; what stays warm is what a new request shares
-    with earlier ones in the process (fonts, words already drawn, PNG pieces)."""
-    placeholder = _module("mock_bedrock.placeholder")
-    render_png = placeholder.render_png
+def _first_renders(draw: Callable[..., bytes], model_id: str) -> Render:
+    """``draw`` as a first request meets it. The placeholder keeps no whole-picture cache
+    (the engine caches finished answers), and the bench varies seed and prompt on every
+    call; what stays warm is what a new request shares with earlier ones in the process
+    (fonts, words already drawn, PNG pieces)."""
 
     def render(body: dict[str, Any], seed: int) -> bytes:
-        png: bytes = render_png(body, seed=seed, model_id=MODEL_ID, images={}, blurred=False)
-        return png
+        image: bytes = draw(body, seed=seed, model_id=model_id, images={}, blurred=False)
+        return image
 
     return render
+
+
+def uncached_sdxl_render() -> Render:
+    """SDXL's placeholder PNG through the SDXL engine's renderer (the generic one plus
+    SDXL's init-image steps, which a text-to-image body skips)."""
+    _module("mock_bedrock.placeholder")
+    sdxl = _module("mock_bedrock.engines.sdxl")
+    return _first_renders(sdxl.render_png, SDXL_ID)
+
+
+def uncached_render(contract: ModelContract, model_id: str) -> Render:
+    """``contract``'s placeholder through the generic renderer (the one the Stability
+    engine draws with), in the format and at the size the body asks for."""
+    placeholder = _module("mock_bedrock.placeholder")
+    return _first_renders(functools.partial(placeholder.render, contract), model_id)

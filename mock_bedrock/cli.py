@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import signal
 import sys
 import threading
@@ -11,10 +12,20 @@ from types import FrameType
 import botocore.session
 import click
 
+from bedrock_contract import parse_as_of
 from mock_bedrock.doors.server import MockServer
 from mock_bedrock.service.app import MockBedrock, WSGIApplication
 from mock_bedrock.service.faults import FaultRuleError
 from mock_bedrock.testing.recorder import bedrock_url, recording_app, replaying_app
+
+
+def _as_of(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return parse_as_of(value)
+    except ValueError as err:
+        raise click.BadParameter(str(err), ctx=ctx, param=param) from None
 
 
 def _credential_pair(ctx: click.Context, param: click.Parameter,
@@ -32,7 +43,8 @@ def _credential_pair(ctx: click.Context, param: click.Parameter,
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
-    """A local Amazon Bedrock Runtime for Stability SDXL 1.0.
+    """A local Amazon Bedrock Runtime for Stability's image models (SD3.5 Large, Stable
+    Image Core and Ultra, SDXL 1.0).
 
     Real AWS clients (boto3, the AWS CLI, other SDKs) call it unchanged, by pointing their
     endpoint at it, e.g. AWS_ENDPOINT_URL_BEDROCK_RUNTIME=http://127.0.0.1:8787
@@ -50,6 +62,10 @@ def main() -> None:
               callback=_credential_pair,
               help="Check SigV4 signatures against these access keys (repeatable); without "
                    "it any signature, or none, is accepted.")
+@click.option("--as-of", "as_of", metavar="DATE", callback=_as_of,
+              help="Answer each model as Bedrock did on DATE (YYYY-MM-DD, or 'today'): "
+                   "unknown before its release, ResourceNotFoundException after its end of "
+                   "life. Default: serve every model, retired ones included.")
 @click.option("--log-requests", is_flag=True,
               help="Log each request to stderr (off by default: it costs latency).")
 @click.option("--record", "record_dir", type=click.Path(file_okay=False, path_type=Path),
@@ -67,14 +83,15 @@ def main() -> None:
 @click.option("--replay-fallthrough", is_flag=True,
               help="With --replay: answer calls with no cassette from the placeholder mock.")
 def serve(host: str, port: int, faults_file: Path | None,
-          credentials: dict[str, str] | None, log_requests: bool, record_dir: Path | None,
+          credentials: dict[str, str] | None, as_of: dt.date | None, log_requests: bool,
+          record_dir: Path | None,
           upstream: str | None, region: str | None, replay_dir: Path | None,
           replay_fallthrough: bool) -> None:
     """Serve the mock over HTTP/1.1 and HTTP/2 (cleartext, prior knowledge).
 
     The first line printed is the endpoint URL. Stops cleanly on Ctrl-C or SIGTERM.
     """
-    app = _app(faults_file, credentials, record_dir, upstream, region, replay_dir,
+    app = _app(faults_file, credentials, as_of, record_dir, upstream, region, replay_dir,
                replay_fallthrough)
     server = MockServer(app, host=host, port=port, log_requests=log_requests)
     try:
@@ -98,8 +115,9 @@ def serve(host: str, port: int, faults_file: Path | None,
             signal.signal(sig, handler)
 
 
-def _mock(faults_file: Path | None, credentials: dict[str, str] | None) -> MockBedrock:
-    app = MockBedrock(credentials=credentials)
+def _mock(faults_file: Path | None, credentials: dict[str, str] | None,
+          as_of: dt.date | None) -> MockBedrock:
+    app = MockBedrock(credentials=credentials, as_of=as_of)
     if faults_file is not None:
         try:
             app.faults.load_file(faults_file)
@@ -108,7 +126,7 @@ def _mock(faults_file: Path | None, credentials: dict[str, str] | None) -> MockB
     return app
 
 
-def _app(faults_file: Path | None, credentials: dict[str, str] | None,
+def _app(faults_file: Path | None, credentials: dict[str, str] | None, as_of: dt.date | None,
          record_dir: Path | None, upstream: str | None, region: str | None,
          replay_dir: Path | None, replay_fallthrough: bool) -> WSGIApplication:
     """The placeholder mock, or a recorder or replayer in front of it, as the options say."""
@@ -119,8 +137,10 @@ def _app(faults_file: Path | None, credentials: dict[str, str] | None,
     if replay_fallthrough and replay_dir is None:
         raise click.UsageError("--replay-fallthrough goes with --replay")
     if record_dir is not None:
-        if faults_file is not None or credentials is not None:
-            raise click.UsageError("--faults and --strict-credentials do not apply to --record")
+        if faults_file is not None or credentials is not None or as_of is not None:
+            raise click.UsageError(
+                "--faults, --strict-credentials and --as-of do not apply to --record"
+            )
         region = region or botocore.session.get_session().get_config_variable("region")
         try:
             return recording_app(upstream or bedrock_url(region or "us-east-1"), record_dir,
@@ -128,9 +148,9 @@ def _app(faults_file: Path | None, credentials: dict[str, str] | None,
         except ValueError as err:  # no AWS credentials to sign the forwarded calls with
             raise click.ClickException(str(err)) from None
     if replay_dir is not None:
-        fallthrough = _mock(faults_file, credentials) if replay_fallthrough else None
+        fallthrough = _mock(faults_file, credentials, as_of) if replay_fallthrough else None
         return replaying_app(replay_dir, fallthrough)
-    return _mock(faults_file, credentials)
+    return _mock(faults_file, credentials, as_of)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Batch runs: many requests from a JSON Lines file, run concurrently, resumable.
 
 Each line is a prompt (a JSON string) or an object keyed like ``sdxl generate``'s
-parameters. Line N's image is ``<out dir>/<N, zero-padded>.png``, so names are the same on
+parameters; how an object becomes a request is the caller's (``parse``). Line N's image is
+``<out dir>/<N, zero-padded>.<format's extension>``, so names are the same on
 every run, and a line counts as done when the manifest records its success *and* its image
 exists: a re-run after an interruption does only the rest and never touches a finished
 image. Images are written to a temporary file and renamed, so a kill never leaves a
@@ -16,15 +17,21 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sdxl_adapter import errors
-from sdxl_adapter.cli.errors import describable, describe
-from sdxl_adapter.cli.options import BadLine, request_from_mapping
 from sdxl_adapter.manifest import Manifest, Record
-from sdxl_adapter.request import SDXLRequest
-from sdxl_adapter.result import GenerationResult
+from sdxl_adapter.request import AnyRequest
+from sdxl_adapter.result import EXTENSIONS, GenerationResult
 
-Generate = Callable[[SDXLRequest], GenerationResult]
+Generate = Callable[[AnyRequest], GenerationResult]
+# A batch line's object -> its request and notes about it (e.g. fields a migration
+# dropped); raises BadLine, InvalidRequest, or OSError for an image it cannot read.
+Parse = Callable[[dict[str, Any], Path], tuple[AnyRequest, list[str]]]
+
+
+class BadLine(ValueError):
+    """A batch line that does not describe a request; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -32,23 +39,29 @@ class BatchLine:
     """One non-blank line of the batch file: a request, or why it is not one."""
 
     number: int  # 1-based, as an editor shows it
-    request: SDXLRequest | None = None
+    request: AnyRequest | None = None
     problem: str | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def extension(self) -> str:
+        fmt = self.request.output_format if self.request is not None else "png"
+        return EXTENSIONS.get(fmt, "." + fmt)
 
 
-def read_batch(path: Path) -> list[BatchLine]:
+def read_batch(path: Path, parse: Parse) -> list[BatchLine]:
     """Every non-blank line of a batch file, parsed and checked against the contract.
     Raises OSError / UnicodeDecodeError when the file cannot be read."""
     text = path.read_text(encoding="utf-8")
     base_dir = path.parent
     return [
-        _parse_line(number, raw, base_dir)
+        _parse_line(number, raw, base_dir, parse)
         for number, raw in enumerate(text.splitlines(), start=1)
         if raw.strip()
     ]
 
 
-def _parse_line(number: int, raw: str, base_dir: Path) -> BatchLine:
+def _parse_line(number: int, raw: str, base_dir: Path, parse: Parse) -> BatchLine:
     try:
         data = json.loads(raw)
     except json.JSONDecodeError as err:
@@ -58,21 +71,26 @@ def _parse_line(number: int, raw: str, base_dir: Path) -> BatchLine:
     if not isinstance(data, dict):
         return BatchLine(number, problem="must be a JSON string (the prompt) or an object")
     try:
-        request = request_from_mapping(data, base_dir).validate()
+        request, notes = parse(data, base_dir)
+        request.validate()
     except BadLine as err:
         return BatchLine(number, problem=str(err))
     except errors.InvalidRequest as err:
         return BatchLine(number, problem=err.message)
     except OSError as err:  # an image named by the line cannot be read
         return BatchLine(number, problem=f"cannot read {err.filename}: {err.strerror}")
-    return BatchLine(number, request=request)
+    return BatchLine(number, request=request, notes=tuple(notes))
 
 
-def output_name(number: int, last_number: int) -> str:
+def output_name(number: int, last_number: int, extension: str = ".png") -> str:
     """Line N's image name; the width fits the file's last line number (at least 4), so
     names sort in line order and stay the same across runs of the same file."""
     width = max(4, len(str(last_number)))
-    return f"{number:0{width}d}.png"
+    return f"{number:0{width}d}{extension}"
+
+
+def _plain(err: BaseException) -> str:
+    return f"{type(err).__name__}: {err}"
 
 
 @dataclass
@@ -100,8 +118,11 @@ class BatchRun:
         *,
         concurrency: int = 4,
         keep_filtered: bool = False,
+        describe: Callable[[BaseException], str] = _plain,
     ) -> None:
+        """``describe`` words a line's failure for its manifest record."""
         self.lines = lines
+        self.describe = describe
         self.out_dir = out_dir
         self.concurrency = concurrency
         self.keep_filtered = keep_filtered
@@ -152,7 +173,7 @@ class BatchRun:
         # A run killed mid-save leaves write_atomically's hidden temporary file
         # (".<name>.<random>.tmp") beside the image it was writing; that line is redone now.
         for line in todo:
-            name = output_name(line.number, self.last_number)
+            name = output_name(line.number, self.last_number, line.extension)
             for stale in self.out_dir.glob(f".{name}.*.tmp"):
                 stale.unlink(missing_ok=True)
 
@@ -193,7 +214,7 @@ class BatchRun:
 
     def _one(self, line: BatchLine, generate: Generate) -> None:
         assert line.request is not None
-        name = output_name(line.number, self.last_number)
+        name = output_name(line.number, self.last_number, line.extension)
         try:
             result = generate(line.request)
         except (errors.ContentFiltered, errors.GenerationFailed) as err:
@@ -207,14 +228,13 @@ class BatchRun:
                     file=name if kept else None,
                     seed=err.result.seed,
                     finish_reason=err.result.finish_reason,
-                    error=describe(err)[0],
+                    error=self.describe(err),
                     request_id=err.result.request_id,
                 )
             )
             return
         except Exception as err:  # any failure of one line is that line's, not the batch's
-            text = describe(err)[0] if describable(err) else f"{type(err).__name__}: {err}"
-            self._record(Record(line.number, ok=False, error=text))
+            self._record(Record(line.number, ok=False, error=self.describe(err)))
             return
         if self.abandoned.is_set():
             return  # the user gave up on this request: neither image nor record

@@ -1,8 +1,9 @@
-"""The SDXL client: validates a request, calls Bedrock Runtime through boto3, checks and
-decodes the response, and raises typed errors.
+"""The client: validates a request against its model's contract, calls Bedrock Runtime
+through boto3, checks and decodes the response, and raises typed errors.
 
 Transport, signing, retries and error parsing are botocore's; this module only chooses the
-endpoint, the retry configuration, and what each outcome means for an SDXL caller.
+endpoint, the retry configuration, the contract each call is checked by, and what each
+outcome means for a caller.
 """
 
 from __future__ import annotations
@@ -26,18 +27,19 @@ from botocore.exceptions import (
 )
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
-import bedrock_contract
+from bedrock_contract import ModelContract, default_catalogue
 from sdxl_adapter.errors import (
     ClientConfigError,
     ConnectionFailed,
     CredentialsMissing,
     from_client_error,
 )
-from sdxl_adapter.request import SDXLRequest
+from sdxl_adapter.models import DEFAULT_MODEL_ID, is_sdxl, sdxl_contract
+from sdxl_adapter.request import AnyRequest, ModelRequest, SDXLRequest
 from sdxl_adapter.response import result_from_body
 from sdxl_adapter.result import GenerationResult
 
-DEFAULT_MODEL_ID = bedrock_contract.MODEL_ID
+__all__ = ["DEFAULT_MODEL_ID", "BedrockImageClient", "SDXLClient"]
 SERVICE_NAME = "bedrock-runtime"
 AWS = "aws"
 MOCK = "mock"
@@ -77,15 +79,18 @@ def retry_config(max_attempts: int | None = None, mode: str | None = None) -> Co
     return Config(retries=retries) if retries else None
 
 
-class SDXLClient:
-    """Generates images with SDXL 1.0 on Bedrock Runtime, or on anything that speaks its
-    wire protocol.
+class BedrockImageClient:
+    """Generates images with Stability's models on Bedrock Runtime (``model_id``: SDXL 1.0
+    by default), or on anything that speaks its wire protocol.
 
     ``endpoint`` is ``"aws"`` (the real service: ``region``/``profile`` or the usual
     credential chain), an ``http(s)://`` URL, or ``"mock"`` (the in-process mock, active
     until :meth:`close`). Or pass a ready boto3 ``client`` (used as is, and not closed) or a
     boto3 ``session``. ``max_attempts``/``retry_mode`` configure botocore's retries of
     throttling and 5xx answers; ``config`` is merged under them.
+
+    :meth:`generate` takes an :class:`SDXLRequest` (sent to ``model_id``, which must be an
+    SDXL id) or a :class:`ModelRequest` (sent to the request's own model id).
 
     Use as a context manager, or call :meth:`close`.
     """
@@ -176,37 +181,58 @@ class SDXLClient:
     def endpoint_url(self) -> str:
         return str(self._client.meta.endpoint_url)
 
-    def generate(self, request: SDXLRequest, *, stream: bool = False) -> GenerationResult:
-        """Generate one image. The request is checked first (nothing is sent when it breaks
-        the contract); ``stream`` uses InvokeModelWithResponseStream."""
+    def generate(self, request: AnyRequest, *, stream: bool = False) -> GenerationResult:
+        """Generate one image. The request is checked first against its model's contract
+        (nothing is sent when it breaks it); ``stream`` uses InvokeModelWithResponseStream."""
         request.validate()
-        return self._call(request.to_body(), request, stream)
+        if isinstance(request, ModelRequest):
+            return self._call(request.to_body(), request, stream, request.model_id)
+        found = default_catalogue().find(self.model_id)
+        if found is not None and not is_sdxl(found.contract):
+            raise ClientConfigError(
+                f"an SDXLRequest is for SDXL, but this client's model is {self.model_id}: "
+                "send a ModelRequest (sdxl_adapter.migrate moves an SDXL body there)"
+            )
+        return self._call(request.to_body(), request, stream, self.model_id)
 
-    def generate_streaming(self, request: SDXLRequest) -> GenerationResult:
+    def generate_streaming(self, request: AnyRequest) -> GenerationResult:
         """:meth:`generate` through InvokeModelWithResponseStream."""
         return self.generate(request, stream=True)
 
     def invoke_body(
         self, body: bytes | str | Mapping[str, Any], *, stream: bool = False, validate: bool = True
     ) -> GenerationResult:
-        """Send a ready-made body (a dict, or JSON text or bytes). With ``validate`` False
-        it is sent exactly as given, to see what the service itself says of it."""
+        """Send a ready-made body (a dict, or JSON text or bytes) to ``model_id``. With
+        ``validate`` False it is sent exactly as given, to see what the service itself says
+        of it."""
         if validate:
-            request = SDXLRequest.from_body(body)
-            return self._call(request.to_body(), request, stream)
-        return self._call(body, None, stream)
+            contract = self._contract()
+            request: AnyRequest = (
+                SDXLRequest.from_body(body) if contract is None or is_sdxl(contract)
+                else ModelRequest.from_body(self.model_id, body)
+            )
+            return self._call(request.to_body(), request, stream, self.model_id)
+        return self._call(body, None, stream, self.model_id)
+
+    def _contract(self) -> ModelContract | None:
+        found = default_catalogue().find(self.model_id)
+        return found.contract if found is not None else None
 
     def _call(
         self,
         body: bytes | str | Mapping[str, Any],
-        request: SDXLRequest | None,
+        request: AnyRequest | None,
         stream: bool,
+        model_id: str,
     ) -> GenerationResult:
         payload = json.dumps(body) if isinstance(body, Mapping) else body
         try:
-            raw, request_id = self._invoke_stream(payload) if stream else self._invoke(payload)
+            raw, request_id = (
+                self._invoke_stream(payload, model_id) if stream
+                else self._invoke(payload, model_id)
+            )
         except ClientError as err:
-            raise from_client_error(err) from err
+            raise from_client_error(err, model_id=model_id) from err
         except (BotocoreConnectionError, HTTPClientError, urllib3.exceptions.HTTPError) as err:
             raise ConnectionFailed(
                 f"could not talk to Bedrock Runtime at {self.endpoint_url}: {err}"
@@ -216,25 +242,31 @@ class SDXLClient:
                 "no AWS credentials found: configure a profile or AWS_ACCESS_KEY_ID and "
                 "AWS_SECRET_ACCESS_KEY (any values work against a mock endpoint)"
             ) from err
+        found = default_catalogue().find(model_id)
+        # An id the catalogue does not know, answered anyway: read as SDXL, the default.
+        contract = found.contract if found is not None else sdxl_contract()
+        sent = _as_dict(body)
         return result_from_body(
             raw,
-            model_id=self.model_id,
+            contract=contract,
+            model_id=model_id,
             request_id=request_id,
-            body=_as_dict(body),
+            body=sent,
             request=request,
+            output_format=contract.output_format(sent),
         )
 
-    def _invoke(self, payload: bytes | str) -> tuple[bytes, str | None]:
+    def _invoke(self, payload: bytes | str, model_id: str) -> tuple[bytes, str | None]:
         response = self._client.invoke_model(
-            modelId=self.model_id, body=payload, contentType=JSON, accept=JSON
+            modelId=model_id, body=payload, contentType=JSON, accept=JSON
         )
         with contextlib.closing(response["body"]) as stream:
             raw: bytes = stream.read()
         return raw, response["ResponseMetadata"].get("RequestId")
 
-    def _invoke_stream(self, payload: bytes | str) -> tuple[bytes, str | None]:
+    def _invoke_stream(self, payload: bytes | str, model_id: str) -> tuple[bytes, str | None]:
         response = self._client.invoke_model_with_response_stream(
-            modelId=self.model_id, body=payload, contentType=JSON, accept=JSON
+            modelId=model_id, body=payload, contentType=JSON, accept=JSON
         )
         request_id = response["ResponseMetadata"].get("RequestId")
         parts: list[bytes] = []
@@ -246,7 +278,7 @@ class SDXLClient:
         except ClientError as err:
             # An error event mid-stream: botocore raises EventStreamError, which carries no
             # request id of its own; the stream's is the one to report.
-            raise from_client_error(err, request_id=request_id) from err
+            raise from_client_error(err, request_id=request_id, model_id=model_id) from err
         return b"".join(parts), request_id
 
     def close(self) -> None:
@@ -257,11 +289,15 @@ class SDXLClient:
         finally:
             self._resources.close()
 
-    def __enter__(self) -> SDXLClient:
+    def __enter__(self) -> BedrockImageClient:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+# The name this library had when SDXL was its only model.
+SDXLClient = BedrockImageClient
 
 
 def _as_dict(body: bytes | str | Mapping[str, Any]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ the service names the code: ``except errors.ThrottlingException``.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -15,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 import botocore.session
 from botocore.exceptions import ClientError
 
-from bedrock_contract import Violation
+from bedrock_contract import Violation, default_catalogue
+from sdxl_adapter.models import replacement_for
 
 if TYPE_CHECKING:
     from sdxl_adapter.result import GenerationResult
@@ -28,7 +30,7 @@ class SDXLError(Exception):
 
 
 class InvalidRequest(SDXLError, ValueError):
-    """The request breaks the SDXL contract and was refused locally: nothing was sent.
+    """The request breaks the model's contract and was refused locally: nothing was sent.
 
     ``message`` is worded as Bedrock words the same refusal; ``violations`` lists each
     broken rule as (JSON pointer, text).
@@ -63,30 +65,32 @@ class BedrockError(SDXLError):
 
 
 class ContentFiltered(SDXLError):
-    """The service filtered the image (finishReason CONTENT_FILTERED). ``result`` still holds
-    the (possibly blurred) image for a caller that chooses to keep it."""
+    """The service filtered the generation (a finish reason the model's profile lists as
+    filtered: SDXL's CONTENT_FILTERED, Stability's "Filter reason: ..."). ``result`` still
+    holds what came back: a blurred image, or none (``result.has_image``)."""
 
     def __init__(self, result: GenerationResult) -> None:
         super().__init__(
-            f"the image was content filtered (seed {result.seed}, request {result.request_id})"
-        )
-        self.result = result
-
-
-class GenerationFailed(SDXLError):
-    """The service reported a failed generation (finishReason ERROR); ``result`` holds what
-    it returned."""
-
-    def __init__(self, result: GenerationResult) -> None:
-        super().__init__(
-            f"the service reported a generation error (seed {result.seed}, "
+            f"the image was content filtered ({result.finish_reason}; seed {result.seed}, "
             f"request {result.request_id})"
         )
         self.result = result
 
 
+class GenerationFailed(SDXLError):
+    """The service reported a failed generation (any other finish reason than success:
+    SDXL's ERROR, Stability's "Inference error"); ``result`` holds what it returned."""
+
+    def __init__(self, result: GenerationResult) -> None:
+        super().__init__(
+            f"the service reported a generation error ({result.finish_reason}; seed "
+            f"{result.seed}, request {result.request_id})"
+        )
+        self.result = result
+
+
 class ContractDrift(SDXLError):
-    """The response broke the SDXL response contract: the service and this library
+    """The response broke the model's response contract: the service and this library
     disagree about the contract. The message names every violation."""
 
     def __init__(
@@ -130,6 +134,48 @@ def _generate_error_classes() -> dict[str, type[BedrockError]]:
 ERROR_CLASSES: Mapping[str, type[BedrockError]] = _generate_error_classes()
 globals().update(ERROR_CLASSES)
 
+if TYPE_CHECKING:
+    # What the line above defines, for type checkers (which cannot run it); a test checks
+    # that this list is botocore's.
+    class AccessDeniedException(BedrockError): ...
+    class ConflictException(BedrockError): ...
+    class InternalServerException(BedrockError): ...
+    class ModelErrorException(BedrockError): ...
+    class ModelNotReadyException(BedrockError): ...
+    class ModelStreamErrorException(BedrockError): ...
+    class ModelTimeoutException(BedrockError): ...
+    class ResourceNotFoundException(BedrockError): ...
+    class ServiceQuotaExceededException(BedrockError): ...
+    class ServiceUnavailableException(BedrockError): ...
+    class ThrottlingException(BedrockError): ...
+    class ValidationException(BedrockError): ...
+
+
+class ModelEndOfLife(ResourceNotFoundException):
+    """The service refused the model as past its end of life (ResourceNotFoundException
+    with the end-of-life message). ``replacement`` is the model to move to, where the
+    catalogue names one (``sdxl migrate`` / :func:`sdxl_adapter.migrate.migrate` moves a
+    body there); ``eol`` the date the model's profile gives."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        model_id: str,
+        replacement: str | None,
+        eol: dt.date | None,
+        http_status: int | None = None,
+        request_id: str | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(
+            code, message, http_status=http_status, request_id=request_id, details=details
+        )
+        self.model_id = model_id
+        self.replacement = replacement
+        self.eol = eol
+
 
 def error_class(code: str) -> type[BedrockError]:
     """The exception class for a service error code (:class:`BedrockError` if unmodeled)."""
@@ -160,22 +206,33 @@ def _stream_error_codes() -> dict[str, str]:
     return codes
 
 
-def from_client_error(err: ClientError, *, request_id: str | None = None) -> BedrockError:
+def from_client_error(
+    err: ClientError, *, request_id: str | None = None, model_id: str | None = None
+) -> BedrockError:
     """The typed exception for a botocore ClientError (the caller raises it ``from err``).
 
     ``request_id`` is used when the error itself carries none, as with an error event in the
     middle of a response stream, whose id is the stream's. (botocore keeps only the code and
-    message of such an event, so its other members are not in ``details``.)
+    message of such an event, so its other members are not in ``details``.) With
+    ``model_id``, the service's end-of-life refusal becomes :class:`ModelEndOfLife`.
     """
     response: Mapping[str, Any] = err.response
     error = response.get("Error", {})
     meta = response.get("ResponseMetadata", {})
     code = str(error.get("Code", "Unknown"))
     code = _stream_error_codes().get(code, code)
-    return error_class(code)(
-        code,
-        str(error.get("Message", "")),
-        http_status=meta.get("HTTPStatusCode"),
-        request_id=meta.get("RequestId") or request_id,
-        details={k: response[k] for k in modeled_members(code) if k in response},
-    )
+    message = str(error.get("Message", ""))
+    fields: dict[str, Any] = {
+        "http_status": meta.get("HTTPStatusCode"),
+        "request_id": meta.get("RequestId") or request_id,
+        "details": {k: response[k] for k in modeled_members(code) if k in response},
+    }
+    end_of_life = default_catalogue().words.end_of_life
+    if model_id is not None and (code, message) == (end_of_life.error, end_of_life.message):
+        found = default_catalogue().find(model_id)
+        return ModelEndOfLife(
+            code, message, model_id=model_id,
+            replacement=replacement_for(found) if found else None,
+            eol=found.version.lifecycle.eol if found else None, **fields,
+        )
+    return error_class(code)(code, message, **fields)

@@ -21,8 +21,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import bedrock_contract
+from bedrock_contract import ModelContract
 from sdxl_adapter.errors import InvalidRequest
 from sdxl_adapter.images import ImageInput, image_bytes
+from sdxl_adapter.models import contract_of, sdxl_contract
 
 # A negative prompt given as plain text gets this weight; AWS's examples use -1. The contract
 # only says that a weight below 0 makes a prompt negative.
@@ -126,7 +128,7 @@ class SDXLRequest:
     def to_body(self) -> dict[str, Any]:
         """The InvokeModel body: only the fields that were set, in the schema's order."""
         body: dict[str, Any] = {}
-        for name in bedrock_contract.request_schema()["properties"]:
+        for name in sdxl_contract().properties:
             if name == _PROMPTS:
                 body[name] = [p.to_json() for p in self.text_prompts]
             elif name in _SIZE_FIELDS:
@@ -141,6 +143,11 @@ class SDXLRequest:
 
     def to_json(self) -> str:
         return json.dumps(self.to_body())
+
+    @property
+    def output_format(self) -> str:
+        """The image format the answer comes in (SDXL's only one)."""
+        return sdxl_contract().output_format(self.to_body())
 
     def validate(self) -> SDXLRequest:
         """Check against the contract; return self, or raise :class:`InvalidRequest` worded
@@ -158,7 +165,9 @@ class SDXLRequest:
             "prompt": tuple(TextPrompt(p["text"], p.get("weight")) for p in body[_PROMPTS])
         }
         if any(name in body for name in _SIZE_FIELDS):
-            fields["size"] = bedrock_contract.size_of(body)
+            size = sdxl_contract().size
+            assert isinstance(size, bedrock_contract.PairsRule)  # SDXL's rule: width x height
+            fields["size"] = size.asked(body)
         for name, value in body.items():
             if name in _IMAGE_FIELDS:
                 fields[name] = base64.b64decode(value)
@@ -167,10 +176,13 @@ class SDXLRequest:
         return cls(**fields)
 
 
-def check(raw: bytes | str | Mapping[str, Any]) -> bedrock_contract.ValidRequest:
-    """:func:`bedrock_contract.check_request`, raising this library's :class:`InvalidRequest`."""
+def check(
+    raw: bytes | str | Mapping[str, Any], contract: ModelContract | None = None
+) -> bedrock_contract.ValidRequest:
+    """:func:`bedrock_contract.check_request` (SDXL's contract unless another is given),
+    raising this library's :class:`InvalidRequest`."""
     try:
-        return bedrock_contract.check_request(raw)
+        return bedrock_contract.check_request(contract or sdxl_contract(), raw)
     except bedrock_contract.InvalidRequestBody as err:
         raise InvalidRequest(err.message, err.violations) from err
 
@@ -178,9 +190,108 @@ def check(raw: bytes | str | Mapping[str, Any]) -> bedrock_contract.ValidRequest
 def _check_fields_cover_schema() -> None:
     # A field added to the schema must get a home here, or to_body would silently drop it.
     held = {f.name for f in dataclasses.fields(SDXLRequest)} | {_PROMPTS, *_SIZE_FIELDS}
-    missing = set(bedrock_contract.request_schema()["properties"]) - held
+    missing = set(sdxl_contract().properties) - held
     if missing:
         raise ImportError(f"SDXLRequest has no field for request schema properties {missing}")
 
 
 _check_fields_cover_schema()
+
+
+# Keywords ModelRequest takes for a model whose prompts are not plain body fields (SDXL's
+# weighted list): they go through the contract's prompt fields.
+_PROMPT_KEYWORD, _NEGATIVE_KEYWORD = "prompt", "negative_prompt"
+
+
+class ModelRequest:
+    """A request for any model of the catalogue, built from its schema: fields are named as
+    the model's body names them, and checked by the model's contract.
+
+        ModelRequest("stability.stable-image-core-v1:1", prompt="a lighthouse",
+                     aspect_ratio="16:9", output_format="jpeg", seed=7)
+        ModelRequest("stability.sd3-5-large-v1:0", prompt="in watercolour",
+                     image=Path("photo.png"), strength=0.6)
+
+    An image field (one the schema encodes as base64) takes bytes, a path or a Pillow
+    image. ``prompt`` and ``negative_prompt`` also work for a model whose prompts live
+    elsewhere in the body (SDXL's ``text_prompts``). A field left out, or given as None, is
+    left to the service's default.
+    """
+
+    def __init__(
+        self, model_id: str, fields: Mapping[str, Any] | None = None, /, **more: Any
+    ) -> None:
+        self.model_id = model_id
+        self.contract = contract_of(model_id)
+        given = {k: v for k, v in {**(fields or {}), **more}.items() if v is not None}
+        self._body = self._normalised(given)
+
+    def _normalised(self, given: dict[str, Any]) -> dict[str, Any]:
+        contract = self.contract
+        prompts = contract.prompts
+        positive, negative = given.get(_PROMPT_KEYWORD), given.get(_NEGATIVE_KEYWORD)
+        if _PROMPT_KEYWORD not in contract.properties and positive is not None:
+            del given[_PROMPT_KEYWORD]
+            if negative is not None and _NEGATIVE_KEYWORD not in contract.properties:
+                del given[_NEGATIVE_KEYWORD]
+            given.update(prompts.body_fields(_texts(positive), _texts(negative)))
+        for name in contract.image_fields:
+            value = given.get(name)
+            if value is not None and not isinstance(value, str):
+                given[name] = base64.b64encode(image_bytes(value)).decode("ascii")
+        # The schema's order, then any key it does not know (which the check refuses).
+        order = {name: i for i, name in enumerate(contract.properties)}
+        return dict(sorted(given.items(), key=lambda kv: order.get(kv[0], len(order))))
+
+    @classmethod
+    def from_body(cls, model_id: str, raw: bytes | str | Mapping[str, Any]) -> ModelRequest:
+        """A request from a ready-made body, checked against the model's contract first."""
+        return cls(model_id, check(raw, contract_of(model_id)).body)
+
+    def to_body(self) -> dict[str, Any]:
+        """The InvokeModel body (a copy)."""
+        return dict(self._body)
+
+    def to_json(self) -> str:
+        return json.dumps(self._body)
+
+    @property
+    def output_format(self) -> str:
+        """The image format the body asks for (the model's default when it names none)."""
+        return self.contract.output_format(self._body)
+
+    def validate(self) -> ModelRequest:
+        """Check against the model's contract; return self, or raise :class:`InvalidRequest`
+        worded as Bedrock would word the refusal."""
+        check(self._body, self.contract)
+        return self
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ModelRequest):
+            return NotImplemented
+        return (self.model_id, self._body) == (other.model_id, other._body)
+
+    def __hash__(self) -> int:
+        return hash((self.model_id, self.to_json()))
+
+    def __repr__(self) -> str:
+        return f"ModelRequest({self.model_id!r}, {elided(self.contract, self._body)!r})"
+
+
+def _texts(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else [str(v) for v in value]
+
+
+def elided(contract: ModelContract, body: Mapping[str, Any]) -> dict[str, Any]:
+    """The body with each image (the contract's image fields) replaced by a note of its
+    size, for printing."""
+    return {
+        k: (f"<base64 image, {len(v)} characters elided>"
+            if k in contract.image_fields and isinstance(v, str) else v)
+        for k, v in body.items()
+    }
+
+
+AnyRequest = SDXLRequest | ModelRequest

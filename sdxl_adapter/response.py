@@ -1,7 +1,10 @@
 """Turns a response body into a :class:`GenerationResult`, or into the error it stands for.
 
-Every way a body can break the contract (not JSON, a missing field, an unknown finishReason,
-base64 that does not decode to a PNG) becomes :class:`ContractDrift`, never a KeyError.
+Where a body keeps its seeds, images and finish reasons, and which finish reason means
+success or a filtered image, is the model's contract (its profile); every way a body can
+break the contract (not JSON, a missing field, an unknown finish reason, base64 that does
+not decode to an image of the requested format) becomes :class:`ContractDrift`, never a
+KeyError.
 """
 
 from __future__ import annotations
@@ -10,52 +13,50 @@ import base64
 from typing import Any
 
 import bedrock_contract
+from bedrock_contract import ModelContract
 from sdxl_adapter.errors import ContentFiltered, ContractDrift, GenerationFailed
-from sdxl_adapter.request import SDXLRequest
+from sdxl_adapter.request import AnyRequest
 from sdxl_adapter.result import GenerationResult
-
-
-def _finish_reason(name: str) -> str:
-    # The names this module branches on must be in the schema's enum: fail at import if the
-    # contract renames one, instead of silently never matching.
-    artifact = bedrock_contract.response_schema()["properties"]["artifacts"]["items"]
-    if name not in artifact["properties"]["finishReason"]["enum"]:
-        raise ImportError(f"finishReason {name!r} is not in the response schema")
-    return name
-
-
-SUCCESS = _finish_reason("SUCCESS")
-ERROR = _finish_reason("ERROR")
-CONTENT_FILTERED = _finish_reason("CONTENT_FILTERED")
 
 
 def result_from_body(
     raw: bytes | str,
     *,
+    contract: ModelContract,
     model_id: str,
     request_id: str | None,
     body: dict[str, Any],
-    request: SDXLRequest | None,
+    request: AnyRequest | None,
+    output_format: str | None = None,
 ) -> GenerationResult:
     """The result a response body carries; raises :class:`ContractDrift`,
-    :class:`ContentFiltered` or :class:`GenerationFailed`."""
+    :class:`ContentFiltered` (a finish reason the profile lists as filtered) or
+    :class:`GenerationFailed` (any other that is not the success value)."""
+    output_format = output_format or contract.output_format(body)
     try:
-        parsed = bedrock_contract.check_response(raw)
+        parsed = bedrock_contract.check_response(contract, raw, output_format)
+        artifacts = contract.response.artifacts(parsed)
     except bedrock_contract.InvalidResponseBody as err:
         raise ContractDrift(err.message, err.violations, request_id=request_id) from err
-    # Bedrock generates one image per call (the request schema caps samples at 1).
-    artifact = parsed["artifacts"][0]
+    if not artifacts:
+        raise ContractDrift(
+            f"response body breaks the {contract.name} contract: it reports no generation",
+            [], request_id=request_id,
+        )
     result = GenerationResult(
-        png=base64.b64decode(artifact["base64"]),  # checked by check_response
-        seed=artifact["seed"],
-        finish_reason=artifact["finishReason"],
+        # check_response checked that each image is base64 of an image.
+        images=tuple(base64.b64decode(a.image) if a.image else b"" for a in artifacts),
+        seeds=tuple(a.seed for a in artifacts),
+        finish_reasons=tuple(a.finish_reason for a in artifacts),
         model_id=model_id,
         request_id=request_id,
         body=body,
         request=request,
+        output_format=output_format,
     )
-    if result.finish_reason == CONTENT_FILTERED:
+    shape = contract.response
+    if result.finish_reason in shape.blurred:
         raise ContentFiltered(result)
-    if result.finish_reason == ERROR:
+    if result.finish_reason != shape.success:
         raise GenerationFailed(result)
     return result

@@ -1,4 +1,4 @@
-"""One generated image with what produced it, and saving it with its parameters embedded."""
+"""What one call produced, and saving it with its parameters embedded."""
 
 from __future__ import annotations
 
@@ -11,79 +11,124 @@ from typing import Any
 
 from PIL import Image
 
-from sdxl_adapter.pngtext import png_with_text, read_png_text, write_atomically
-from sdxl_adapter.request import SDXLRequest
+from bedrock_contract import ModelContract, PairsRule, Prompt, format_size
+from sdxl_adapter.embedded import PREFIX, read_embedded, with_parameters
+from sdxl_adapter.models import contract_of
+from sdxl_adapter.pngtext import write_atomically
+from sdxl_adapter.request import AnyRequest
 
-# Keywords of the text chunks save() writes are namespaced so they never collide with the
-# chunks the service (or the mock) already put into the PNG.
-PARAMETER_PREFIX = "sdxl:"
-# Request fields recorded in the PNG when the request set them (seed and size are always
-# recorded, from the result, as are the model id and the prompts).
-RECORDED_FIELDS = ("steps", "cfg_scale", "style_preset", "sampler")
+# The prefix of the keys save() embeds (PNG text chunk keywords ``sdxl:<name>``), so they
+# never collide with what the service (or the mock) already put into the file.
+PARAMETER_PREFIX = PREFIX
+# The file extension for each output format.
+EXTENSIONS = {"png": ".png", "jpeg": ".jpg", "webp": ".webp"}
+FORMATS_BY_EXTENSION = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".webp": "webp"}
 
 
 @dataclass(frozen=True)
 class GenerationResult:
-    """What one call produced. ``png`` is the image exactly as the service sent it."""
+    """What one call produced. Each image is exactly as the service sent it, in
+    ``output_format``; a generation answered without an image (filtered) has ``b""``.
+    Bedrock's image models answer one image a call, so the singular properties
+    (:attr:`data`, :attr:`seed`, :attr:`finish_reason`) read the first."""
 
-    png: bytes = field(repr=False)
-    seed: int
-    finish_reason: str
+    images: tuple[bytes, ...] = field(repr=False)
+    seeds: tuple[int | None, ...]
+    finish_reasons: tuple[str | None, ...]
     model_id: str
     request_id: str | None
     body: dict[str, Any] = field(repr=False)
     """The request body that was sent."""
-    request: SDXLRequest | None = field(default=None, repr=False)
+    request: AnyRequest | None = field(default=None, repr=False)
     """The typed request, unless a raw body was sent unchecked."""
+    output_format: str = "png"
+
+    @property
+    def data(self) -> bytes:
+        """The (first) image file's bytes, in :attr:`output_format`."""
+        return self.images[0] if self.images else b""
+
+    @property
+    def png(self) -> bytes:
+        """The image bytes of a PNG result (SDXL's only format); use :attr:`data` for any."""
+        if self.output_format != "png":
+            raise ValueError(f"this result is {self.output_format}, not png: read .data")
+        return self.data
+
+    @property
+    def seed(self) -> int | None:
+        return self.seeds[0] if self.seeds else None
+
+    @property
+    def finish_reason(self) -> str | None:
+        return self.finish_reasons[0] if self.finish_reasons else None
+
+    @property
+    def has_image(self) -> bool:
+        return bool(self.data)
+
+    @property
+    def extension(self) -> str:
+        return EXTENSIONS.get(self.output_format, "." + self.output_format)
+
+    @cached_property
+    def contract(self) -> ModelContract:
+        return contract_of(self.model_id)
 
     @cached_property
     def image(self) -> Image.Image:
-        """The PNG decoded by Pillow (on first access)."""
-        image = Image.open(io.BytesIO(self.png))
+        """The image decoded by Pillow (on first access)."""
+        image = Image.open(io.BytesIO(self.data))
         image.load()
         return image
 
     @property
     def size(self) -> tuple[int, int]:
-        """(width, height) of the image, read from the PNG header."""
-        with Image.open(io.BytesIO(self.png)) as image:
+        """(width, height) of the image, read from its header."""
+        with Image.open(io.BytesIO(self.data)) as image:
             return image.size
 
     def parameters(self) -> dict[str, str]:
-        """The generation parameters save() records, keyword (unprefixed) -> text."""
-        prompts = self.body.get("text_prompts", [])
-        negative = [p["text"] for p in prompts if _is_negative(p)]
-        positive = [p["text"] for p in prompts if not _is_negative(p)]
-        params = {"prompt": "\n".join(positive)}
+        """The generation parameters save() records, name -> text: the prompts, the seed
+        and size the image has, every other plain value the body set, and the model id."""
+        contract = self.contract
+        prompts = contract.prompts.of(self.body)
+        params = {"prompt": "\n".join(p.text for p in prompts if not _is_negative(p))}
+        negative = [p.text for p in prompts if _is_negative(p)]
         if negative:
             params["negative_prompt"] = "\n".join(negative)
         params["seed"] = str(self.seed)
-        width, height = self.size
-        params["size"] = f"{width}x{height}"
-        for name in RECORDED_FIELDS:
-            if name in self.body:
-                params[name] = str(self.body[name])
+        if self.has_image:
+            params["size"] = format_size(self.size)
+        skip = {*contract.prompts.fields, *contract.image_fields}
+        if isinstance(contract.size, PairsRule):
+            skip.update(contract.size.fields)  # "size" says it (an aspect ratio is kept)
+        skip.add(contract.seed_field or "")
+        for name, value in self.body.items():
+            if name not in skip and isinstance(value, str | int | float | bool):
+                params[name] = str(value)
         params["model_id"] = self.model_id
         return params
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the PNG to ``path`` with :meth:`parameters` added as text chunks, keeping the
-        chunks it already has. Atomic: an interrupted save leaves no partial file."""
-        texts = {PARAMETER_PREFIX + k: v for k, v in self.parameters().items()}
-        return write_atomically(path, png_with_text(self.png, texts))
+        """Write the image to ``path`` with :meth:`parameters` embedded (PNG text chunks,
+        a JPEG comment, WebP XMP: see :mod:`sdxl_adapter.embedded`), keeping what the file
+        already carries and every byte of its image data. Atomic: an interrupted save
+        leaves no partial file."""
+        return write_atomically(path, with_parameters(self.data, self.parameters()))
 
 
-def _is_negative(prompt: dict[str, Any]) -> bool:
+def _is_negative(prompt: Prompt) -> bool:
     # The contract's definition: a weight below 0 makes a negative prompt.
-    weight = prompt.get("weight")
-    return weight is not None and weight < 0
+    return prompt.weight < 0
 
 
 def read_parameters(source: str | os.PathLike[str] | bytes) -> dict[str, str]:
-    """The generation parameters a saved PNG records (as :meth:`GenerationResult.parameters`
-    returned them); other text chunks are left out, see :func:`read_png_text`."""
-    return {
-        key.removeprefix(PARAMETER_PREFIX): value
-        for key, value in read_png_text(source).items()
-        if key.startswith(PARAMETER_PREFIX)
-    }
+    """The generation parameters a saved PNG, JPEG or WebP records (as
+    :meth:`GenerationResult.parameters` returned them); other metadata is left out."""
+    return read_embedded(source)
+
+
+def output_format_of(path: str | os.PathLike[str]) -> str | None:
+    """The output format a file name's extension names, if any."""
+    return FORMATS_BY_EXTENSION.get(Path(path).suffix.lower())

@@ -40,7 +40,10 @@ def seed_zero_echoed(request: dict[str, Any], status: int, answer: dict[str, Any
                      ) -> dict[str, Any]:
     """The service echoes seed 0 instead of picking one."""
     if status == 200 and not request.get("seed"):
-        answer["artifacts"][0]["seed"] = 0
+        if "artifacts" in answer:
+            answer["artifacts"][0]["seed"] = 0
+        else:
+            answer["seeds"] = [0]
     return answer
 
 
@@ -55,7 +58,7 @@ def other_range_wording(request: dict[str, Any], status: int, answer: dict[str, 
 def finished_reason(request: dict[str, Any], status: int, answer: dict[str, Any]
                     ) -> dict[str, Any]:
     """The translation's typo come true: ``finishedReason`` instead of ``finishReason``."""
-    if status == 200:
+    if status == 200 and "artifacts" in answer:
         artifact = answer["artifacts"][0]
         artifact["finishedReason"] = artifact.pop("finishReason")
     return answer

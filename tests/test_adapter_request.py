@@ -16,12 +16,16 @@ from hypothesis import strategies as st
 from PIL import Image
 
 import bedrock_contract
-from bedrock_contract.loader import field
 from sdxl_adapter.errors import InvalidRequest, SDXLError
+from sdxl_adapter.models import sdxl_contract
 from sdxl_adapter.request import NEGATIVE_PROMPT_WEIGHT, SDXLRequest, TextPrompt
 from tests.images import image_bytes
 
 FRAME = "Malformed input request: {}, please reformat your input and try again."
+
+SDXL = sdxl_contract()
+assert isinstance(SDXL.size, bedrock_contract.PairsRule)
+SDXL_SIZES = SDXL.size.allowed
 
 
 def decoded(body: dict[str, Any], name: str) -> Image.Image:
@@ -38,7 +42,7 @@ def test_prompt_alone_leaves_every_other_field_to_the_service() -> None:
 
 
 def test_text_to_image_body_carries_exactly_what_was_set() -> None:
-    width, height = bedrock_contract.allowed_sizes()[-1]
+    width, height = SDXL_SIZES[-1]
     request = SDXLRequest(
         prompt="a lighthouse",
         negative_prompt="fog",
@@ -172,7 +176,7 @@ def test_an_image_of_the_wrong_type_is_a_type_error() -> None:
 
 
 def test_invalid_request_is_refused_with_bedrock_wording_and_every_violation() -> None:
-    steps = field("steps")
+    steps = SDXL.field("steps")
     request = SDXLRequest(prompt="x", steps=steps["maximum"] + 1, size=(1000, 1000))
     with pytest.raises(InvalidRequest) as caught:
         request.validate()
@@ -242,7 +246,7 @@ def test_from_body_refuses_text_that_is_not_json() -> None:
 
 def schema_value(name: str) -> st.SearchStrategy[Any]:
     """Values a field may take, read from its schema (enum, or type and range)."""
-    prop = field(name)
+    prop = SDXL.field(name)
     if "enum" in prop:
         return st.sampled_from(prop["enum"])
     if prop["type"] == "integer":
@@ -271,7 +275,7 @@ def transparent_png(size: tuple[int, int]) -> bytes:
     return out.getvalue()
 
 
-TEXT = field("text_prompts")["items"]["properties"]["text"]
+TEXT = SDXL.field("text_prompts")["items"]["properties"]["text"]
 prompt_items = st.builds(
     TextPrompt,
     st.text(max_size=TEXT["maxLength"]),
@@ -279,7 +283,7 @@ prompt_items = st.builds(
 )
 prompts = st.lists(st.text(max_size=40) | prompt_items, min_size=1, max_size=3)
 negatives = st.none() | st.text(max_size=40) | st.lists(st.text(max_size=40), max_size=2)
-sizes = st.sampled_from(bedrock_contract.allowed_sizes())
+sizes = st.sampled_from(SDXL_SIZES)
 
 
 @st.composite
@@ -305,7 +309,7 @@ def requests(draw: st.DrawFn) -> dict[str, Any]:
 def test_requests_built_within_the_schema_pass_the_contract(fields: dict[str, Any]) -> None:
     request = SDXLRequest(**fields)
     body = request.to_body()
-    bedrock_contract.check_request(json.dumps(body))  # raises on any violation
+    bedrock_contract.check_request(SDXL, json.dumps(body))  # raises on any violation
     # Only what was set reaches the body (prompts and size under their wire names).
     set_fields = {k for k, v in fields.items() if v is not None and k not in ("prompt", "size")}
     set_fields.discard("negative_prompt")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import os
 from pathlib import Path
-from typing import Any
 
 import pytest
 from PIL import Image
@@ -31,17 +30,17 @@ def service_png(size: tuple[int, int] = (1152, 896)) -> bytes:
     return out.getvalue()
 
 
-def result_for(request: SDXLRequest, png: bytes | None = None, **kw: Any) -> GenerationResult:
-    fields: dict[str, Any] = {
-        "png": service_png() if png is None else png,
-        "seed": 4242,
-        "finish_reason": "SUCCESS",
-        "model_id": MODEL,
-        "request_id": "req-1",
-        "body": request.to_body(),
-        "request": request,
-    }
-    return GenerationResult(**{**fields, **kw})
+def result_for(request: SDXLRequest, png: bytes | None = None, *,
+               finish_reason: str = "SUCCESS") -> GenerationResult:
+    return GenerationResult(
+        images=(service_png() if png is None else png,),
+        seeds=(4242,),
+        finish_reasons=(finish_reason,),
+        model_id=MODEL,
+        request_id="req-1",
+        body=request.to_body(),
+        request=request,
+    )
 
 
 def test_save_records_the_parameters_that_were_set(tmp_path: Path) -> None:

@@ -13,17 +13,12 @@ from typing import Any
 from PIL import Image
 from werkzeug.test import Client
 
-from bedrock_contract import check_request
-from mock_bedrock.engines.sdxl import (
-    Generation,
-    ResponseCache,
-    SdxlEngine,
-    cache_key,
-    canonical_json,
-    response_body,
-)
-from mock_bedrock.placeholder import render_png
+from mock_bedrock.canonical import canonical_json
+from mock_bedrock.engines.generation import Generation, ResponseCache, cache_key, response_body
+from mock_bedrock.engines.sdxl import SdxlEngine, render_png
 from mock_bedrock.service.app import MockBedrock
+from tests import sdxl_contract as sdxl
+from tests.sdxl_contract import check_request
 from tests.test_app_support import SDXL, invoke, sdxl_body
 
 
@@ -47,8 +42,8 @@ def valid(**fields: Any) -> Any:
 def test_a_repeat_request_is_answered_without_rendering_again() -> None:
     render = CountingRender()
     engine = SdxlEngine(render=render)
-    first = engine.generate(SDXL, valid(seed=3))
-    again = engine.generate(SDXL, valid(seed=3))
+    first = engine.generate(sdxl.SDXL, SDXL, valid(seed=3))
+    again = engine.generate(sdxl.SDXL, SDXL, valid(seed=3))
     assert render.calls == 1
     assert again == first
 
@@ -57,17 +52,17 @@ def test_the_same_body_in_another_key_order_is_the_same_request() -> None:
     render = CountingRender()
     engine = SdxlEngine(render=render)
     body = sdxl_body(seed=3, cfg_scale=9)
-    engine.generate(SDXL, check_request(body))
-    engine.generate(SDXL, check_request(dict(reversed(list(body.items())))))
+    engine.generate(sdxl.SDXL, SDXL, check_request(body))
+    engine.generate(sdxl.SDXL, SDXL, check_request(dict(reversed(list(body.items())))))
     assert render.calls == 1
 
 
 def test_body_model_and_finish_reason_each_make_a_different_answer() -> None:
     render = CountingRender()
     engine = SdxlEngine(render=render)
-    plain = engine.generate(SDXL, valid(seed=3))
-    reseeded = engine.generate(SDXL, valid(seed=4))
-    filtered = engine.generate(SDXL, valid(seed=3), finish_reason="CONTENT_FILTERED")
+    plain = engine.generate(sdxl.SDXL, SDXL, valid(seed=3))
+    reseeded = engine.generate(sdxl.SDXL, SDXL, valid(seed=4))
+    filtered = engine.generate(sdxl.SDXL, SDXL, valid(seed=3), finish_reason="CONTENT_FILTERED")
     assert render.calls == 3
     assert len({plain.body, reseeded.body, filtered.body}) == 3
     assert json.loads(filtered.body)["artifacts"][0]["finishReason"] == "CONTENT_FILTERED"
@@ -79,7 +74,7 @@ def test_the_envelope_is_what_json_dumps_writes() -> None:
         expected = json.dumps({"result": "success", "artifacts": [{
             "seed": 4294967295, "base64": base64.b64encode(png).decode(), "finishReason": reason,
         }]}).encode()
-        assert response_body(4294967295, png, reason) == expected
+        assert response_body(sdxl.SDXL, 4294967295, png, reason) == expected
 
 
 def generation(size: int) -> Generation:
@@ -114,7 +109,7 @@ def test_threads_asking_at_once_all_get_the_same_bytes() -> None:
 
     def ask() -> None:
         for seed in (11, 12, 11, 12):
-            body = engine.generate(SDXL, valid(seed=seed)).body
+            body = engine.generate(sdxl.SDXL, SDXL, valid(seed=seed)).body
             with lock:
                 bodies.append(body)
 
@@ -151,13 +146,13 @@ def test_a_request_with_megabytes_of_image_is_keyed_by_a_digest_and_only_answers
     engine = SdxlEngine(render=lambda *args, seed, **kwargs: renders.append(seed) or b"tiny")
     request = valid(init_image=noise_png_b64((640, 1536), seed=5), seed=3)
     assert len(canonical_json(request.body)) > 3_000_000
-    answer = engine.generate(SDXL, request)
-    key = cache_key(SDXL, "SUCCESS", request.body)
+    answer = engine.generate(sdxl.SDXL, SDXL, request)
+    key = cache_key(SDXL, "SUCCESS", True, request.body)
     assert engine.cache.get(key) is answer
-    assert len(key[2]) == 32  # the body's SHA-256, not the body
+    assert len(key[-1]) == 32  # the body's SHA-256, not the body
     assert engine.cache.size_bytes == len(answer.body)
     other = valid(init_image=noise_png_b64((640, 1536), seed=6), seed=3)
-    assert cache_key(SDXL, "SUCCESS", other.body) != key
-    engine.generate(SDXL, other)
-    engine.generate(SDXL, request)
+    assert cache_key(SDXL, "SUCCESS", True, other.body) != key
+    engine.generate(sdxl.SDXL, SDXL, other)
+    engine.generate(sdxl.SDXL, SDXL, request)
     assert len(renders) == 2 and len(engine.cache) == 2

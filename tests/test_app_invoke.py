@@ -13,12 +13,12 @@ import pytest
 from PIL import Image
 from werkzeug.test import Client, EnvironBuilder, run_wsgi_app
 
-import bedrock_contract
-from bedrock_contract.loader import field
-from mock_bedrock.engines.sdxl import SdxlEngine
-from mock_bedrock.placeholder import read_parameters, render_png
+from mock_bedrock.engines.sdxl import SdxlEngine, render_png
+from mock_bedrock.placeholder import read_parameters
 from mock_bedrock.service.app import MockBedrock
 from mock_bedrock.service.wire import ACCEPT_REFUSED, CONTENT_TYPE_REFUSED
+from tests import sdxl_contract as sdxl
+from tests.sdxl_contract import field
 from tests.test_app_support import SDXL, invoke, model_path, parse, sdxl_body
 
 LIMIT = 25_000_000  # the contract's body limit
@@ -40,7 +40,7 @@ def client(app: MockBedrock) -> Client:
 
 def artifact(response: Any) -> dict[str, Any]:
     assert response.status_code == 200, response.data
-    body = bedrock_contract.check_response(response.data)
+    body = sdxl.check_response(response.data)
     [only] = body["artifacts"]
     return only
 
@@ -48,7 +48,7 @@ def artifact(response: Any) -> dict[str, Any]:
 def test_success_body_satisfies_the_response_schema_and_carries_a_png(client: Client) -> None:
     response = invoke(client, sdxl_body(width=1344, height=768))
     assert response.headers["Content-Type"] == "application/json"
-    body = bedrock_contract.check_response(response.data)
+    body = sdxl.check_response(response.data)
     assert body["result"] == "success"
     [art] = body["artifacts"]
     assert art["finishReason"] == "SUCCESS"
@@ -116,8 +116,8 @@ def test_key_order_does_not_change_the_derived_seed(client: Client) -> None:
 )
 def test_refused_bodies_carry_check_requests_exact_message(client: Client, body: Any) -> None:
     raw = body if isinstance(body, (str, bytes)) else json.dumps(body)
-    with pytest.raises(bedrock_contract.InvalidRequestBody) as expected:
-        bedrock_contract.check_request(raw)
+    with pytest.raises(sdxl.InvalidRequestBody) as expected:
+        sdxl.check_request(raw)
     response = invoke(client, raw)
     assert response.status_code == 400
     error = parse(response)["Error"]

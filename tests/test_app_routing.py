@@ -11,12 +11,12 @@ from werkzeug.test import Client
 from mock_bedrock.service.app import MockBedrock
 from mock_bedrock.service.errors import INVOKE, INVOKE_STREAM, operation_errors
 from mock_bedrock.service.faults import FaultRule
-from mock_bedrock.service.models import EOL_MESSAGE, INVALID_MESSAGE
+from tests.sdxl_contract import RETIRED, UNKNOWN_MODEL
 from tests.test_app_support import SDXL, SDXL_ARN, boto3_client, invoke, parse, sdxl_body
 
 BEDROCK_NS = "http://internal.amazon.com/coral/com.amazon.bedrock/"
 
-# The statuses the contract (CONTRACT.md, "Wire protocol") lists, written out here to check
+# The statuses the contract (docs/models.md, "What every model shares") lists, written out here to check
 # that what the app reads from botocore's model is what the contract says.
 CONTRACT_STATUSES = {
     "ValidationException": 400,
@@ -68,7 +68,7 @@ def test_end_of_life_ids_are_resource_not_found(client: Client, model_id: str) -
     response = invoke(client, model_id=model_id)
     assert response.status_code == 404
     error = parse(response)["Error"]
-    assert (error["Code"], error["Message"]) == ("ResourceNotFoundException", EOL_MESSAGE)
+    assert (error["Code"], error["Message"]) == ("ResourceNotFoundException", RETIRED.message)
 
 
 @pytest.mark.parametrize(
@@ -81,14 +81,14 @@ def test_other_ids_are_invalid(client: Client, model_id: str) -> None:
     response = invoke(client, model_id=model_id)
     assert response.status_code == 400
     error = parse(response)["Error"]
-    assert (error["Code"], error["Message"]) == ("ValidationException", INVALID_MESSAGE)
+    assert (error["Code"], error["Message"]) == ("ValidationException", UNKNOWN_MODEL.message)
 
 
 def test_error_shape_is_aws_rest_json(client: Client) -> None:
     response = invoke(client, model_id="nope.nope-v1")
     assert response.headers["Content-Type"] == "application/json"
     assert response.headers["x-amzn-ErrorType"] == f"ValidationException:{BEDROCK_NS}"
-    assert response.json == {"message": INVALID_MESSAGE}
+    assert response.json == {"message": UNKNOWN_MODEL.message}
     assert parse(response)["ResponseMetadata"]["RequestId"] == response.headers["x-amzn-RequestId"]
 
 

@@ -4,15 +4,24 @@ piece, and leaves no thread running. Timings are never asserted."""
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 import threading
 
 import pytest
 from click.testing import CliRunner
+from PIL import Image
 
-from bench import baselines, bodies, clients, memory
-from bench.comparisons import first_renders, guarded, inprocess_vs_moto, server_vs_bare_http
+from bedrock_contract import check_request
+from bench import baselines, bodies, clients, memory, subjects
+from bench.comparisons import (
+    first_renders,
+    guarded,
+    inprocess_vs_moto,
+    latency_requests,
+    server_vs_bare_http,
+)
 from bench.invoke import invoke
 from bench.plan import Plan
 from bench.report import as_json, markdown
@@ -42,8 +51,8 @@ def test_bare_server_replays_the_canned_response_byte_for_byte() -> None:
     with baselines.BareHTTPServer(canned) as server:
         client = clients.bedrock_runtime(server.endpoint_url)
         try:
-            first = invoke(client, bodies.encode(bodies.text_to_image()))
-            second = invoke(client, bodies.encode(bodies.text_to_image()))  # kept-alive socket
+            first = invoke(client, bodies.request())
+            second = invoke(client, bodies.request())  # kept-alive socket
         finally:
             client.close()
     assert first == second == b'{"a": 1}'
@@ -61,7 +70,7 @@ def test_baseline_is_still_measured_when_the_mock_is_missing(
 ) -> None:
     monkeypatch.setitem(sys.modules, "mock_bedrock.doors.inprocess", None)
     rows = inprocess_vs_moto(TINY)
-    assert [row.verdict for row in rows] == ["not available", "not available"]
+    assert [row.verdict for row in rows] == ["not available"] * 4  # SDXL's and Core's
     assert all(row.baseline is not None for row in rows)
     assert "mock_bedrock.doors.inprocess" in rows[0].note
 
@@ -69,11 +78,29 @@ def test_baseline_is_still_measured_when_the_mock_is_missing(
 def test_server_comparison_stops_every_thread_it_starts() -> None:
     before = set(threading.enumerate())
     rows = server_vs_bare_http(TINY)
+    names = [bodies.SDXL.name, bodies.CORE.name]
     assert [row.metric for row in rows] == [
-        "median latency", "p99 latency", f"throughput, {TINY.threads} clients"
+        *(f"{name} {metric} latency" for name in names for metric in ("median", "p99")),
+        *(f"{name} throughput, {TINY.threads} clients" for name in names),
     ]
     assert all(row.subject and row.baseline for row in rows)
     assert set(threading.enumerate()) - before == set()
+
+
+@pytest.mark.parametrize("output_format", bodies.OUTPUT_FORMATS)
+def test_each_format_is_rendered_from_a_valid_body_in_that_format(output_format: str) -> None:
+    model_id, contract = bodies.format_model(output_format)
+    body = bodies.text_to_image(contract, output_format=output_format)
+    check_request(contract, body)
+    rendered = Image.open(io.BytesIO(subjects.uncached_render(contract, model_id)(body, 7)))
+    naive = Image.open(io.BytesIO(baselines.naive_image((8, 8), output_format)))
+    assert rendered.format == naive.format  # the baseline encodes the same format
+    assert rendered.size == bodies.default_size(contract)
+
+
+def test_every_latency_request_is_valid_for_its_model() -> None:
+    for request in latency_requests().values():
+        check_request(request.contract, request.body)
 
 
 def test_memory_probe_counts_the_journal_it_keeps() -> None:
@@ -84,10 +111,16 @@ def test_memory_probe_counts_the_journal_it_keeps() -> None:
 
 def test_every_in_process_comparison_is_measured_and_reported() -> None:
     rows = run(TINY, only=("inprocess", "render", "validation"))
-    assert [(row.section[0], row.metric) for row in rows[:2]] == [
-        ("1", "median latency"), ("1", "p99 latency")
+    assert [(row.section[0], row.metric) for row in rows[:4]] == [
+        ("1", f"{name} {metric} latency")
+        for name in (bodies.SDXL.name, bodies.CORE.name) for metric in ("median", "p99")
     ]
-    assert len(rows) == 2 + 9 + 1  # latency x2, one per allowed size, validation
+    # latency x2 per model, one per SDXL size, one per output format, validation
+    sizes, formats = len(bodies.sizes(bodies.SDXL)), len(bodies.OUTPUT_FORMATS)
+    assert len(rows) == 4 + sizes + formats + 1
+    assert [row.metric for row in rows[4 + sizes:-1]] == [
+        f"{fmt} 1024x1024 median" for fmt in bodies.OUTPUT_FORMATS
+    ]
     assert all(row.subject and row.baseline for row in rows)
     assert {row.verdict for row in rows} <= {"PASS", "MISS", "-"}
     table = markdown(rows, TINY, 1.0)

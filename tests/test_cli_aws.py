@@ -114,7 +114,10 @@ def test_endpoint_from_the_environment_variable(
 def one_plain_line(result: Result) -> str:
     lines = result.stderr.strip().splitlines()
     assert "Traceback" not in result.output
-    assert len(lines) == 2, lines  # the endpoint line, then the error
+    # The endpoint line, the warning that SDXL (the default model) is past its end of life,
+    # then the error.
+    assert len(lines) == 3, lines
+    assert lines[1].startswith("warning: stability.stable-diffusion-xl-v1 reached its end")
     return lines[-1]
 
 

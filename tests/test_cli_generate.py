@@ -15,14 +15,18 @@ import pytest
 from click.testing import CliRunner, Result
 
 import bedrock_contract
-from bedrock_contract.loader import field
 from mock_bedrock.doors.server import MockServer
 from mock_bedrock.placeholder import read_parameters as read_placeholder
 from mock_bedrock.service.faults import FaultRule
 from sdxl_adapter.cli import main
 from sdxl_adapter.cli.errors import ExitCode
+from sdxl_adapter.models import sdxl_contract
 from sdxl_adapter.result import read_parameters
 from tests.images import image_bytes
+
+CONTRACT = sdxl_contract()
+assert isinstance(CONTRACT.size, bedrock_contract.PairsRule)
+SDXL_SIZES = CONTRACT.size.allowed
 
 
 @pytest.fixture
@@ -205,10 +209,10 @@ def test_help_lists_the_schema_choices_and_ranges() -> None:
     text = sdxl("generate", "--help").stdout.replace("\n", " ")
     for name in ("sampler", "style_preset", "clip_guidance_preset", "init_image_mode",
                  "mask_source"):
-        assert "|".join(field(name)["enum"]) in text, name
-    for width, height in bedrock_contract.allowed_sizes():
+        assert "|".join(CONTRACT.field(name)["enum"]) in text, name
+    for width, height in SDXL_SIZES:
         assert f"{width}x{height}" in text
-    steps = field("steps")
+    steps = CONTRACT.field("steps")
     assert f"{steps['minimum']}<=x<={steps['maximum']}" in text
 
 
@@ -224,7 +228,7 @@ def test_group_help_documents_every_exit_code() -> None:
 def test_value_outside_the_schema_range_is_a_usage_error(
     mock_bedrock_endpoint: str, mock_bedrock_server: MockServer, in_tmp: Path
 ) -> None:
-    maximum = field("steps")["maximum"]
+    maximum = CONTRACT.field("steps")["maximum"]
     result = sdxl("--endpoint", mock_bedrock_endpoint, "generate", "x", "--steps",
                   str(maximum + 1))
     assert result.exit_code == ExitCode.USAGE
@@ -386,8 +390,8 @@ def test_validate_says_valid_or_words_every_violation(in_tmp: Path) -> None:
 
 
 def test_schema_prints_the_schema_files() -> None:
-    assert json.loads(sdxl("schema", "request").stdout) == bedrock_contract.request_schema()
-    assert json.loads(sdxl("schema", "response").stdout) == bedrock_contract.response_schema()
+    assert json.loads(sdxl("schema", "request").stdout) == CONTRACT.request_schema
+    assert json.loads(sdxl("schema", "response").stdout) == CONTRACT.response_schema
 
 
 def test_installed_validate_and_schema_read_standard_input_and_print(tmp_path: Path) -> None:
@@ -403,7 +407,7 @@ def test_installed_validate_and_schema_read_standard_input_and_print(tmp_path: P
     assert (good.returncode, good.stdout) == (0, "valid\n")
     schema = subprocess.run([SDXL, "schema", "response"], capture_output=True, text=True,
                             timeout=60, cwd=tmp_path, check=True)
-    assert json.loads(schema.stdout) == bedrock_contract.response_schema()
+    assert json.loads(schema.stdout) == CONTRACT.response_schema
 
 
 def test_retries_use_botocores_standard_mode_unless_the_user_chose_one(

@@ -78,7 +78,9 @@ def test_the_contract_suite_runs_as_tests_against_a_mock_server(project: pytest.
     assert run.ret == 0, run.outlines
     steps_checks = [c for c in suite.checks() if "steps" in c.name]
     run.assert_outcomes(passed=len(steps_checks))
-    run.stdout.fnmatch_lines(["*::sdxl-contract?server? steps above its maximum PASSED*"])
+    run.stdout.fnmatch_lines(
+        ["*::sdxl-contract?server? stable-diffusion-xl-v1: steps above its maximum PASSED*"]
+    )
 
 
 def test_the_live_contract_needs_the_live_option(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -92,12 +94,12 @@ def test_a_contract_difference_fails_its_test_with_the_report(project: pytest.Py
     drifted = standin.Drifted(standin.seed_zero_echoed)
     with MockServer(app=drifted) as server:
         url = server.endpoint_url
-        run = run_pytest(project, monkeypatch, f"--sdxl-contract={url}", "-k", "1152x896",
-                         credentials=False)
+        run = run_pytest(project, monkeypatch, f"--sdxl-contract={url}", "-k",
+                         "stable-image-core and picks", credentials=False)
     assert run.ret == 1, run.outlines
     assert "1 failed" in run.stdout.str()
-    assert f"{url} differs from the SDXL contract:" in run.stdout.str()
-    assert "FAIL  text-to-image 1152x896, seed 0 picks a non-zero seed" in run.stdout.str()
+    assert f"{url} differs from the contract:" in run.stdout.str()
+    assert "FAIL  stable-image-core: seed 0 picks a non-zero seed" in run.stdout.str()
     assert "seed: expected non-zero (the service picks one for 0)" in run.stdout.str()
     assert len(drifted.app.journal) == 1  # only the selected check ran
 

@@ -1,25 +1,39 @@
-"""The contract suite: passes against both doors of the mock, covers the contract, keeps the
-live subset small, and names a planted drift in a stand-in for real Bedrock."""
+"""The contract suite: built from each family's folder, passes against both doors of the
+mock, covers every model's contract, keeps the live subset small, and names a planted drift
+in a stand-in for real Bedrock."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
-import bedrock_contract
-from bedrock_contract.loader import field
+from bedrock_contract import Catalogue, PairsRule, contract_for, default_catalogue
+from mock_bedrock import MockBedrock, mock_sdxl
 from mock_bedrock.doors.server import MockServer
+from sdxl_adapter.contract import checks as suite_checks
 from sdxl_adapter.contract import runner as contract
 from sdxl_adapter.contract.runner import Generates, Refused
 from tests import contract_standin as standin
+from tests import sdxl_contract as sdxl
+from tests.custom_model import MODEL_ID as CUSTOM_ID
+from tests.custom_model import write_model_folder
 
 FRAME = "Malformed input request: {}, please reformat your input and try again."
+FAMILIES = [c.family for c in default_catalogue()]
+SDXL = "stable-diffusion-xl-v1"
 
 
 def by_name(name: str) -> contract.Check:
     return next(check for check in contract.checks() if check.name == name)
+
+
+def family_of(family: str) -> list[contract.Check]:
+    return [c for c in contract.checks() if c.family == family]
 
 
 # --- the suite against the mock ------------------------------------------------------------
@@ -32,6 +46,7 @@ def test_every_check_passes_through_the_in_process_door(
     assert report.passed, report.render()
     assert len(report.results) == len(contract.checks())
     assert len(mock_bedrock.journal) == len(contract.checks())  # one call per check
+    assert {r.check.family for r in report.results} == set(FAMILIES)
 
 
 def test_every_check_passes_through_the_server_door(mock_bedrock_server: MockServer) -> None:
@@ -41,65 +56,134 @@ def test_every_check_passes_through_the_server_door(mock_bedrock_server: MockSer
     assert report.target == mock_bedrock_server.endpoint_url
 
 
+def test_the_live_subset_passes_against_the_mock_as_of_today() -> None:
+    # What the service does today, SDXL's end of life included, is what the mock does when
+    # told the date.
+    with MockServer(as_of=dt.date.today()) as server, contract.open_target(
+        server.endpoint_url
+    ) as client:
+        report = contract.run_suite(client, contract.live_checks())
+    assert report.passed, report.render()
+    assert by_name_in(report, f"{SDXL}: stability.stable-diffusion-xl-v1 is past its end of life")
+
+
+def by_name_in(report: contract.Report, name: str) -> bool:
+    return any(r.check.name == name and r.passed for r in report.results)
+
+
 # --- what the suite covers -----------------------------------------------------------------
 
 
-def test_every_allowed_size_is_generated() -> None:
-    sizes = {c.expect.size for c in contract.checks() if isinstance(c.expect, Generates)}
-    assert sizes == set(bedrock_contract.allowed_sizes())
+@pytest.mark.parametrize("family", FAMILIES)
+def test_every_size_choice_and_output_format_is_generated(family: str) -> None:
+    model = default_catalogue().family(family)
+    generated = [c.expect for c in family_of(family) if isinstance(c.expect, Generates)]
+    sizes = {g.size for g in generated}
+    rule = model.size
+    assert set(rule.allowed if isinstance(rule, PairsRule) else rule.pixels.values()) <= sizes
+    assert {g.output_format for g in generated} == set(model.output_formats)
 
 
-def test_every_shape_is_generated() -> None:
-    bodies = [c.body for c in contract.checks() if isinstance(c.expect, Generates)]
+@pytest.mark.parametrize("family", FAMILIES)
+def test_every_enum_value_is_generated(family: str) -> None:
+    model = default_catalogue().family(family)
+    bodies = [c.body for c in family_of(family) if isinstance(c.expect, Generates)]
+    for name, spec in model.properties.items():
+        if "enum" in spec:
+            assert {b.get(name) for b in bodies} >= set(spec["enum"]), name
+
+
+def test_sdxl_image_to_image_and_masking_shapes_are_generated() -> None:
+    bodies = [c.body for c in family_of(SDXL) if isinstance(c.expect, Generates)]
     modes = {b.get("init_image_mode") for b in bodies if "init_image" in b}
     sources = {b["mask_source"] for b in bodies if "mask_source" in b}
-    assert set(field("init_image_mode")["enum"]) <= modes
-    assert sources == set(field("mask_source")["enum"])
+    assert set(sdxl.field("init_image_mode")["enum"]) <= modes
+    assert sources == set(sdxl.field("mask_source")["enum"])
 
 
-def test_image_to_image_expects_the_init_images_size() -> None:
-    [check, *_] = [c for c in contract.checks() if "init_image_mode" in c.body]
-    assert isinstance(check.expect, Generates)
-    assert check.expect.size != bedrock_contract.DEFAULT_SIZE  # so a default-size answer fails
+def test_image_to_image_expects_the_input_images_size() -> None:
+    for family, name in ((SDXL, "init_image_mode IMAGE_STRENGTH"),
+                         ("sd3-5-large", "mode image-to-image")):
+        check = by_name(f"{family}: {name}")
+        assert isinstance(check.expect, Generates)
+        default = default_catalogue().family(family).size.asked({})
+        assert check.expect.size != default  # so a default-size answer fails
 
 
-def test_the_seed_rule_is_checked_both_ways() -> None:
-    seeds = [c.expect.seed for c in contract.checks() if isinstance(c.expect, Generates)]
+@pytest.mark.parametrize("family", FAMILIES)
+def test_the_seed_rule_is_checked_both_ways(family: str) -> None:
+    model = default_catalogue().family(family)
+    seeds = [c.expect.seed for c in family_of(family) if isinstance(c.expect, Generates)]
     assert None in seeds  # a non-zero seed is expected for seed 0 / no seed
-    assert field("seed")["maximum"] in seeds  # an explicit seed is echoed, up to the largest
+    assert model.seed_range()[1] in seeds  # an explicit seed is echoed, up to the largest
 
 
-def test_each_range_and_enum_is_refused_with_bedrocks_wording() -> None:
-    steps = field("steps")
-    check = by_name("steps above its maximum")
-    assert check.expect == Refused(
+@pytest.mark.parametrize("family", FAMILIES)
+def test_each_required_field_range_and_enum_is_refused(family: str) -> None:
+    model = default_catalogue().family(family)
+    names = {c.name.split(": ", 1)[1] for c in family_of(family) if isinstance(c.expect, Refused)}
+    for name in model.required:
+        assert f"no {name}" in names
+    for name, spec in model.properties.items():
+        if "enum" in spec:
+            assert f"{name} outside its enum" in names
+        if "maximum" in spec:
+            assert f"{name} above its maximum" in names
+        if "maxLength" in spec:
+            assert f"{name} too long" in names
+    assert "an unknown key" in names
+    assert "unknown model id" in names
+    if not model.streaming:
+        assert "response streaming is refused" in names
+    for version in model.models:
+        if not version.described:
+            assert f"retired model id {version.id}" in names
+
+
+def test_refusals_carry_bedrocks_wording() -> None:
+    steps = sdxl.field("steps")
+    assert by_name(f"{SDXL}: steps above its maximum").expect == Refused(
         "ValidationException", 400,
         FRAME.format(f"#/steps: {steps['maximum'] + 1} is not less or equal to {steps['maximum']}"),
     )
-    names = {c.name for c in contract.checks() if isinstance(c.expect, Refused)}
-    for name, spec in bedrock_contract.request_schema()["properties"].items():
-        if "enum" in spec:
-            assert f"{name} outside its enum" in names
-        if "minimum" in spec:
-            assert f"{name} below its minimum" in names
+    assert by_name("stable-image-core: no prompt").expect == Refused(
+        "ValidationException", 400, FRAME.format("#: required key [prompt] not found")
+    )
 
 
-def test_a_refusal_check_must_break_exactly_one_rule() -> None:
-    with pytest.raises(ValueError, match="more than one rule"):
-        contract.refused("two rules", contract.base_body(steps=0, cfg_scale=-1))
-    with pytest.raises(ValueError, match="accepts this body"):
-        contract.refused("no rule", contract.base_body())
+def test_a_refusal_check_breaks_exactly_one_rule() -> None:
+    core = contract_for("stability.stable-image-core-v1:1")
+    assert suite_checks.refused(core, "two rules", {"seed": -1}) is None
+    assert suite_checks.refused(core, "no rule", {"prompt": "x"}) is None
 
 
-def test_the_live_subset_is_small_cheap_and_still_checks_sizes_seeds_and_refusals() -> None:
+def test_the_live_subset_is_small_cheap_and_checks_sizes_seeds_refusals_and_retirement() -> None:
     live = contract.live_checks()
-    assert 3 <= len(live) <= 5
+    assert len(live) <= 4 * len(FAMILIES)
     generations = [c for c in live if isinstance(c.expect, Generates)]
-    assert contract.billed_calls(live) == len(generations) <= 2
-    assert all(c.body["steps"] == field("steps")["minimum"] for c in generations)
+    assert contract.billed_calls(live) == len(generations) <= 2 * len(FAMILIES)
     assert {c.expect.seed is None for c in generations} == {True, False}
-    assert len({c.expect.size for c in generations}) == 2
-    assert any(isinstance(c.expect, Refused) for c in live)
+    # SDXL is past its end of life: live, it is only checked for the service's refusal.
+    assert not [c for c in generations if c.family == SDXL]
+    assert [c.name for c in live if c.family == SDXL] == [
+        f"{SDXL}: stability.stable-diffusion-xl-v1 is past its end of life"
+    ]
+    assert any(isinstance(c.expect, Refused) and "Malformed" in c.expect.message for c in live)
+    assert contract.cost_warning(live).startswith(f"Live mode: {len(live)} calls")
+
+
+def test_a_model_folder_outside_the_project_is_covered(tmp_path: Path) -> None:
+    folder = write_model_folder(tmp_path)
+    found = suite_checks.family_checks(Catalogue.load((folder,)).family(folder.name))
+    names = {c.name for c in found}
+    assert "acme-poster: aspect ratio 3:1" in names
+    assert "acme-poster: output_format jpeg" in names
+    assert "acme-poster: headline too long" in names
+    assert f"acme-poster: {CUSTOM_ID} through the eu. profile" in names
+    with mock_sdxl(MockBedrock(catalogue=Catalogue.load((folder,)))):
+        client = boto3.client("bedrock-runtime", region_name="eu-west-1")
+        report = contract.run_suite(client, found)
+    assert report.passed, report.render()
 
 
 # --- a stand-in for real Bedrock with one planted drift -----------------------------------
@@ -111,33 +195,42 @@ def drifted_bedrock(request: pytest.FixtureRequest) -> Iterator[str]:
         yield server.endpoint_url
 
 
+SEED_ZERO = "seed 0 picks a non-zero seed"
+
+
+def first_retired_ids() -> list[tuple[str, str]]:
+    """Each live family's first retired id: the one in the live subset."""
+    found = []
+    for model in default_catalogue():
+        if model.family == SDXL:
+            continue  # past its end of life: live, only that is checked
+        retired = [m.id for m in model.models if not m.described]
+        if retired:
+            found.append((model.family, retired[0]))
+    return found
 DRIFTS = [
     pytest.param(
         standin.seed_zero_echoed,
-        {"text-to-image 1152x896, seed 0 picks a non-zero seed":
-         ("seed", "non-zero (the service picks one for 0)", "0")},
+        {f"{family}: {SEED_ZERO}": ("seed", "non-zero (the service picks one for 0)", "0")
+         for family in FAMILIES if family != SDXL},
         id="seed-0-echoed",
     ),
     pytest.param(
         standin.other_range_wording,
-        {"steps above its maximum":
-         ("message", FRAME.format("#/steps: 151 is not less or equal to 150"),
-          FRAME.format("#/steps: 151 > max 150"))},
+        {f"{model.family}: seed above its maximum":
+         ("message", FRAME.format(f"#/seed: {high + 1} is not less or equal to {high}"),
+          FRAME.format(f"#/seed: {high + 1} > max {high}"))
+         for model in default_catalogue() if model.family != SDXL
+         for high in [model.seed_range()[1]]},
         id="other-wording",
     ),
     pytest.param(
-        standin.finished_reason,
-        {name: ("response body", "satisfies the response schema",
-                "response body breaks the SDXL contract: "
-                "#/artifacts/0: required key [finishReason] not found")
-         for name in ("text-to-image 1024x1024, explicit seed echoed",
-                      "text-to-image 1152x896, seed 0 picks a non-zero seed")},
-        id="finishedReason",
-    ),
-    pytest.param(
         standin.retired_model_worded_otherwise,
-        {f"retired model id {bedrock_contract.RETIRED_MODEL_IDS[0]}":
-         ("message", bedrock_contract.RETIRED.message, "Model not found.")},
+        {f"{family}: retired model id {retired}": ("message", sdxl.RETIRED.message,
+                                                    "Model not found.")
+         for family, retired in first_retired_ids()}
+        | {f"{SDXL}: stability.stable-diffusion-xl-v1 is past its end of life":
+           ("outcome", f"ResourceNotFoundException: {sdxl.RETIRED.message}", "success (HTTP 200)")},
         id="retired-model-wording",
     ),
 ]
@@ -151,7 +244,9 @@ def test_the_live_subset_names_the_planted_drift(
         report = contract.run_suite(client, contract.live_checks())
     assert not report.passed
     failed = {r.check.name: r.differences for r in report.failures}
-    assert set(failed) == set(named)
+    # The stand-in is the mock serving every model: SDXL's end of life always shows.
+    eol = f"{SDXL}: stability.stable-diffusion-xl-v1 is past its end of life"
+    assert set(failed) - {eol} == set(named) - {eol}
     for name, (aspect, expected, got) in named.items():
         assert failed[name] == (contract.Difference(aspect, expected, got),)
         rendered = report.render()
@@ -159,14 +254,18 @@ def test_the_live_subset_names_the_planted_drift(
         assert f"{aspect}: expected {expected}" in rendered and f"got      {got}" in rendered
 
 
-@pytest.mark.parametrize("drifted_bedrock", [standin.seed_zero_echoed], indirect=True)
+@pytest.mark.parametrize("drifted_bedrock", [standin.finished_reason], indirect=True)
 def test_the_full_suite_names_every_check_the_drift_touches(drifted_bedrock: str) -> None:
     with contract.open_target(drifted_bedrock) as client:
-        report = contract.run_suite(client)
+        report = contract.run_suite(client, family_of(SDXL))
     failed = {r.check.name for r in report.failures}
-    expected = {c.name for c in contract.checks()
-                if isinstance(c.expect, Generates) and c.expect.seed is None}
+    expected = {c.name for c in family_of(SDXL) if isinstance(c.expect, Generates)}
     assert failed == expected
+    [first, *_] = report.failures
+    assert first.differences == (contract.Difference(
+        "response body", "satisfies the response schema",
+        "response body breaks the Stable Diffusion XL 1.0 contract: "
+        "#/artifacts/0: required key [finishReason] not found"),)
     assert report.render().endswith(
         f"{len(report.results) - len(failed)} passed, {len(failed)} failed: the target "
         "differs from the contract where FAIL says so above"

@@ -17,8 +17,8 @@ import h2.events
 import pytest
 from botocore.eventstream import EventStreamBuffer
 
-from bedrock_contract import MODEL_ID
 from mock_bedrock.doors.server import MockServer
+from tests.sdxl_contract import MODEL_ID
 
 # Frame header: length (24 bits), type, flags, stream id (31 bits); RFC 9113 section 4.1.
 GOAWAY = bytes.fromhex("000008" "07" "00" "00000000") + (0).to_bytes(4, "big") * 2

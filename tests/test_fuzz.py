@@ -6,8 +6,8 @@ arbitrary bytes; Content-Type and Accept take arbitrary values. Whatever arrives
 
 - no answer is a 5xx unless a fault rule asked for one;
 - every refusal parses in botocore as a ClientError with the model's code and a message,
-  ValidationException for bodies, worded exactly as ``bedrock_contract.check_request`` words it;
-- the verdict agrees with the reference validator (``bedrock_contract.loader.request_validator``,
+  ValidationException for bodies, worded exactly as ``sdxl.check_request`` words it;
+- the verdict agrees with the reference validator (``sdxl.request_validator``,
   pure-Python jsonschema, not the fast validator the mock's hot path uses);
 - the door still answers a valid request after each test's examples.
 
@@ -36,8 +36,6 @@ from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 from PIL import Image
 
-import bedrock_contract
-from bedrock_contract.loader import request_validator
 from mock_bedrock.doors.inprocess import mock_sdxl
 from mock_bedrock.doors.server import MockServer
 from mock_bedrock.service.admin import PREFIX as ADMIN_PREFIX
@@ -52,8 +50,10 @@ from mock_bedrock.service.errors import (
     status_of,
 )
 from mock_bedrock.service.faults import FaultRule
-from mock_bedrock.service.models import SDXL_V1
 from mock_bedrock.service.wire import ACCEPT_REFUSED, CONTENT_TYPE_REFUSED
+from tests import sdxl_contract as sdxl
+from tests.sdxl_contract import MODEL_ID as SDXL_V1
+from tests.sdxl_contract import request_validator
 
 EXAMPLES = int(os.environ.get("SDXL_FUZZ_EXAMPLES", "120"))
 # The doors are set up once per test, not per example, on purpose: a mock that has served
@@ -74,7 +74,7 @@ ONE_ATTEMPT = Config(retries={"total_max_attempts": 1, "mode": "standard"}, conn
 JSON = "application/json"
 _SESSION = boto3.session.Session()
 
-SCHEMA = bedrock_contract.request_schema()
+SCHEMA = sdxl.request_schema()
 FIELDS: dict[str, dict[str, Any]] = SCHEMA["properties"]
 IMAGE_FIELDS = tuple(name for name, rule in FIELDS.items() if "contentEncoding" in rule)
 SIZE_FIELDS = ("width", "height")
@@ -128,16 +128,16 @@ def _png(size: tuple[int, int], mode: str = "RGBA", fmt: str = "PNG") -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-SIZES = bedrock_contract.allowed_sizes()
-OTHER_SIZE = next(size for size in SIZES if size != bedrock_contract.DEFAULT_SIZE)
-GOOD_IMAGE = _png(bedrock_contract.DEFAULT_SIZE)
+SIZES = sdxl.allowed_sizes()
+OTHER_SIZE = next(size for size in SIZES if size != sdxl.DEFAULT_SIZE)
+GOOD_IMAGE = _png(sdxl.DEFAULT_SIZE)
 # Image field values: good ones, and each way an image can be wrong.
 IMAGE_VALUES = st.sampled_from([
     GOOD_IMAGE,
-    _png(bedrock_contract.DEFAULT_SIZE, "L"),  # no alpha: a mask, or an init image without one
+    _png(sdxl.DEFAULT_SIZE, "L"),  # no alpha: a mask, or an init image without one
     _png(OTHER_SIZE, "RGB"),  # allowed size, but not the other image's
     _png((64, 64)),  # a size that is not allowed
-    _png(bedrock_contract.DEFAULT_SIZE, "RGB", "GIF"),
+    _png(sdxl.DEFAULT_SIZE, "RGB", "GIF"),
     base64.b64encode(b"not an image at all").decode(),
     "%%% not base64 %%%",
     "",
@@ -268,11 +268,11 @@ def _not_json(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
 
-def local_refusal(raw: bytes) -> bedrock_contract.InvalidRequestBody | None:
+def local_refusal(raw: bytes) -> sdxl.InvalidRequestBody | None:
     """What the schema package itself says of the body (what the adapter would say)."""
     try:
-        bedrock_contract.check_request(raw)
-    except bedrock_contract.InvalidRequestBody as refusal:
+        sdxl.check_request(raw)
+    except sdxl.InvalidRequestBody as refusal:
         return refusal
     return None
 
@@ -298,12 +298,12 @@ def check_body_verdict(answer: Answer, raw: bytes) -> None:
         assert refusal is not None
     if refusal is None:
         assert answer.code is None, f"{answer.code}: {answer.message}"
-        body = bedrock_contract.check_response(answer.payload)
+        body = sdxl.check_response(answer.payload)
         artifact = body["artifacts"][0]
         image = Image.open(io.BytesIO(base64.b64decode(artifact["base64"])))
         request = json.loads(raw)
         wanted = (Image.open(io.BytesIO(base64.b64decode(request["init_image"]))).size
-                  if "init_image" in request else bedrock_contract.size_of(request))
+                  if "init_image" in request else sdxl.size_of(request))
         assert image.size == tuple(wanted)
         return
     if reference:  # the schema allows it, so only an image can be at fault
@@ -365,7 +365,7 @@ SAMPLE = json.dumps({"text_prompts": [{"text": "still answering"}], "seed": 7}).
 def assert_still_answers(door: Door) -> None:
     answer = door.call(SAMPLE)
     assert answer.code is None, f"{answer.code}: {answer.message}"
-    bedrock_contract.check_response(answer.payload)
+    sdxl.check_response(answer.payload)
 
 
 @pytest.fixture(params=["inprocess", "server"])
@@ -439,7 +439,7 @@ def test_arbitrary_media_type_headers(
     assert answer.status < 500, f"{answer.status} {answer.code}: {answer.message}"
     if answer.code is None:
         assert local_refusal(raw) is None
-        bedrock_contract.check_response(answer.payload)
+        sdxl.check_response(answer.payload)
         return
     assert (answer.code, answer.status) == ("ValidationException", 400)
     refusal = local_refusal(raw)

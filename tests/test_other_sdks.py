@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-import bedrock_contract
 from mock_bedrock.doors.server import MockServer
+from tests import sdxl_contract as sdxl
 
 SCRIPT = Path(__file__).parent / "js" / "invoke.mjs"
 SDK_DIR = os.environ.get("SDXL_JS_SDK_DIR", "")
@@ -42,8 +42,8 @@ def test_javascript_sdk_with_default_settings(mock_bedrock_server: MockServer) -
     assert found["invoked"]["artifacts"][0]["finishReason"] == "SUCCESS"
     assert found["invoked"]["artifacts"][0]["seed"] != 0
     assert found["streamed"] == found["invoked"]
-    expected = bedrock_contract.InvalidRequestBody(
-        [bedrock_contract.Violation("#/cfg_scale", "40 is not less or equal to 35")]
+    expected = sdxl.InvalidRequestBody(
+        [sdxl.Violation("#/cfg_scale", "40 is not less or equal to 35")]
     ).message
     assert found["refusal"]["name"] == "ValidationException"
     assert (found["refusal"]["status"], found["refusal"]["message"]) == (400, expected)

@@ -47,8 +47,10 @@ def test_wheel_installed_elsewhere_carries_the_schemas(tmp_path: Path) -> None:
     probe = (
         "import bedrock_contract, sdxl_adapter, mock_bedrock\n"
         "print(bedrock_contract.__file__)\n"
-        "bedrock_contract.check_request(open(r'%s', 'rb').read())\n"
-        "print(len(bedrock_contract.allowed_sizes()))\n" % (ROOT / "examples" / "sample-request.json")
+        "sdxl = bedrock_contract.contract_for('stability.stable-diffusion-xl-v1')\n"
+        "bedrock_contract.check_request(sdxl, open(r'%s', 'rb').read())\n"
+        "print(len(sdxl.size.allowed), len(list(bedrock_contract.default_catalogue())))\n"
+        % (ROOT / "examples" / "sample-request.json")
     )
     env = {**os.environ, "PYTHONPATH": str(target)}
     out = subprocess.run(
@@ -60,4 +62,4 @@ def test_wheel_installed_elsewhere_carries_the_schemas(tmp_path: Path) -> None:
         check=True,
     ).stdout.split()
     assert out[0].startswith(str(target))
-    assert out[1] == "9"
+    assert out[1:] == ["9", "4"]  # SDXL's nine sizes; the four model folders

@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 from PIL import Image, ImageChops, ImageFilter, ImageStat
 
-from bedrock_contract import allowed_sizes, check_request
-from bedrock_contract.loader import field
 from mock_bedrock import placeholder
-from mock_bedrock.placeholder import read_parameters, render_png
+from mock_bedrock.engines.sdxl import render_png
+from mock_bedrock.placeholder import read_parameters
 from mock_bedrock.placeholder.png import encode_png, encode_rows
 from mock_bedrock.placeholder.text import MAX_PROMPT_LINES, font, prompt_lines
+from tests.sdxl_contract import allowed_sizes, check_request, field
 
 MODEL = "stability.stable-diffusion-xl-v1"
 PROMPT = {"text": "A lighthouse on a cliff at dusk, volumetric light"}
@@ -111,7 +111,7 @@ def test_repeat_renders_draw_the_same_bytes_from_cached_words() -> None:
 def test_same_bytes_in_processes_with_different_hash_seeds() -> None:
     program = (
         "import hashlib, sys\n"
-        "from mock_bedrock.placeholder import render_png\n"
+        "from mock_bedrock.engines.sdxl import render_png\n"
         "body = {'text_prompts': [{'text': 'a cat', 'weight': 1.5}, "
         "{'text': 'dog', 'weight': -0.5}], 'style_preset': 'origami', 'steps': 40, "
         "'extras': {'x': 1, 'y': 2, 'z': 3}}\n"
@@ -222,7 +222,7 @@ def test_read_parameters_refuses_a_png_that_is_not_a_placeholder() -> None:
     Image.new("RGB", (8, 8)).save(out, format="PNG")
     with pytest.raises(ValueError, match="not a mock Bedrock placeholder"):
         read_parameters(out.getvalue())
-    with pytest.raises(ValueError, match="not a PNG"):
+    with pytest.raises(ValueError, match="not an image"):
         read_parameters(b"definitely not an image")
 
 
@@ -405,7 +405,7 @@ def test_text_to_image_drawn_as_rows_matches_the_whole_picture(size: tuple[int, 
     # Text to image skips building the whole picture; it must still be the same picture.
     body = {"text_prompts": [PROMPT], "width": size[0], "height": size[1]}
     params = read_parameters(render(body))
-    whole = placeholder.render_image(params, body, {})
+    whole = placeholder.picture(params, placeholder.Look(None, 1))
     assert decode(render(body)).tobytes() == whole.tobytes()
 
 

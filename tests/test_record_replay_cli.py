@@ -19,8 +19,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from bedrock_contract import MODEL_ID
 from mock_bedrock.doors.server import MockServer
+from tests.sdxl_contract import MODEL_ID
 
 RECORDER_KEY, RECORDER_SECRET = "AKIDRECORDERCLI01", "recorder-cli/secret"
 BODY = json.dumps({"text_prompts": [{"text": "a harbour at dawn"}], "seed": 11, "steps": 10})

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import bedrock_contract
-from bedrock_contract.loader import field, request_validator
+from tests import sdxl_contract as sdxl
 from tests.images import b64_image, png_claiming_size
+from tests.sdxl_contract import field, request_validator
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 FRAME = "Malformed input request: {}, please reformat your input and try again."
@@ -25,8 +25,8 @@ def body(**fields: Any) -> dict[str, Any]:
 
 
 def refusal(raw: Any) -> str:
-    with pytest.raises(bedrock_contract.InvalidRequestBody) as caught:
-        bedrock_contract.check_request(raw if isinstance(raw, (str, bytes)) else json.dumps(raw))
+    with pytest.raises(sdxl.InvalidRequestBody) as caught:
+        sdxl.check_request(raw if isinstance(raw, (str, bytes)) else json.dumps(raw))
     return caught.value.message
 
 
@@ -36,7 +36,7 @@ def refusal(raw: Any) -> str:
 def test_source_documents_sample_body_is_valid() -> None:
     # examples/sample-request.json is the body built by the AWS page's sample program.
     raw = (EXAMPLES / "sample-request.json").read_bytes()
-    assert bedrock_contract.check_request(raw).body["style_preset"] == "photographic"
+    assert sdxl.check_request(raw).body["style_preset"] == "photographic"
 
 
 VALID = [
@@ -90,38 +90,38 @@ VALID = [
 
 @pytest.mark.parametrize("valid", VALID)
 def test_valid_bodies_pass(valid: dict[str, Any]) -> None:
-    checked = bedrock_contract.check_request(json.dumps(valid))
+    checked = sdxl.check_request(json.dumps(valid))
     assert checked.body == valid
 
 
-@pytest.mark.parametrize("size", bedrock_contract.allowed_sizes())
+@pytest.mark.parametrize("size", sdxl.allowed_sizes())
 def test_every_allowed_size_passes(size: tuple[int, int]) -> None:
-    bedrock_contract.check_request(body(width=size[0], height=size[1]))
+    sdxl.check_request(body(width=size[0], height=size[1]))
 
 
 @pytest.mark.parametrize("name", ["clip_guidance_preset", "sampler", "style_preset"])
 def test_every_enum_value_passes(name: str) -> None:
     for value in field(name)["enum"]:
-        bedrock_contract.check_request(body(**{name: value}))
+        sdxl.check_request(body(**{name: value}))
 
 
 def test_contract_corrections_of_the_translation() -> None:
     assert "anime" in field("style_preset")["enum"]
     assert {"SIMPLE", "SLOW"} <= set(field("clip_guidance_preset")["enum"])
     assert {"K_HEUN", "K_LMS"} <= set(field("sampler")["enum"])
-    artifact = bedrock_contract.response_schema()["properties"]["artifacts"]["items"]
+    artifact = sdxl.response_schema()["properties"]["artifacts"]["items"]
     assert "finishReason" in artifact["required"]
     assert "CONTENT_FILTERED" in artifact["properties"]["finishReason"]["enum"]
 
 
 def test_decoded_images_are_handed_back() -> None:
-    checked = bedrock_contract.check_request(body(init_image=b64_image((896, 1152))))
+    checked = sdxl.check_request(body(init_image=b64_image((896, 1152))))
     assert checked.images["init_image"].size == (896, 1152)
 
 
 # --- each rule broken alone: pointer and wording -----------------------------------------
 
-SIZES = bedrock_contract.sizes.allowed_sizes_text()
+SIZES = sdxl.allowed_sizes_text()
 BROKEN = [
     ({}, "#: required key [text_prompts] not found"),
     ({"text_prompts": []}, "#/text_prompts: expected minimum item count: 1, found: 0"),
@@ -242,8 +242,8 @@ def test_several_broken_rules_are_all_reported_with_no_separator() -> None:
 
 
 def test_violations_are_listed_with_their_pointers() -> None:
-    with pytest.raises(bedrock_contract.InvalidRequestBody) as caught:
-        bedrock_contract.check_request(
+    with pytest.raises(sdxl.InvalidRequestBody) as caught:
+        sdxl.check_request(
             json.dumps({"text_prompts": [{"text": "a"}, {"text": 1}], "steps": 1})
         )
     assert [v.pointer for v in caught.value.violations] == ["#/text_prompts/1/text", "#/steps"]
@@ -253,7 +253,7 @@ def test_json_pointer_escapes_slash_and_tilde() -> None:
     assert refusal(body(**{"a/b~c": 1})) == FRAME.format(
         "#: extraneous key [a/b~c] is not permitted"
     )
-    violations = bedrock_contract.request_violations(
+    violations = sdxl.request_violations(
         {"text_prompts": [{"text": "a"}], "extras": {"k": 1}, "x/y": 2}
     )
     assert [str(v) for v in violations] == ["#: extraneous key [x/y] is not permitted"]
@@ -269,13 +269,13 @@ GOOD_RESPONSE = {
 
 def test_a_failed_generation_may_come_without_an_image() -> None:
     failed = {"result": "success", "artifacts": [{"seed": 3, "base64": "", "finishReason": "ERROR"}]}
-    assert bedrock_contract.check_response(failed) == failed
+    assert sdxl.check_response(failed) == failed
 
 
 def test_response_that_follows_the_contract_passes() -> None:
-    assert bedrock_contract.check_response(json.dumps(GOOD_RESPONSE)) == GOOD_RESPONSE
+    assert sdxl.check_response(json.dumps(GOOD_RESPONSE)) == GOOD_RESPONSE
     with_extra = {**GOOD_RESPONSE, "added_by_service_later": 1}
-    assert bedrock_contract.check_response(with_extra)["added_by_service_later"] == 1
+    assert sdxl.check_response(with_extra)["added_by_service_later"] == 1
 
 
 @pytest.mark.parametrize(
@@ -314,9 +314,9 @@ def test_response_that_follows_the_contract_passes() -> None:
 )
 def test_response_drift_is_named(response: Any, violation: str) -> None:
     raw = response if isinstance(response, str) else json.dumps(response)
-    with pytest.raises(bedrock_contract.InvalidResponseBody) as caught:
-        bedrock_contract.check_response(raw)
-    assert caught.value.message == f"response body breaks the SDXL contract: {violation}"
+    with pytest.raises(sdxl.InvalidResponseBody) as caught:
+        sdxl.check_response(raw)
+    assert caught.value.message == f"response body breaks the Stable Diffusion XL 1.0 contract: {violation}"
 
 
 # --- the fast verdict agrees with the reference validator ---------------------------------
@@ -332,7 +332,7 @@ json_values = st.recursive(
     ),
     max_leaves=12,
 )
-keys = st.sampled_from([*bedrock_contract.request_schema()["properties"], "bogus"])
+keys = st.sampled_from([*sdxl.request_schema()["properties"], "bogus"])
 near_valid = st.dictionaries(keys, json_values, max_size=6).map(lambda extra: {**PROMPT, **extra})
 
 
@@ -340,11 +340,11 @@ near_valid = st.dictionaries(keys, json_values, max_size=6).map(lambda extra: {*
 @given(st.one_of(json_values, near_valid))
 def test_fast_verdict_matches_the_reference_validator(value: Any) -> None:
     reference_valid = request_validator().is_valid(value)
-    assert (bedrock_contract.request_violations(value) == []) == reference_valid
+    assert (sdxl.request_violations(value) == []) == reference_valid
 
 
 def test_integral_floats_of_integer_fields_come_back_as_integers() -> None:
-    checked = bedrock_contract.check_request(body(width=1152.0, height=896, seed=5.0, cfg_scale=7.0))
+    checked = sdxl.check_request(body(width=1152.0, height=896, seed=5.0, cfg_scale=7.0))
     assert (checked.body["width"], checked.body["seed"]) == (1152, 5)
     assert type(checked.body["width"]) is int and type(checked.body["seed"]) is int
     assert type(checked.body["cfg_scale"]) is float  # a number field keeps what was sent

@@ -9,8 +9,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -20,11 +18,11 @@ from botocore.exceptions import ClientError, ConnectionClosedError, EventStreamE
 from botocore.retries.standard import ExponentialBackoff
 from PIL import Image, ImageChops, ImageDraw
 
-import bedrock_contract
 from mock_bedrock.doors.inprocess import MockHandle
 from mock_bedrock.doors.server import MockServer
-from mock_bedrock.service.app import MockBedrock
 from mock_bedrock.service.faults import FaultRule
+from tests import sdxl_contract as sdxl
+from tests.doors import SESSION, Door
 
 MODEL_ID = "stability.stable-diffusion-xl-v1"
 ARN = f"arn:aws:bedrock:us-east-1::foundation-model/{MODEL_ID}"
@@ -38,43 +36,6 @@ SAMPLE_BODY = json.dumps({
     "style_preset": "photographic",
 })
 SEEDED = {"text_prompts": [{"text": "a lighthouse at dusk"}], "seed": 42, "steps": 30}
-# One attempt (no retries), short timeouts: a fault shows up at once instead of after botocore's retries.
-ONE_ATTEMPT = Config(retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=5,
-                     read_timeout=30)
-
-
-@dataclass
-class Door:
-    name: str
-    app: MockBedrock
-    endpoint_url: str | None  # None: the in-process hook answers whatever the endpoint
-
-    def client(self, config: Config = ONE_ATTEMPT) -> Any:
-        extra = {} if self.endpoint_url is None else {"endpoint_url": self.endpoint_url}
-        return _SESSION.client("bedrock-runtime", config=config, **extra)
-
-
-# One boto3 session for the module: loading botocore's models per client would dominate.
-_SESSION = boto3.session.Session()
-
-
-@pytest.fixture(params=["inprocess", "server"])
-def door(request: pytest.FixtureRequest) -> Door:
-    if request.param == "inprocess":
-        handle: MockHandle = request.getfixturevalue("mock_bedrock")
-        return Door("inprocess", handle.app, None)
-    url: str = request.getfixturevalue("mock_bedrock_endpoint")  # also clears faults
-    server: MockServer = request.getfixturevalue("mock_bedrock_server")
-    return Door("server", server.app, url)
-
-
-@pytest.fixture
-def client(door: Door) -> Iterator[Any]:
-    bedrock = door.client()
-    yield bedrock
-    bedrock.close()
-
-
 @pytest.fixture
 def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     # Retries still happen, botocore just doesn't sleep between them (keeps the suite fast).
@@ -95,7 +56,7 @@ def invoke_bytes(client: Any, body: dict[str, Any] | str, model_id: str = MODEL_
 
 
 def decoded_image(payload: bytes) -> Image.Image:
-    body = bedrock_contract.check_response(payload)
+    body = sdxl.check_response(payload)
     image = Image.open(io.BytesIO(base64.b64decode(body["artifacts"][0]["base64"])))
     image.load()
     return image
@@ -110,8 +71,8 @@ def stream_chunks(client: Any, body: dict[str, Any], model_id: str = MODEL_ID) -
 
 
 def refusal_message(body: object) -> str:
-    with pytest.raises(bedrock_contract.InvalidRequestBody) as refused:
-        bedrock_contract.check_request(body)  # type: ignore[arg-type]
+    with pytest.raises(sdxl.InvalidRequestBody) as refused:
+        sdxl.check_request(body)  # type: ignore[arg-type]
     return refused.value.message
 
 
@@ -130,7 +91,7 @@ def test_sample_program_request_gives_a_1024_png(client: Any) -> None:
     assert (image.format, image.size) == ("PNG", (1024, 1024))
 
 
-@pytest.mark.parametrize("size", bedrock_contract.allowed_sizes(), ids="{0[0]}x{0[1]}".format)
+@pytest.mark.parametrize("size", sdxl.allowed_sizes(), ids="{0[0]}x{0[1]}".format)
 def test_every_allowed_size_gives_that_size(client: Any, size: tuple[int, int]) -> None:
     width, height = size
     payload = invoke_bytes(client, {**SEEDED, "width": width, "height": height})
@@ -240,7 +201,7 @@ def test_retired_and_unknown_model_ids(
 
 
 def _declared_errors() -> list[tuple[str, int]]:
-    shapes = _SESSION._session.get_service_model("bedrock-runtime").operation_model(
+    shapes = SESSION._session.get_service_model("bedrock-runtime").operation_model(
         "InvokeModel").error_shapes
     return sorted((s.name, s.metadata["error"]["httpStatusCode"]) for s in shapes)
 
@@ -296,7 +257,7 @@ def test_dropped_connection_is_retried_by_botocore(door: Door) -> None:
 def test_forced_finish_reason_reaches_the_client(door: Door, client: Any, reason: str) -> None:
     door.app.faults.add(FaultRule(finish_reason=reason))
     for payload in (invoke_bytes(client, SEEDED), b"".join(stream_chunks(client, SEEDED))):
-        body = bedrock_contract.check_response(payload)
+        body = sdxl.check_response(payload)
         assert body["artifacts"][0]["finishReason"] == reason
 
 

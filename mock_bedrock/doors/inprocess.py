@@ -9,7 +9,6 @@ of ``before-send`` as the HTTP response, so the handler is registered first on t
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import io
 import os
@@ -22,15 +21,14 @@ from typing import Any, ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
 import boto3
-import botocore.session
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
-from botocore.credentials import CredentialResolver
-from botocore.exceptions import ConnectionClosedError, UnknownCredentialError
+from botocore.exceptions import ConnectionClosedError
 from botocore.handlers import BUILTIN_HANDLERS, REGISTER_FIRST
 from urllib3.exceptions import ProtocolError
 from werkzeug.datastructures import Headers
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
+from bedrock_contract.service import configured_region, has_local_credentials
 from mock_bedrock.doors.server import CRASH_BODY, CRASH_STATUS
 from mock_bedrock.service.app import DropConnection, MockBedrock, MockControls, WSGIApplication
 
@@ -51,9 +49,6 @@ FAKE_ENVIRONMENT = {
 FAKE_REGION = {"AWS_DEFAULT_REGION": "us-east-1"}
 # Providers that read only local files and the environment; the others may reach the
 # network (instance metadata, STS, SSO), which a check like this must never do.
-_LOCAL_CREDENTIAL_PROVIDERS = ("env", "shared-credentials-file", "config-file")
-
-
 @dataclass(frozen=True)
 class MockHandle(MockControls):
     """What ``with mock_sdxl() as mock`` gives: the app and (for a :class:`MockBedrock`)
@@ -95,26 +90,12 @@ class _Activation:
 _ACTIVE = _Activation()
 
 
-def _has_local_credentials() -> bool:
-    session = botocore.session.Session()
-    full = session.get_component("credential_provider")
-    providers = []
-    for name in _LOCAL_CREDENTIAL_PROVIDERS:
-        with contextlib.suppress(UnknownCredentialError):
-            providers.append(full.get_provider(name))
-    return CredentialResolver(providers).load_credentials() is not None
-
-
-def _has_region() -> bool:
-    return botocore.session.Session().get_config_variable("region") is not None
-
-
 def missing_identity() -> dict[str, str]:
     """Fake credentials and region for whichever of them this machine has not configured."""
     wanted: dict[str, str] = {}
-    if not _has_local_credentials():
+    if not has_local_credentials():
         wanted.update(FAKE_ENVIRONMENT)
-    if not _has_region():
+    if configured_region() is None:
         wanted.update(FAKE_REGION)
     return wanted
 

@@ -1,38 +1,43 @@
-"""Deterministic placeholder PNGs: what the mock answers instead of a diffusion model.
+"""Deterministic placeholder images: what the mock answers instead of a diffusion model.
 
-``render_png`` draws a picture whose colours and layout come from the seed, prompts and
-style, captions it with what was asked, starts from the init image and honours the mask when
-the request has them, and stores the request's parameters in the PNG, where
-``read_parameters`` finds them. Same inputs, same bytes, in every process.
+:func:`render` draws a picture whose colours and layout come from the seed, prompts and
+style, captions it with what was asked, lets the engine start it from an input image or
+finish it (a mask, say), and encodes it in the requested format with the request's
+parameters embedded, where :func:`read_parameters` finds them. Same inputs, same bytes, in
+every process.
 """
 
 from __future__ import annotations
 
-import base64
-import io
-import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from PIL import Image, ImageFilter, UnidentifiedImageError
+from PIL import Image, ImageFilter
 
-from bedrock_contract.sizes import size_of
+from bedrock_contract import ModelContract
 from mock_bedrock.canonical import canonical_json
-from mock_bedrock.placeholder import edit as edit
-from mock_bedrock.placeholder.params import (
-    IMAGE_FIELDS,
-    describe,
-    prompt_weight_default,
-)
-from mock_bedrock.placeholder.png import encode_png, encode_rows, runs_of
+from mock_bedrock.placeholder.formats import PARAMETERS_KEY, encode, read_parameters
+from mock_bedrock.placeholder.params import describe
+from mock_bedrock.placeholder.png import encode_rows, runs_of
 from mock_bedrock.placeholder.scene import Bands, HashStream, background
 from mock_bedrock.placeholder.text import Caption, caption, clear_text_cache
 
-__all__ = ["PARAMETERS_KEY", "clear_cache", "read_parameters", "render_png"]
+__all__ = ["NO_IMAGES", "PARAMETERS_KEY", "Step", "clear_cache", "read_parameters", "render"]
 
-PARAMETERS_KEY = "sdxl-mock"
 NO_IMAGES: Mapping[str, Image.Image] = MappingProxyType({})
+# An engine's own step on the picture: before the caption is drawn, or after.
+Step = Callable[[Image.Image], Image.Image]
+
+
+@dataclass(frozen=True)
+class Look:
+    """What besides the parameters shapes the picture: the style (palette) and the prompt
+    weight a prompt without one has (the caption marks negative prompts)."""
+
+    style: str | None
+    default_weight: float
 
 
 def clear_cache() -> None:
@@ -41,106 +46,77 @@ def clear_cache() -> None:
     clear_text_cache()
 
 
-def _decoded_images(
-    body: Mapping[str, Any], images: Mapping[str, Image.Image]
-) -> dict[str, Image.Image]:
-    # The engine hands over the images check_request decoded; a caller that passed only the
-    # body gets them decoded here.
-    found = dict(images)
-    for name in IMAGE_FIELDS:
-        if name not in found and isinstance(body.get(name), str):
-            found[name] = Image.open(io.BytesIO(base64.b64decode(body[name])))
-    return found
-
-
-def _caption(params: Mapping[str, Any]) -> Caption:
+def _caption(params: Mapping[str, Any], look: Look) -> Caption:
     return caption(
         tuple((p["text"], p["weight"]) for p in params["prompts"]),
-        params.get("style_preset"),
+        look.style,
         params["model_id"],
         params["seed"],
         (params["size"][0], params["size"][1]),
-        prompt_weight_default(),
+        look.default_weight,
     )
 
 
-def _background(params: Mapping[str, Any]) -> Bands:
-    rng = HashStream(params["seed"], canonical_json(params["prompts"]), params.get("style_preset"))
-    return background((params["size"][0], params["size"][1]), params.get("style_preset"), rng)
+def _background(params: Mapping[str, Any], look: Look) -> Bands:
+    rng = HashStream(params["seed"], canonical_json(params["prompts"]), look.style)
+    return background((params["size"][0], params["size"][1]), look.style, rng)
 
 
-def _text_to_image_png(params: Mapping[str, Any], text: dict[str, str]) -> bytes:
+def _rows_png(params: Mapping[str, Any], look: Look, text: str) -> bytes:
     """The common case, drawn as rows: only the caption's rows become an image; the bands
     above and below go to the PNG writer as runs of repeated rows."""
-    bands, label = _background(params), _caption(params)
+    bands, label = _background(params, look), _caption(params, look)
     runs = [
         *bands.runs(0, label.top),
         *runs_of(label.drawn_over(bands.rows_between(label.top, label.bottom))),
         *bands.runs(label.bottom, bands.size[1]),
     ]
-    return encode_rows(bands.size, runs, text)
+    return encode_rows(bands.size, runs, {PARAMETERS_KEY: text})
 
 
-def render_image(
-    params: Mapping[str, Any], body: Mapping[str, Any], images: Mapping[str, Image.Image]
+def picture(
+    params: Mapping[str, Any],
+    look: Look,
+    *,
+    start: Step | None = None,
+    finish: Step | None = None,
 ) -> Image.Image:
-    """The whole picture as an image: background, init image, caption, mask, blur."""
-    bands, label = _background(params), _caption(params)
-    picture = bands.image()
-    init = images.get("init_image")
-    if init is not None:
-        picture = edit.start_from_init(picture, body, init)
-    label.draw(picture, label.top)
-    if init is not None:
-        replace = edit.replaced_pixels(body, init, images.get("mask_image"))
-        if replace is not None:
-            picture = edit.apply_mask(picture, init, replace)
+    """The whole picture as an image: background, ``start``, caption, ``finish``, blur."""
+    bands, label = _background(params, look), _caption(params, look)
+    image = bands.image()
+    if start is not None:
+        image = start(image)
+    label.draw(image, label.top)
+    if finish is not None:
+        image = finish(image)
     if params["blurred"]:
-        picture = picture.filter(ImageFilter.GaussianBlur(radius=max(picture.size) / 40))
-    return picture
+        image = image.filter(ImageFilter.GaussianBlur(radius=max(image.size) / 40))
+    return image
 
 
-def render_png(
+def render(
+    contract: ModelContract,
     body: Mapping[str, Any],
     *,
     seed: int,
     model_id: str,
     images: Mapping[str, Image.Image] = NO_IMAGES,
     blurred: bool = False,
+    start: Step | None = None,
+    finish: Step | None = None,
 ) -> bytes:
-    """A placeholder PNG for a request ``body`` that passed ``bedrock_contract.check_request``.
-
-    ``seed`` is the seed actually used, ``images`` the decoded ``init_image`` and
-    ``mask_image`` (decoded from the body when absent), ``blurred`` asks for the blurred
-    image a CONTENT_FILTERED answer carries.
+    """A placeholder for a request ``body`` that passed ``check_request``, at the size and in
+    the format the contract gives for it. ``seed`` is the seed actually used, ``images`` the
+    decoded input images, ``blurred`` asks for the blurred image a filtered answer carries.
     """
-    decoded = _decoded_images(body, images)
-    init = decoded.get("init_image")
-    size = init.size if init is not None else size_of(body)
+    size = contract.size.output_size(body, images)
     params = describe(
-        body, seed=seed, model_id=model_id, size=size, images=decoded, blurred=blurred
+        contract, body, seed=seed, model_id=model_id, size=size, images=images, blurred=blurred
     )
-    text = {PARAMETERS_KEY: canonical_json(params)}
-    if init is None and not blurred:
-        png = _text_to_image_png(params, text)
-    else:
-        png = encode_png(render_image(params, body, decoded), text)
-    return png
-
-
-def read_parameters(png: bytes) -> dict[str, Any]:
-    """The parameters a placeholder PNG carries; ValueError for any other data."""
-    try:
-        image = Image.open(io.BytesIO(png))
-    except (UnidentifiedImageError, OSError) as err:
-        raise ValueError(f"not a PNG image ({err})") from err
-    text = image.info.get(PARAMETERS_KEY) if image.format == "PNG" else None
-    if not isinstance(text, str):
-        raise ValueError(
-            f"not a mock Bedrock placeholder: the image has no {PARAMETERS_KEY!r} text chunk"
-        )
-    try:
-        params: dict[str, Any] = json.loads(text)
-    except ValueError as err:
-        raise ValueError(f"the {PARAMETERS_KEY!r} text chunk is not JSON ({err})") from err
-    return params
+    style = body.get(contract.style_field) if contract.style_field else None
+    look = Look(style, contract.prompts.weight_default)
+    output_format = contract.output_format(body)
+    text = canonical_json(params)
+    if start is None and finish is None and not blurred and output_format == "png":
+        return _rows_png(params, look, text)
+    return encode(picture(params, look, start=start, finish=finish), output_format, text)

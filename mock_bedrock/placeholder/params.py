@@ -17,25 +17,15 @@ from typing import Any
 
 from PIL import Image
 
-from bedrock_contract.loader import field
+from bedrock_contract import ModelContract
 from mock_bedrock.canonical import canonical_json
 
-IMAGE_FIELDS = ("init_image", "mask_image")
 DIGEST_HEX_CHARS = 16
 
 
-def prompt_weight_default() -> float:
-    default: float = field("text_prompts")["items"]["properties"]["weight"]["default"]
-    return default
-
-
-def prompts_of(body: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The prompts in request order, each with its weight (the schema default filled in)."""
-    default = prompt_weight_default()
-    return [
-        {"text": p.get("text", ""), "weight": p.get("weight", default)}
-        for p in body.get("text_prompts", [])
-    ]
+def prompts_of(contract: ModelContract, body: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The prompts in request order, each with its weight (below 0: negative)."""
+    return [{"text": p.text, "weight": p.weight} for p in contract.prompts.of(body)]
 
 
 def image_digest(name: str, body: Mapping[str, Any], image: Image.Image | None) -> dict[str, Any]:
@@ -62,6 +52,7 @@ def image_digest(name: str, body: Mapping[str, Any], image: Image.Image | None) 
 
 
 def describe(
+    contract: ModelContract,
     body: Mapping[str, Any],
     *,
     seed: int,
@@ -70,26 +61,24 @@ def describe(
     images: Mapping[str, Image.Image],
     blurred: bool,
 ) -> dict[str, Any]:
-    """The placeholder's parameters: every body field (images digested, ``text_prompts`` as
-    ``prompts`` with weights), the seed actually used, the model id, the output size."""
-    params: dict[str, Any] = {
-        key: value
-        for key, value in body.items()
-        if key not in ("text_prompts", "seed", *IMAGE_FIELDS)
-    }
-    if "seed" in body:
-        params["requested_seed"] = body["seed"]
-    for name in IMAGE_FIELDS:
+    """The placeholder's parameters: every body field (images digested, the prompt fields
+    as ``prompts`` with weights), the seed actually used, the model id, the output size."""
+    seed_field = contract.seed_field
+    skipped = {*contract.prompts.fields, *contract.image_fields, seed_field}
+    params: dict[str, Any] = {key: value for key, value in body.items() if key not in skipped}
+    if seed_field is not None and seed_field in body:
+        params["requested_seed"] = body[seed_field]
+    for name in contract.image_fields:
         if name in body or name in images:
             params[name] = image_digest(name, body, images.get(name))
     params.update(
         model_id=model_id,
         seed=seed,
         size=list(size),
-        prompts=prompts_of(body),
+        prompts=prompts_of(contract, body),
         blurred=blurred,
     )
     # A JSON round trip makes the description plain data: tuples become lists, and anything
-    # JSON cannot hold fails here rather than in the PNG writer.
+    # JSON cannot hold fails here rather than in the image writer.
     described: dict[str, Any] = json.loads(canonical_json(params))
     return described

@@ -2,12 +2,13 @@
 in-process botocore hook) serve.
 
 This module routes and sequences a call; the wire format is in :mod:`mock_bedrock.service.wire`,
-the model table in :mod:`mock_bedrock.service.models`, the SDXL logic in
-:mod:`mock_bedrock.engines.sdxl`.
+which model an id names in :mod:`mock_bedrock.service.models`, and what each model answers in
+:mod:`mock_bedrock.engines`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import re
@@ -21,8 +22,8 @@ from typing import Any
 from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Response
 
-from bedrock_contract import InvalidRequestBody, ValidRequest, check_request
-from mock_bedrock.engines.sdxl import SUCCESS, SdxlEngine
+from bedrock_contract import Catalogue, InvalidRequestBody, ValidRequest, check_request
+from mock_bedrock.engines import Engine
 from mock_bedrock.service.admin import PREFIX as ADMIN_PREFIX
 from mock_bedrock.service.admin import AdminEndpoints
 from mock_bedrock.service.errors import (
@@ -35,7 +36,7 @@ from mock_bedrock.service.errors import (
 )
 from mock_bedrock.service.faults import CallFacts, FaultRule, FaultSet
 from mock_bedrock.service.journal import JOURNALED_HEADERS, Journal, JournalEntry
-from mock_bedrock.service.models import MEDIA_TYPE, resolve
+from mock_bedrock.service.models import MEDIA_TYPE, ModelTable, ServedModel
 from mock_bedrock.service.sigv4 import SigV4Verifier
 from mock_bedrock.service.wire import (
     REQUEST_ID_HEADER,
@@ -144,11 +145,15 @@ def _journal_body(raw: bytes) -> Any:
 
 
 class MockBedrock:
-    """Bedrock Runtime for Stability SDXL 1.0, as a WSGI application.
+    """Bedrock Runtime for Stability's image models, as a WSGI application.
 
-    ``credentials`` ({access key id: secret}) turns on strict SigV4 checking; without it any
-    signature, or none, is accepted. ``stream_chunk_length`` caps the model-output bytes per
-    stream chunk (default: the service's maximum).
+    ``catalogue`` is the models served (default: the built-in folders and
+    ``BEDROCK_CONTRACT_PATH``'s); ``as_of`` answers each model as the service did on that
+    date (None: every described model, retired or not). ``credentials`` ({access key id:
+    secret}) turns on strict SigV4 checking; without it any signature, or none, is
+    accepted. ``engines`` replaces engines by profile name (``engine`` is SDXL's).
+    ``stream_chunk_length`` caps the model-output bytes per stream chunk (default: the
+    service's maximum).
     """
 
     def __init__(
@@ -156,18 +161,31 @@ class MockBedrock:
         *,
         faults: Iterable[FaultRule] = (),
         credentials: Mapping[str, str] | None = None,
-        engine: SdxlEngine | None = None,
+        catalogue: Catalogue | None = None,
+        as_of: dt.date | None = None,
+        engines: Mapping[str, Engine] | None = None,
+        engine: Engine | None = None,
         stream_chunk_length: int | None = None,
     ) -> None:
         self.faults = FaultSet(faults)
         self.journal = Journal()
         self._verifier = SigV4Verifier(credentials) if credentials is not None else None
-        self._engine = engine or SdxlEngine()
+        chosen = {**(engines or {}), **({"sdxl": engine} if engine is not None else {})}
+        self.models = ModelTable(catalogue, as_of=as_of, engines=chosen)
         limit = max_chunk_length()
         self._chunk_length = stream_chunk_length or limit
         if not 0 < self._chunk_length <= limit:
             raise ValueError(f"stream_chunk_length must be 1..{limit}")
         self._admin = AdminEndpoints(self.faults, self.journal)
+
+    @property
+    def as_of(self) -> dt.date | None:
+        """The date the mock answers as of (None: every described model is served)."""
+        return self.models.as_of
+
+    @as_of.setter
+    def as_of(self, day: dt.date | None) -> None:
+        self.models.as_of = day
 
     def __call__(
         self, environ: WSGIEnvironment, start_response: StartResponse
@@ -221,11 +239,20 @@ class MockBedrock:
         self.journal.record(entry)
 
     def _serve(self, request: BedrockRequest, request_id: str, entry: JournalEntry) -> Answer:
-        operation, served_id, valid = self._admit(request, entry)
-        rule = self._apply_faults(CallFacts(operation, served_id, _prompts(valid)), entry)
-        finish_reason = rule.finish_reason if rule and rule.finish_reason else SUCCESS
-        generation = self._engine.generate(served_id, valid, finish_reason=finish_reason)
-        entry.seed, entry.outcome = generation.seed, generation.finish_reason
+        operation, served, valid = self._admit(request, entry)
+        contract = served.contract
+        call = CallFacts(
+            operation, served.model_id, _prompts(served, valid), contract.finish_reasons
+        )
+        rule = self._apply_faults(call, entry)
+        forced = rule is not None and rule.finish_reason is not None
+        generation = served.engine.generate(
+            contract, served.model_id, valid,
+            finish_reason=rule.finish_reason if forced and rule else None,
+            with_image=rule.with_image if forced and rule else True,
+        )
+        entry.seed = generation.seed
+        entry.outcome = generation.finish_reason or "success"
         if operation == INVOKE:
             return json_response(generation.body, request_id)
         assert operation == INVOKE_STREAM
@@ -239,9 +266,9 @@ class MockBedrock:
 
     def _admit(
         self, request: BedrockRequest, entry: JournalEntry
-    ) -> tuple[str, str, ValidRequest]:
+    ) -> tuple[str, ServedModel, ValidRequest]:
         """The checks the service makes before the model runs, in the service's order:
-        route, body size, signature, model id, media types, body."""
+        route, body size, signature, model id, streaming, media types, body."""
         operation, model_id = route(request.method, request.path)
         entry.operation, entry.model_id = operation, model_id
         raw = read_body(request)
@@ -249,14 +276,16 @@ class MockBedrock:
         if self._verifier is not None:
             url = signed_url(request, operation, model_id)
             self._verifier.verify(request.method, url, request.headers, raw)
-        served_id = resolve(model_id)
+        served = self.models.resolve(model_id)
+        if operation == INVOKE_STREAM and not served.contract.streaming:
+            raise BedrockError(*self.models.catalogue.words.streaming_unsupported)
         check_media_types(request, operation, MEDIA_TYPE)
         try:
-            valid = check_request(raw)
+            valid = check_request(served.contract, raw)
         except InvalidRequestBody as err:
             raise validation_error(err.message) from None
         entry.body = valid.body
-        return operation, served_id, valid
+        return operation, served, valid
 
     def _apply_faults(self, call: CallFacts, entry: JournalEntry) -> FaultRule | None:
         """Waits and raises as the rules say; returns the rule whose outcome is left for
@@ -275,8 +304,8 @@ class MockBedrock:
         return rule
 
 
-def _prompts(valid: ValidRequest) -> tuple[str, ...]:
-    return tuple(prompt["text"] for prompt in valid.body["text_prompts"])
+def _prompts(served: ServedModel, valid: ValidRequest) -> tuple[str, ...]:
+    return tuple(prompt.text for prompt in served.contract.prompts.of(valid.body))
 
 
 def _injected(code: str) -> str:

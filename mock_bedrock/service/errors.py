@@ -8,15 +8,23 @@ request framework rather than from Bedrock and so are not in the model; they are
 
 from __future__ import annotations
 
-from functools import cache
+from bedrock_contract.service import (
+    INVOKE,
+    INVOKE_STREAM,
+    OPERATIONS,
+    SERVICE_NAME,
+    error_statuses,
+    operation_errors,
+    operation_model,
+    service_model,
+    stream_exception_members,
+)
 
-import botocore.session
-from botocore.model import OperationModel, ServiceModel
-
-SERVICE_NAME = "bedrock-runtime"
-INVOKE = "InvokeModel"
-INVOKE_STREAM = "InvokeModelWithResponseStream"
-OPERATIONS = (INVOKE, INVOKE_STREAM)
+__all__ = [
+    "INVOKE", "INVOKE_STREAM", "OPERATIONS", "SERVICE_NAME", "BedrockError", "error_statuses",
+    "namespace_of", "operation_errors", "operation_model", "service_model", "status_of",
+    "stream_exception_members", "validation_error",
+]
 
 # x-amzn-ErrorType carries "<Code>:<namespace>"; Bedrock's own errors and the framework's
 # (auth, routing) come from different namespaces.
@@ -41,47 +49,6 @@ TOOL_ERRORS: dict[str, int] = {
     "RecordingUpstreamUnreachable": 502,
 }
 TOOL_NAMESPACE = "mock-bedrock"
-
-
-@cache
-def service_model() -> ServiceModel:
-    """botocore's model of Bedrock Runtime, loaded once per process."""
-    return botocore.session.get_session().get_service_model(SERVICE_NAME)
-
-
-@cache
-def operation_model(name: str) -> OperationModel:
-    return service_model().operation_model(name)
-
-
-@cache
-def error_statuses() -> dict[str, int]:
-    """Every Bedrock error code the model declares, with its HTTP status."""
-    return {
-        shape.name: shape.metadata["error"]["httpStatusCode"]
-        for shape in service_model().error_shapes
-    }
-
-
-@cache
-def operation_errors(operation: str) -> frozenset[str]:
-    """The error codes one operation may answer with, per the model."""
-    return frozenset(shape.name for shape in operation_model(operation).error_shapes)
-
-
-@cache
-def stream_exception_members() -> dict[str, str]:
-    """Error code -> event name of the exceptions the response stream union may carry.
-
-    The union's member names (``modelStreamErrorException``) are what the
-    ``:exception-type`` header holds; the member's shape name is the error code.
-    """
-    union = operation_model(INVOKE_STREAM).output_shape.members["body"]
-    return {
-        shape.name: member
-        for member, shape in union.members.items()
-        if shape.metadata.get("exception")
-    }
 
 
 def status_of(code: str) -> int:

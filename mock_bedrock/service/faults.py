@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from bedrock_contract import response_schema
+from bedrock_contract import default_catalogue
 from mock_bedrock.service.errors import (
     INVOKE_STREAM,
     OPERATIONS,
@@ -33,7 +33,6 @@ from mock_bedrock.service.errors import (
     operation_errors,
     stream_exception_members,
 )
-from mock_bedrock.service.models import base_model_id
 
 
 class FaultRuleError(ValueError):
@@ -41,10 +40,20 @@ class FaultRuleError(ValueError):
 
 
 def fault_finish_reasons() -> list[str]:
-    """The finish reasons a fault may force: every one the response schema allows but
-    SUCCESS."""
-    enum = response_schema()["properties"]["artifacts"]["items"]["properties"]["finishReason"]
-    return [reason for reason in enum["enum"] if reason != "SUCCESS"]
+    """The finish reasons a fault may force: every one some model's response schema allows
+    but its success value."""
+    found: dict[str, None] = {}
+    for contract in default_catalogue():
+        for reason in contract.finish_reasons[1:]:
+            if reason is not None:
+                found[reason] = None
+    return list(found)
+
+
+def plain_model_id(model_id: str) -> str:
+    """The version id a rule's model id, profile id or ARN names (unchanged if unknown)."""
+    found = default_catalogue().find(model_id)
+    return found.version.id if found is not None else model_id
 
 
 @dataclass(frozen=True)
@@ -54,6 +63,7 @@ class CallFacts:
     operation: str
     model_id: str  # the served id, also when the call named the model by ARN
     prompts: tuple[str, ...]
+    finish_reasons: tuple[str | None, ...] = ()  # the ones the model's answers may carry
 
 
 _OUTCOMES = ("error", "finish_reason", "drop_connection", "stream_error")
@@ -78,7 +88,8 @@ class FaultRule:
     error: str | None = None  # a Bedrock error code, e.g. ThrottlingException
     message: str | None = None  # the error's message (a default is made up otherwise)
     latency_ms: int = 0
-    finish_reason: str | None = None  # CONTENT_FILTERED or ERROR
+    finish_reason: str | None = None  # e.g. CONTENT_FILTERED (SDXL), "Filter reason: prompt"
+    with_image: bool = True  # whether an answer with a finish_reason carries an image
     drop_connection: bool = False
     stream_error: str | None = None  # an exception the response stream may carry
     name: str | None = None  # free text, shown in the journal and admin listing
@@ -128,6 +139,8 @@ class FaultRule:
             )
         if self.message is not None and not (self.error or self.stream_error):
             raise FaultRuleError("'message' only goes with 'error' or 'stream_error'")
+        if not self.with_image and self.finish_reason is None:
+            raise FaultRuleError("'with_image' only goes with 'finish_reason'")
 
     def _normalise_stream_error(self) -> None:
         # Accept the error code (ModelStreamErrorException) or the union member's name.
@@ -156,7 +169,10 @@ class FaultRule:
         """Whether the call meets the rule's operation, model and prompt conditions."""
         if not self.applies_to(call.operation):
             return False
-        if self.model_id is not None and base_model_id(self.model_id) != call.model_id:
+        if self.model_id is not None and plain_model_id(self.model_id) != call.model_id:
+            return False
+        # A finish reason is forced only on models whose answers can carry it.
+        if self.finish_reason is not None and self.finish_reason not in call.finish_reasons:
             return False
         if self.prompt is not None and not any(self.prompt in p for p in call.prompts):
             return False
@@ -202,6 +218,7 @@ _DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(FaultRule)}
 _KINDS: dict[str, tuple[type, ...]] = {
     "nth": (int,), "every": (int,), "times": (int,), "seed": (int,), "latency_ms": (int,),
     "probability": (int, float), "drop_connection": (bool,), "calls": (tuple, list),
+    "with_image": (bool,),
 }
 
 

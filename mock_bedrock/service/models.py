@@ -1,59 +1,60 @@
-"""Which model ids the mock serves, as data: one table, looked up, never branched on."""
+"""Which model a call names, as the service answers it: the catalogue's contract and the
+engine that draws for it, or the service's refusal of the id (unknown, or past its end of
+life on the mock's date)."""
 
 from __future__ import annotations
 
-import re
+import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-import bedrock_contract
+from bedrock_contract import Catalogue, ModelContract, ModelRefused, default_catalogue
+from mock_bedrock.engines import Engine, default_engines
 from mock_bedrock.service.errors import BedrockError
 
-SDXL_V1 = bedrock_contract.MODEL_ID
-# The one body type SDXL reads and writes (Content-Type, Accept).
+# The one body type these models read and write (Content-Type, Accept).
 MEDIA_TYPE = "application/json"
-
-EOL_MESSAGE = bedrock_contract.RETIRED.message
-INVALID_MESSAGE = bedrock_contract.UNKNOWN_MODEL.message
 
 
 @dataclass(frozen=True)
-class ModelEntry:
-    """What the service does with an id: serve it, or refuse it with an error."""
-
-    served: bool
-    error_code: str | None = None
-    error_message: str | None = None
+class ServedModel:
+    contract: ModelContract
+    model_id: str  # the version's plain id, also when the call named it by profile or ARN
+    engine: Engine
 
 
-SERVED = ModelEntry(served=True)
-END_OF_LIFE = ModelEntry(False, *bedrock_contract.RETIRED)
+class ModelTable:
+    """The catalogue as one mock serves it: on ``as_of`` (None: every described model,
+    whatever its lifecycle), each family drawn by the engine its profile names."""
 
-MODELS: dict[str, ModelEntry] = {
-    SDXL_V1: SERVED,
-    **dict.fromkeys(bedrock_contract.RETIRED_MODEL_IDS, END_OF_LIFE),
-}
+    def __init__(
+        self,
+        catalogue: Catalogue | None = None,
+        *,
+        as_of: dt.date | None = None,
+        engines: Mapping[str, Engine] | None = None,
+    ) -> None:
+        self.catalogue = catalogue or default_catalogue()
+        self.as_of = as_of
+        self.engines = {**default_engines(), **(engines or {})}
+        for contract in self.catalogue:
+            if contract.engine not in self.engines:
+                raise ValueError(
+                    f"{contract.folder}: engine {contract.engine!r} is not one of "
+                    f"{', '.join(sorted(self.engines))}"
+                )
 
-# arn:<partition>:bedrock:<region>::foundation-model/<id>; the account field is empty for
-# foundation models. Partitions other than "aws" (aws-cn, aws-us-gov) name the same models.
-_FOUNDATION_ARN = re.compile(
-    r"arn:aws(?:-[a-z-]+)?:bedrock:[a-z0-9-]{1,20}::foundation-model/(?P<id>[^/]+)"
-)
+    def resolve(self, model_id: str) -> ServedModel:
+        """The model ``model_id`` (an id, profile id or ARN) names, or the service's
+        error for it."""
+        try:
+            found = self.catalogue.resolve(model_id, self.as_of)
+        except ModelRefused as refused:
+            raise BedrockError(refused.error, refused.message) from None
+        contract = found.contract
+        return ServedModel(contract, found.version.id, self.engines[contract.engine])
 
-
-def base_model_id(model_id: str) -> str:
-    """The plain model id behind an id or a foundation-model ARN (else unchanged)."""
-    match = _FOUNDATION_ARN.fullmatch(model_id)
-    return match["id"] if match else model_id
-
-
-def resolve(model_id: str) -> str:
-    """The served model id that ``model_id`` (an id or its ARN) names, or the service's
-    error for it."""
-    base = base_model_id(model_id)
-    entry = MODELS.get(base)
-    if entry is None:
-        raise BedrockError(*bedrock_contract.UNKNOWN_MODEL)
-    if not entry.served:
-        assert entry.error_code is not None and entry.error_message is not None
-        raise BedrockError(entry.error_code, entry.error_message)
-    return base
+    def plain_id(self, model_id: str) -> str:
+        """The version id an id, profile id or ARN names (unchanged if unknown)."""
+        found = self.catalogue.find(model_id)
+        return found.version.id if found is not None else model_id

@@ -3,25 +3,63 @@
 - ``mock_bedrock``: the in-process mock is on for the test; yields its handle (faults and
   journal start empty).
 - ``bedrock_runtime``: a boto3 bedrock-runtime client answered by that in-process mock.
-- ``mock_bedrock_server``: a running :class:`~mock_bedrock.doors.server.MockServer`, one per test
-  session (under pytest-xdist one per worker, each on its own free port).
+- ``mock_bedrock_server``: a running :class:`~mock_bedrock.doors.server.MockServer`, one per
+  test session (under pytest-xdist one per worker, each on its own free port).
 - ``mock_bedrock_endpoint``: points ``AWS_ENDPOINT_URL_BEDROCK_RUNTIME`` at that server for
   one test (so code that builds its own client reaches the mock) and returns the URL.
+
+``--mock-bedrock-as-of DATE`` (or the ``mock_bedrock_as_of`` ini value) answers every model
+as the service did on DATE (``today``: as it does now); ``@pytest.mark.mock_bedrock_as_of``
+sets it for one test's in-process mock.
+
+Everything heavy is imported inside the fixtures: pytest loads this plugin in every run of
+every project that has the package installed, and most never use it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import boto3
 import pytest
 
-from mock_bedrock.doors.inprocess import MockHandle, missing_identity, mock_sdxl
-from mock_bedrock.doors.server import MockServer
-from mock_bedrock.service.app import MockBedrock
+if TYPE_CHECKING:
+    from mock_bedrock.doors.inprocess import MockHandle
+    from mock_bedrock.doors.server import MockServer
+    from mock_bedrock.service.app import MockBedrock
 
 ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_BEDROCK_RUNTIME"
+AS_OF = "mock_bedrock_as_of"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    help_text = "answer each model as Bedrock did on DATE (YYYY-MM-DD or today)"
+    parser.addoption("--mock-bedrock-as-of", dest=AS_OF, metavar="DATE", help=help_text)
+    parser.addini(AS_OF, help_text)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", f"{AS_OF}(date): the in-process mock answers as Bedrock did on date"
+    )
+    _configured_as_of(config)  # a bad date stops the run at once, as a usage error
+
+
+def _date(text: str | None) -> dt.date | None:
+    if not text:
+        return None
+    from bedrock_contract import parse_as_of
+
+    try:
+        return parse_as_of(text)
+    except ValueError as err:
+        raise pytest.UsageError(f"{AS_OF}: {err}") from None
+
+
+def _configured_as_of(config: pytest.Config) -> dt.date | None:
+    text = config.getoption(AS_OF) or config.getini(AS_OF)
+    return _date(str(text) if text else None)
 
 
 def _clear(mock: MockBedrock | MockServer) -> None:
@@ -30,29 +68,46 @@ def _clear(mock: MockBedrock | MockServer) -> None:
 
 
 @pytest.fixture(scope="session")
-def _mock_bedrock_app() -> MockBedrock:
+def _mock_bedrock_app(pytestconfig: pytest.Config) -> MockBedrock:
     # One app for the session: its engine's caches outlive a test; its state is cleared.
-    return MockBedrock()
+    from mock_bedrock.service.app import MockBedrock
+
+    return MockBedrock(as_of=_configured_as_of(pytestconfig))
 
 
 @pytest.fixture
-def mock_bedrock(_mock_bedrock_app: MockBedrock) -> Iterator[MockHandle]:
+def mock_bedrock(
+    _mock_bedrock_app: MockBedrock, request: pytest.FixtureRequest
+) -> Iterator[MockHandle]:
+    from mock_bedrock.doors.inprocess import mock_sdxl
+
+    marker = request.node.get_closest_marker(AS_OF)
+    session_as_of = _mock_bedrock_app.as_of
+    if marker is not None:
+        _mock_bedrock_app.as_of = _date(str(marker.args[0]) if marker.args else None)
     _clear(_mock_bedrock_app)
-    with mock_sdxl(_mock_bedrock_app) as handle:
-        yield handle
-    _clear(_mock_bedrock_app)
+    try:
+        with mock_sdxl(_mock_bedrock_app) as handle:
+            yield handle
+    finally:
+        _clear(_mock_bedrock_app)
+        _mock_bedrock_app.as_of = session_as_of
 
 
 @pytest.fixture
 def bedrock_runtime(mock_bedrock: MockHandle) -> Iterator[Any]:
+    import boto3
+
     client = boto3.session.Session().client("bedrock-runtime")
     yield client
     client.close()
 
 
 @pytest.fixture(scope="session")
-def mock_bedrock_server() -> Iterator[MockServer]:
-    with MockServer() as server:
+def mock_bedrock_server(pytestconfig: pytest.Config) -> Iterator[MockServer]:
+    from mock_bedrock.doors.server import MockServer
+
+    with MockServer(as_of=_configured_as_of(pytestconfig)) as server:
         yield server
 
 
@@ -60,6 +115,8 @@ def mock_bedrock_server() -> Iterator[MockServer]:
 def mock_bedrock_endpoint(
     mock_bedrock_server: MockServer, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[str]:
+    from mock_bedrock.doors.inprocess import missing_identity
+
     _clear(mock_bedrock_server)
     url = mock_bedrock_server.endpoint_url
     monkeypatch.setenv(ENDPOINT_VARIABLE, url)

@@ -1,7 +1,7 @@
 """The ``sdxl`` command line: the group, its endpoint options, and the small commands.
 
-``generate``, ``batch`` and ``contract`` live in their own modules (cli_generate, cli_batch,
-cli_contract).
+``generate``, ``batch``, ``contract``, ``models`` and ``migrate`` live in their own modules.
+``generate`` is made per model, from the group's ``--model-id`` (:class:`ModelGroup`).
 """
 
 from __future__ import annotations
@@ -18,10 +18,33 @@ from sdxl_adapter.cli.batch import batch
 from sdxl_adapter.cli.contract import contract
 from sdxl_adapter.cli.endpoint import Target, target_options
 from sdxl_adapter.cli.errors import ExitCode, exit_code_epilog
-from sdxl_adapter.cli.generate import generate
+from sdxl_adapter.cli.generate import generate_command
+from sdxl_adapter.cli.migrate import migrate_command
+from sdxl_adapter.cli.models import models
+from sdxl_adapter.client import DEFAULT_MODEL_ID
+from sdxl_adapter.models import contract_of
+
+GENERATE = "generate"
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=exit_code_epilog())
+class ModelGroup(click.Group):
+    """A group whose ``generate`` command carries the options of the model that
+    ``--model-id`` names. The group's options are parsed (and checked) before the command
+    is looked up, ``--help`` after the command name included."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name == GENERATE:
+            # The group's own --help lists commands before --model-id may be parsed.
+            model_id = ctx.params.get("model_id") or DEFAULT_MODEL_ID
+            return generate_command(contract_of(model_id))
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), GENERATE})
+
+
+@click.group(cls=ModelGroup, context_settings={"help_option_names": ["-h", "--help"]},
+             epilog=exit_code_epilog())
 @target_options
 @click.pass_context
 def main(
@@ -32,13 +55,19 @@ def main(
     model_id: str,
     debug: bool,
 ) -> None:
-    """Generate images with Stability SDXL 1.0 on Amazon Bedrock, or on the local mock.
+    """Generate images with Stability's models on Amazon Bedrock (SDXL 1.0 by default;
+    `sdxl models` lists the others), or on the local mock.
 
     \b
     Try it without an AWS account (the default endpoint is the in-process mock):
       sdxl generate "a lighthouse at dusk" --style photographic
+      sdxl --model-id stability.stable-image-core-v1:1 generate "a lighthouse" \\
+           --aspect-ratio 16:9 -o lighthouse.jpg
     Real Bedrock, for an account with access to the model:
-      sdxl --endpoint aws --region us-east-1 generate "a lighthouse at dusk"
+      sdxl --endpoint aws --region us-west-2 \\
+           --model-id stability.stable-image-core-v1:1 generate "a lighthouse at dusk"
+    SDXL 1.0 is past its end of life on Bedrock; move a request body with:
+      sdxl migrate body.json --to stability.stable-image-core-v1:1
     """
     if debug:
         # botocore's retry decisions and the adapter's own log; botocore's DEBUG log of
@@ -51,14 +80,16 @@ def main(
 
 @main.command()
 @click.argument("file", type=click.File("rb"))
-def validate(file: BinaryIO) -> None:
-    """Check a request body FILE (or - for standard input) against the SDXL contract.
+@click.pass_obj
+def validate(target: Target, file: BinaryIO) -> None:
+    """Check a request body FILE (or - for standard input) against the contract of the
+    group's --model-id.
 
     Prints "valid" and exits 0, or prints Bedrock's wording of every violation and exits 3
     (the code of a request refused locally).
     """
     try:
-        bedrock_contract.check_request(file.read())
+        bedrock_contract.check_request(target.contract, file.read())
     except bedrock_contract.InvalidRequestBody as err:
         click.echo(err.message, err=True)
         sys.exit(ExitCode.REFUSED_LOCALLY)
@@ -67,16 +98,15 @@ def validate(file: BinaryIO) -> None:
 
 @main.command()
 @click.argument("which", type=click.Choice(["request", "response"]))
-def schema(which: str) -> None:
-    """Print the JSON Schema of the request or response body."""
-    loaded = (
-        bedrock_contract.request_schema()
-        if which == "request"
-        else bedrock_contract.response_schema()
-    )
+@click.pass_obj
+def schema(target: Target, which: str) -> None:
+    """Print the JSON Schema of the request or response body of the group's --model-id."""
+    found = target.contract
+    loaded = found.request_schema if which == "request" else found.response_schema
     click.echo(json.dumps(loaded, indent=2))
 
 
-main.add_command(generate)
 main.add_command(batch)
 main.add_command(contract)
+main.add_command(models)
+main.add_command(migrate_command)

@@ -6,14 +6,26 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
-from sdxl_adapter.batch import BatchRun, BatchSummary, Generate, output_name, read_batch
-from sdxl_adapter.cli.endpoint import PLACEHOLDER_NOTE, Target
-from sdxl_adapter.cli.errors import ExitCode, Failure, reported
-from sdxl_adapter.cli.output import check_writable_dir, elided
+from sdxl_adapter.batch import (
+    BatchRun,
+    BatchSummary,
+    Generate,
+    Parse,
+    output_name,
+    read_batch,
+)
+from sdxl_adapter.cli.endpoint import PLACEHOLDER_NOTE, Target, known_model
+from sdxl_adapter.cli.errors import ExitCode, Failure, describable, describe, reported
+from sdxl_adapter.cli.migrate import migration_notes
+from sdxl_adapter.cli.options import request_from_mapping
+from sdxl_adapter.cli.output import check_writable_dir
 from sdxl_adapter.manifest import MANIFEST_NAME
+from sdxl_adapter.migrate import migrate
+from sdxl_adapter.request import AnyRequest, ModelRequest, elided
 
 DEFAULT_OUT_ROOT = Path("out")
 
@@ -32,6 +44,10 @@ DEFAULT_OUT_ROOT = Path("out")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @click.option("--dry-run", is_flag=True,
               help="Check every line and print the bodies that would be sent; send nothing.")
+@click.option("--migrate-to", metavar="MODEL", callback=known_model,
+              help="Lines are for the group's --model-id (SDXL 1.0 by default): move each to "
+                   "MODEL (as `sdxl migrate` does) and send it there; what does not carry "
+                   "over is listed on stderr.")
 @click.pass_obj
 def batch(
     target: Target,
@@ -42,6 +58,7 @@ def batch(
     keep_filtered: bool,
     as_json: bool,
     dry_run: bool,
+    migrate_to: str | None,
 ) -> None:
     """Generate one image per line of FILE (JSON Lines; - for stdin is not supported).
 
@@ -52,28 +69,55 @@ def batch(
       {"prompt": "a fox", "negative": ["blur"], "size": "1152x896", "seed": 7,
        "steps": 40, "style": "anime", "cfg_scale": 9}
 
-    Line N's image is <out-dir>/000N.png; manifest.jsonl records each line's outcome.
+    Line N's image is <out-dir>/000N.<format>; manifest.jsonl records each line's outcome.
     Re-running the same command after an interruption does only the lines not done yet
     and never overwrites a finished image. Bad lines are reported and skipped.
     """
     out_dir = out_dir or DEFAULT_OUT_ROOT / file.stem
     with reported(target.debug):
         try:
-            lines = read_batch(file)
+            lines = read_batch(file, _parser(target, migrate_to))
         except (OSError, UnicodeDecodeError) as err:
             reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
             raise Failure(f"cannot read {file}: {reason}", ExitCode.INPUT_UNREADABLE) from err
-        run = BatchRun(lines, out_dir, concurrency=concurrency, keep_filtered=keep_filtered)
+        run = BatchRun(lines, out_dir, concurrency=concurrency, keep_filtered=keep_filtered,
+                       describe=_describe)
+        for line in lines:
+            for note in line.notes:
+                click.echo(f"{file}:{line.number}: {note}", err=True)
         for line in run.bad_lines():
             click.echo(f"{file}:{line.number}: bad line, skipped: {line.problem}", err=True)
+        sent_to = Target(target.endpoint, target.region, target.profile,
+                         migrate_to or target.model_id, target.debug)
         if dry_run:
-            _dry_run(run, target)
+            _dry_run(run, sent_to)
             return
         _prepare(out_dir)
-        with target.client(max_attempts, connections=concurrency) as client:
-            click.echo(target.describe(client), err=True)
+        with sent_to.client(max_attempts, connections=concurrency) as client:
+            click.echo(sent_to.describe(client), err=True)
+            warning = sent_to.end_of_life_warning()
+            if warning:
+                click.echo(warning, err=True)
             summary = _run_with_progress(run, client.generate)
-    _finish(run, summary, file, as_json, target)
+    _finish(run, summary, file, as_json, sent_to)
+
+
+def _parser(target: Target, migrate_to: str | None) -> Parse:
+    """How a line becomes a request: with the options of the group's model, then (with
+    --migrate-to) moved to the other model."""
+
+    def parse(data: dict[str, Any], base_dir: Path) -> tuple[AnyRequest, list[str]]:
+        request = request_from_mapping(data, target.model_id, target.contract, base_dir)
+        if migrate_to is None:
+            return request, []
+        moved = migrate(request.validate().to_body(), migrate_to, source=target.model_id)
+        return ModelRequest(migrate_to, moved.body), migration_notes(moved)
+
+    return parse
+
+
+def _describe(err: BaseException) -> str:
+    return describe(err)[0] if describable(err) else f"{type(err).__name__}: {err}"
 
 
 def _prepare(out_dir: Path) -> None:
@@ -89,8 +133,9 @@ def _dry_run(run: BatchRun, target: Target) -> None:
     pending = run.pending()
     for line in pending:
         assert line.request is not None
-        record = {"line": line.number, "file": output_name(line.number, run.last_number),
-                  "body": elided(line.request.to_body())}
+        record = {"line": line.number,
+                  "file": output_name(line.number, run.last_number, line.extension),
+                  "body": elided(target.contract, line.request.to_body())}
         click.echo(json.dumps(record))
     done = sum(1 for line in run.lines if line.request is not None) - len(pending)
     click.echo(

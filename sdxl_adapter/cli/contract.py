@@ -9,10 +9,10 @@ import sys
 
 import click
 
-from sdxl_adapter.cli.endpoint import EndpointType, Target
+from sdxl_adapter.cli.endpoint import EndpointType, Target, known_model
 from sdxl_adapter.cli.errors import reported
-from sdxl_adapter.client import AWS, DEFAULT_MODEL_ID
-from sdxl_adapter.contract import runner as suite
+from sdxl_adapter.client import AWS
+from sdxl_adapter.models import contract_of
 
 # Exit statuses of this command (the suite's verdict, not sdxl's generation table):
 PASSED, DIFFERS, NOT_CONFIRMED = 0, 1, 2
@@ -37,7 +37,9 @@ PASSED, DIFFERS, NOT_CONFIRMED = 0, 1, 2
 )
 @click.option("--region", help="AWS region (default: the group's --region, else your AWS "
               "configuration).")
-@click.option("--model-id", help=f"Default: the group's --model-id ({DEFAULT_MODEL_ID}).")
+@click.option("--model-id", callback=known_model,
+              help="Only the checks of this model's family. Default: the group's --model-id "
+                   "when given, else every family.")
 @click.option("--list", "list_only", is_flag=True, help="List the checks; call nothing.")
 @click.option("--debug", is_flag=True, help="Show tracebacks of configuration errors.")
 @click.pass_context
@@ -45,18 +47,29 @@ def contract(
     ctx: click.Context, endpoint: str | None, live: bool, confirmed: bool,
     region: str | None, model_id: str | None, list_only: bool, debug: bool,
 ) -> None:
-    """Check that ENDPOINT behaves as the SDXL contract says: every request shape is
+    """Check that ENDPOINT behaves as the model's contract says: every request shape is
     accepted with the right image size and seed, and every broken rule is refused with
     Bedrock's wording. Exits 0 when every check passes, 1 with the report of where the
     endpoint differs from the contract."""
+    # Imported here: the suite is only needed by this command, and `sdxl --help` should
+    # not pay for loading it.
+    from sdxl_adapter.contract import runner as suite
+
     # The command's own options win; unset ones come from the sdxl group's.
     group = ctx.obj if isinstance(ctx.obj, Target) else Target()
     endpoint = endpoint or group.endpoint
     region = region or group.region
-    model_id = model_id or group.model_id
+    parent = ctx.parent
+    if model_id is None and parent is not None and parent.get_parameter_source(
+        "model_id"
+    ) not in (None, click.core.ParameterSource.DEFAULT):
+        model_id = group.model_id
     debug = debug or group.debug
     live = live or endpoint == AWS
     selected = suite.live_checks() if live else suite.checks()
+    if model_id is not None:
+        family = contract_of(model_id).family
+        selected = tuple(check for check in selected if check.family == family)
     if list_only:
         for check in selected:
             click.echo(f"{check.name}: {check.expect.describe()}")
@@ -67,6 +80,6 @@ def contract(
             click.echo("Nothing was sent: pass --yes to make these calls.", err=True)
             sys.exit(NOT_CONFIRMED)
     with reported(debug), suite.open_target(endpoint, region=region) as client:
-        report = suite.run_suite(client, selected, model_id=model_id, target=endpoint)
+        report = suite.run_suite(client, selected, target=endpoint)
     click.echo(report.render())
     sys.exit(PASSED if report.passed else DIFFERS)

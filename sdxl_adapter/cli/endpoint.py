@@ -12,12 +12,15 @@ import botocore.session
 import click
 from botocore.config import Config
 
-from sdxl_adapter.client import AWS, DEFAULT_MODEL_ID, MOCK, SDXLClient
+from bedrock_contract import ModelContract, Resolved
+from sdxl_adapter.cli.errors import ExitCode, Failure
+from sdxl_adapter.client import AWS, DEFAULT_MODEL_ID, MOCK, BedrockImageClient
+from sdxl_adapter.models import UnknownModel, find_model, is_end_of_life, replacement_for
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 ENDPOINT_ENV = "SDXL_ENDPOINT"
-PLACEHOLDER_NOTE = "the mock makes placeholder images, not SDXL output"
+PLACEHOLDER_NOTE = "the mock makes placeholder images, not the model's output"
 
 
 class EndpointType(click.ParamType):
@@ -48,7 +51,31 @@ class Target:
     def is_mock(self) -> bool:
         return self.endpoint == MOCK
 
-    def client(self, max_attempts: int | None = None, connections: int | None = None) -> SDXLClient:
+    @property
+    def found(self) -> Resolved:
+        """The family and version ``model_id`` names (checked when the option was parsed)."""
+        return find_model(self.model_id)
+
+    @property
+    def contract(self) -> ModelContract:
+        return self.found.contract
+
+    def end_of_life_warning(self) -> str | None:
+        """One line to print before sending to a retired model on the real service."""
+        version = self.found.version
+        if self.endpoint != AWS or not is_end_of_life(version):
+            return None
+        eol = version.lifecycle.eol
+        since = f" on {eol.isoformat()}" if eol else ""
+        replacement = replacement_for(self.found)
+        move = (f"; move to {replacement} (`sdxl migrate BODY --to {replacement}`)"
+                if replacement else "")
+        return (f"warning: {self.model_id} reached its end of life{since} and Bedrock "
+                f"refuses it{move}")
+
+    def client(
+        self, max_attempts: int | None = None, connections: int | None = None
+    ) -> BedrockImageClient:
         """A client for this target. In ``aws`` mode, region and profile default to boto3's
         chain (AWS_DEFAULT_REGION, AWS_PROFILE, ~/.aws/config); its URL honours
         AWS_ENDPOINT_URL_BEDROCK_RUNTIME as any boto3 client does. ``connections`` sizes the
@@ -58,7 +85,7 @@ class Target:
         # line of a batch waited 53 s over 8 attempts); "standard" caps each wait at 20 s.
         # A mode the user chose in AWS_RETRY_MODE or ~/.aws/config still wins.
         retry_mode = None if _retry_mode_configured(self.profile) else "standard"
-        return SDXLClient(self.endpoint, region=self.region, profile=self.profile,
+        return BedrockImageClient(self.endpoint, region=self.region, profile=self.profile,
                           model_id=self.model_id, max_attempts=max_attempts,
                           retry_mode=retry_mode, config=config)
 
@@ -66,7 +93,7 @@ class Target:
     def is_url(self) -> bool:
         return self.endpoint not in (MOCK, AWS)
 
-    def describe(self, client: SDXLClient) -> str:
+    def describe(self, client: BedrockImageClient) -> str:
         """One line saying where requests go, for stderr."""
         if self.is_mock:
             return f"endpoint: mock (in-process; {PLACEHOLDER_NOTE}), model {self.model_id}"
@@ -81,6 +108,18 @@ def _retry_mode_configured(profile: str | None) -> bool:
         return "retry_mode" in session.get_scoped_config() or "AWS_RETRY_MODE" in os.environ
     except botocore.exceptions.ProfileNotFound:
         return "AWS_RETRY_MODE" in os.environ
+
+
+def known_model(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """An option callback: refuse, with one line and the usage exit code, a model id the
+    catalogue does not know."""
+    if value is None:
+        return None
+    try:
+        find_model(value)
+    except UnknownModel as err:
+        raise Failure(str(err), ExitCode.USAGE) from None
+    return value
 
 
 def target_options(group: F) -> F:
@@ -98,7 +137,9 @@ def target_options(group: F) -> F:
                      help="AWS region (else AWS_DEFAULT_REGION, or the profile's region)."),
         click.option("--profile", help="AWS profile (default: AWS_PROFILE or default)."),
         click.option("--model-id", default=DEFAULT_MODEL_ID, show_default=True,
-                     help="Model id or ARN."),
+                     callback=known_model,
+                     help="Model id, inference-profile id (us.<id>) or ARN; `sdxl models` "
+                          "lists them. The commands offer this model's own options."),
         click.option("--debug", is_flag=True, help="Show tracebacks and botocore's log."),
     ]
     for option in reversed(options):

@@ -45,6 +45,7 @@ class ExitCode(enum.IntEnum):
     GENERATION_FAILED = 11
     CONTRACT_DRIFT = 12
     AWS_CONFIG = 13
+    MODEL_END_OF_LIFE = 14
     INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
 
     @property
@@ -56,7 +57,7 @@ _MEANINGS = {
     ExitCode.OK: "success (batch: every line has its image)",
     ExitCode.BATCH_INCOMPLETE: "batch finished, but some lines failed or were bad",
     ExitCode.USAGE: "bad option or argument",
-    ExitCode.REFUSED_LOCALLY: "request breaks the SDXL contract; refused before sending",
+    ExitCode.REFUSED_LOCALLY: "request breaks the model's contract; refused before sending",
     ExitCode.INPUT_UNREADABLE: "an input file cannot be read or parsed",
     ExitCode.OUTPUT_UNWRITABLE: "the output path cannot be written (or exists: --overwrite)",
     ExitCode.NO_CREDENTIALS: "no usable AWS credentials (missing, unknown or expired)",
@@ -65,8 +66,9 @@ _MEANINGS = {
     ExitCode.BEDROCK_ERROR: "Bedrock answered with another error",
     ExitCode.CONTENT_FILTERED: "the image was content filtered",
     ExitCode.GENERATION_FAILED: "the service reported a generation error",
-    ExitCode.CONTRACT_DRIFT: "the response breaks the SDXL response contract",
+    ExitCode.CONTRACT_DRIFT: "the response breaks the model's response contract",
     ExitCode.AWS_CONFIG: "AWS configuration unusable: no region, unknown profile",
+    ExitCode.MODEL_END_OF_LIFE: "the model is past its end of life (see sdxl migrate)",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C); re-run the same command to resume",
 }
 
@@ -130,22 +132,24 @@ def describe(err: BaseException) -> tuple[str, ExitCode]:
             ExitCode.ENDPOINT_UNREACHABLE,
         )
     if isinstance(err, errors.ContentFiltered):
+        kept = ("(--keep-filtered keeps the blurred image)" if err.result.has_image
+                else "(it came without an image)")
         return (
-            f"the image was content filtered (seed {err.result.seed}); nothing kept "
-            "(--keep-filtered keeps the blurred image)",
+            f"the image was content filtered ({err.result.finish_reason}, seed "
+            f"{err.result.seed}); nothing kept {kept}",
             ExitCode.CONTENT_FILTERED,
         )
     if isinstance(err, errors.GenerationFailed):
         return (
-            f"the service reported a generation error (finish reason ERROR, seed "
-            f"{err.result.seed}, request {err.result.request_id})",
+            f"the service reported a generation error (finish reason "
+            f"{err.result.finish_reason}, seed {err.result.seed}, request "
+            f"{err.result.request_id})",
             ExitCode.GENERATION_FAILED,
         )
     if isinstance(err, errors.ContractDrift):
-        return (
-            f"the response breaks the SDXL contract (request {err.request_id}): {err.message}",
-            ExitCode.CONTRACT_DRIFT,
-        )
+        return f"{err.message} (request {err.request_id})", ExitCode.CONTRACT_DRIFT
+    if isinstance(err, errors.ModelEndOfLife):
+        return end_of_life_message(err), ExitCode.MODEL_END_OF_LIFE
     if isinstance(err, errors.BedrockError):
         text = f"Bedrock refused: {err.code}: {err.message} (request id {err.request_id})"
         if err.code in CREDENTIAL_REJECTIONS:
@@ -162,6 +166,16 @@ def describe(err: BaseException) -> tuple[str, ExitCode]:
             )
         return text, ExitCode.BEDROCK_ERROR
     raise LookupError(f"no description for {type(err).__name__}")
+
+
+def end_of_life_message(err: errors.ModelEndOfLife) -> str:
+    since = f" on {err.eol.isoformat()}" if err.eol else ""
+    text = (f"{err.model_id} has reached its end of life{since}: Bedrock refused it "
+            f"({err.code}, request id {err.request_id})")
+    if err.replacement is None:
+        return text + "; choose a live model from `sdxl models`"
+    return (f"{text}; move to {err.replacement}: `sdxl migrate BODY --to {err.replacement}`, "
+            f"or `sdxl --model-id {err.replacement} generate`")
 
 
 def _cause_text(err: BaseException) -> str:

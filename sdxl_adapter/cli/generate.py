@@ -1,4 +1,9 @@
-"""``sdxl generate``: one image from a prompt and options, or from a raw body file."""
+"""``sdxl generate``: one image from a prompt and options, or from a raw body file.
+
+The command is made per model: its request options are the ones the group's
+``--model-id`` names (:func:`generate_command`), so ``sdxl --model-id M generate --help``
+shows M's own options.
+"""
 
 from __future__ import annotations
 
@@ -9,81 +14,142 @@ from typing import Any
 
 import click
 
+from bedrock_contract import ModelContract
 from sdxl_adapter import errors
 from sdxl_adapter.cli.endpoint import PLACEHOLDER_NOTE, Target
 from sdxl_adapter.cli.errors import ExitCode, Failure, describe, reported
-from sdxl_adapter.cli.options import request_from_options, request_options
+from sdxl_adapter.cli.options import given_options, model_options, request_from_options
 from sdxl_adapter.cli.output import body_json, check_writable_dir, free_name
-from sdxl_adapter.request import SDXLRequest
-from sdxl_adapter.result import GenerationResult
+from sdxl_adapter.models import is_sdxl
+from sdxl_adapter.request import ModelRequest
+from sdxl_adapter.result import EXTENSIONS, GenerationResult, output_format_of
+
+# The options every model's generate command has, besides its request options.
+_COMMON = (
+    "body_file", "output", "overwrite", "keep_filtered", "stream", "as_json", "dry_run",
+)
 
 
-@click.command()
-@click.argument("prompt", required=False)
-@request_options
-@click.option("--body", "body_file", type=click.Path(path_type=Path),
-              help="Send the JSON request body in this file (- for stdin) instead of PROMPT "
-                   "and the request options.")
-@click.option("-o", "--output", type=click.Path(path_type=Path),
-              help="Where to write the PNG (a file, or a folder for the default name). "
-                   "Default: sdxl-<seed>.png in the current folder, never clobbering.")
-@click.option("--overwrite", is_flag=True, help="Replace an existing --output file.")
-@click.option("--keep-filtered", is_flag=True,
-              help="Keep the (blurred) image of a content-filtered generation.")
-@click.option("--stream", is_flag=True, help="Use InvokeModelWithResponseStream.")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
-@click.option("--dry-run", is_flag=True, help="Check the request and print it; send nothing.")
-@click.pass_obj
-def generate(
-    target: Target,
-    prompt: str | None,
-    body_file: Path | None,
-    output: Path | None,
-    overwrite: bool,
-    keep_filtered: bool,
-    stream: bool,
-    as_json: bool,
-    dry_run: bool,
-    **options: Any,
-) -> None:
-    """Generate one image from PROMPT and write it as a PNG with its parameters embedded.
+def generate_command(contract: ModelContract) -> click.Command:
+    """``generate`` with ``contract``'s request options."""
+    params: list[click.Parameter] = [
+        click.Argument(["prompt"], required=False),
+        *model_options(contract).params,
+        click.Option(["--body", "body_file"], type=click.Path(path_type=Path),
+                     help="Send the JSON request body in this file (- for stdin) instead of "
+                          "PROMPT and the request options."),
+        click.Option(["-o", "--output"], type=click.Path(path_type=Path),
+                     help="Where to write the image (a file, or a folder for the default "
+                          f"name). Default: {_stem(contract)}-<seed>.<format> in the current "
+                          "folder, never clobbering. A .png/.jpg/.webp name sets the output "
+                          "format when none is given."),
+        click.Option(["--overwrite"], is_flag=True, help="Replace an existing --output file."),
+        click.Option(["--keep-filtered"], is_flag=True,
+                     help="Keep the (blurred) image of a content-filtered generation."),
+        click.Option(["--json", "as_json"], is_flag=True, help="Print a JSON summary on stdout."),
+        click.Option(["--dry-run"], is_flag=True,
+                     help="Check the request and print it; send nothing."),
+    ]
+    if contract.streaming:
+        params.insert(-2, click.Option(["--stream"], is_flag=True,
+                                       help="Use InvokeModelWithResponseStream."))
+    return click.Command(
+        "generate", callback=_generate, params=params,
+        help=f"""Generate one image with {contract.name} from PROMPT and write it with its
+        parameters embedded (PNG text chunks, a JPEG comment, WebP XMP).
 
-    Choices and ranges are the SDXL contract's (from the request schema); a value outside
-    them is refused before anything is sent. Prints where the image went, its seed and the
-    finish reason.
-    """
+        Choices and ranges are the model's contract (from its request schema); a value
+        outside them is refused before anything is sent. Prints where the image went, its
+        seed and the finish reason. `sdxl --model-id MODEL generate --help` shows another
+        model's options.""",
+        short_help=f"Generate one image with {contract.name} (--model-id picks the model).",
+    )
+
+
+def _stem(contract: ModelContract) -> str:
+    return "sdxl" if is_sdxl(contract) else contract.family
+
+
+def _generate(**kwargs: Any) -> None:
+    target = click.get_current_context().find_object(Target) or Target()
+    common = {name: kwargs.pop(name, False) for name in _COMMON}
+    prompt = kwargs.pop("prompt")
+    output: Path | None = common["output"]
     with reported(target.debug):
-        request = _request(prompt, body_file, options)
-        if dry_run:
+        contract = target.contract
+        _format_from_name(contract, output, common["body_file"], kwargs)
+        request = _request(target, prompt, common["body_file"], kwargs)
+        _check_format(contract, output, request, kwargs)
+        if common["dry_run"]:
             click.echo(f"dry run: nothing sent (endpoint {target.endpoint}, model "
                        f"{target.model_id})", err=True)
-            click.echo(body_json(request.to_body()))
+            click.echo(body_json(contract, request.to_body()))
             return
-        destination = _destination(output, overwrite)
+        destination = _destination(output, common["overwrite"], contract)
         with target.client() as client:
             click.echo(target.describe(client), err=True)
+            warning = target.end_of_life_warning()
+            if warning:
+                click.echo(warning, err=True)
             try:
-                result = client.generate(request, stream=stream)
+                result = client.generate(request, stream=bool(common["stream"]))
             except (errors.ContentFiltered, errors.GenerationFailed) as err:
-                _report_unfinished(err, target, destination, keep_filtered, as_json)
-        path = _save(result, destination, overwrite)
-        _report(result, path, target, as_json)
+                _report_unfinished(err, target, destination, common["keep_filtered"],
+                                   common["as_json"])
+        path = _save(result, destination, common["overwrite"])
+        _report(result, path, target, common["as_json"])
 
 
-def _request(prompt: str | None, body_file: Path | None, options: dict[str, Any]) -> SDXLRequest:
-    given = [f"--{k.replace('_', '-')}" for k, v in options.items() if v not in (None, ())]
+def _format_option(contract: ModelContract) -> str | None:
+    found = model_options(contract).field_option(contract.response.format_field or "")
+    return found.param if found else None
+
+
+def _format_from_name(contract: ModelContract, output: Path | None, body_file: Path | None,
+                      options: dict[str, Any]) -> None:
+    # -o x.jpg without --output-format asks for JPEG, where the model makes it.
+    named = output_format_of(output) if output is not None and not output.is_dir() else None
+    param = _format_option(contract)
+    if named is None or body_file is not None or param is None or options.get(param):
+        return
+    if named in contract.output_formats and named != contract.output_format({}):
+        options[param] = named
+
+
+def _check_format(contract: ModelContract, output: Path | None, request: ModelRequest,
+                  options: dict[str, Any]) -> None:
+    named = output_format_of(output) if output is not None and not output.is_dir() else None
+    asked = request.output_format
+    if named is None or named == asked:
+        return
+    assert output is not None
+    param = _format_option(contract)
+    if param and options.get(param):
+        why = f"--{param.replace('_', '-')} is {asked}"
+    elif named not in contract.output_formats:
+        why = f"{contract.name} makes {', '.join(contract.output_formats)} only"
+    else:
+        why = f"the request asks for {asked}"
+    raise Failure(f"-o {output.name} names a {named} file, but {why}: name it "
+                  f"*{EXTENSIONS.get(asked, '.' + asked)}, or make them agree", ExitCode.USAGE)
+
+
+def _request(target: Target, prompt: str | None, body_file: Path | None,
+             options: dict[str, Any]) -> ModelRequest:
+    contract = target.contract
+    given = given_options(contract, options)
     if body_file is not None:
         if prompt is not None or given:
             raise click.UsageError(
                 "--body sends the file's request as it is: drop PROMPT and "
                 + (", ".join(given) or "the request options")
             )
-        return SDXLRequest.from_body(_read_input(body_file))
+        return ModelRequest.from_body(target.model_id, _read_input(body_file))
     if prompt is None:
         raise click.UsageError("give a PROMPT (or --body FILE)")
     try:
-        request = request_from_options(prompt, options)
-    except OSError as err:  # an --init-image / --mask-image file
+        request = request_from_options(target.model_id, contract, prompt, options)
+    except OSError as err:  # an image file
         raise _unreadable(err) from err
     return request.validate()
 
@@ -102,27 +168,28 @@ def _unreadable(err: OSError) -> Failure:
 class _Destination:
     """Where the image goes: a path chosen now, or a folder where the seed names it."""
 
-    def __init__(self, folder: Path, path: Path | None) -> None:
+    def __init__(self, folder: Path, path: Path | None, stem: str) -> None:
         self.folder = folder
         self.path = path
+        self.stem = stem
 
     def for_result(self, result: GenerationResult, tag: str = "") -> Path:
         if self.path is not None:
             return self.path
-        return free_name(self.folder, f"sdxl-{result.seed}{tag}")
+        return free_name(self.folder, f"{self.stem}-{result.seed}{tag}", result.extension)
 
 
-def _destination(output: Path | None, overwrite: bool) -> _Destination:
+def _destination(output: Path | None, overwrite: bool, contract: ModelContract) -> _Destination:
     # Checked before the request is sent: a refusal afterwards would waste a paid call.
     if output is None or output.is_dir():
         folder = output or Path.cwd()
         check_writable_dir(folder)
-        return _Destination(folder, None)
+        return _Destination(folder, None, _stem(contract))
     check_writable_dir(output.parent)
     if output.exists() and not overwrite:
         raise Failure(f"{output} exists: pass --overwrite to replace it, or choose another "
                       "--output", ExitCode.OUTPUT_UNWRITABLE)
-    return _Destination(output.parent, output)
+    return _Destination(output.parent, output, _stem(contract))
 
 
 def _save(result: GenerationResult, destination: _Destination, overwrite: bool,
@@ -139,11 +206,12 @@ def _save(result: GenerationResult, destination: _Destination, overwrite: bool,
 
 
 def _summary(result: GenerationResult, path: Path | None, target: Target) -> dict[str, Any]:
-    width, height = result.size if result.png else (None, None)
+    width, height = result.size if result.has_image else (None, None)
     return {
         "file": str(path) if path else None,
         "seed": result.seed,
         "finish_reason": result.finish_reason,
+        "output_format": result.output_format,
         "size": f"{width}x{height}" if width else None,
         "request_id": result.request_id,
         "model_id": result.model_id,
@@ -172,7 +240,7 @@ def _report_unfinished(
     """Report a filtered or failed generation and exit with its code (never returns)."""
     message, code = describe(err)
     kept = None
-    if keep_filtered and isinstance(err, errors.ContentFiltered) and err.result.png:
+    if keep_filtered and isinstance(err, errors.ContentFiltered) and err.result.has_image:
         kept = _save(err.result, destination, overwrite=False, tag="-filtered")
         message = (f"the image was content filtered (seed {err.result.seed}); kept the "
                    f"blurred image at {kept}")

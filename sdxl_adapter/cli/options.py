@@ -1,81 +1,66 @@
-"""The request options of ``sdxl generate``, built from the request schema.
+"""The request options of ``sdxl generate``, built from the chosen model's request schema.
 
-Each option's choices and range come from the schema field it sets
-(``enum`` -> :class:`click.Choice`, ``minimum``/``maximum`` -> :class:`click.IntRange` or
-:class:`click.FloatRange`, the size rule -> ``--size`` choices), so ``--help`` lists what
-the contract allows and nothing is restated here. The same click parameters convert the
-keys of a batch line (:func:`request_from_mapping`), so a line and the command line accept
-exactly the same values.
+Each option sets one body field and takes exactly what the schema allows for it (``enum``
+-> :class:`click.Choice`, ``minimum``/``maximum`` -> :class:`click.IntRange` or
+:class:`click.FloatRange`, an image field -> a file path, an object -> JSON text), so
+``--help`` lists what the contract allows and nothing is restated here. Three fields are
+given another shape: the prompt fields become PROMPT and ``--negative``, and a width x
+height size rule becomes ``--size WxH``. The same click parameters convert the keys of a
+batch line (:func:`request_from_mapping`), so a line and the command line accept exactly
+the same values.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
-from bedrock_contract.loader import field
-from bedrock_contract.sizes import DEFAULT_SIZE, allowed_sizes, format_size
-from sdxl_adapter.request import SDXLRequest
+from bedrock_contract import ModelContract, PairsRule, format_size
+from sdxl_adapter.batch import BadLine
+from sdxl_adapter.request import ModelRequest
 
-F = TypeVar("F", bound=Callable[..., Any])
+# Short flags a person types for long field names, where a model has such a field. The
+# option then keeps its long spelling too (``--style-preset``), and a batch line uses the
+# short name as its key.
+SHORT_FLAGS = {"style_preset": "--style", "clip_guidance_preset": "--clip-guidance"}
+NEGATIVE = "negative"
+SIZE = "size"
 
 
 @dataclass(frozen=True)
-class SchemaOption:
-    """An option that sets one schema field of the same type: ``--steps`` -> ``steps``."""
+class FieldOption:
+    """What one generated option sets."""
 
-    flag: str
-    request_field: str  # the SDXLRequest field (also the body field)
-
-    @property
-    def param(self) -> str:
-        """The click parameter name, also the key a batch line uses."""
-        return self.flag.lstrip("-").replace("-", "_")
+    param: str  # the click parameter name, also a batch line's key
+    field: str  # the body field
+    image: bool = False
 
 
-# Short flags a person types, for body fields whose names are long (style_preset).
-SCHEMA_OPTIONS = (
-    SchemaOption("--cfg-scale", "cfg_scale"),
-    SchemaOption("--steps", "steps"),
-    SchemaOption("--seed", "seed"),
-    SchemaOption("--sampler", "sampler"),
-    SchemaOption("--style", "style_preset"),
-    SchemaOption("--clip-guidance", "clip_guidance_preset"),
-    SchemaOption("--samples", "samples"),
-    SchemaOption("--init-image-mode", "init_image_mode"),
-    SchemaOption("--image-strength", "image_strength"),
-    SchemaOption("--step-schedule-start", "step_schedule_start"),
-    SchemaOption("--step-schedule-end", "step_schedule_end"),
-    SchemaOption("--mask-source", "mask_source"),
-)
-
-# Parameters whose names differ from the SDXLRequest field they fill.
-RENAMED = {"negative": "negative_prompt"} | {
-    o.param: o.request_field for o in SCHEMA_OPTIONS if o.param != o.request_field
-}
-
-
-def schema_type(name: str) -> click.ParamType:
-    """The click type that accepts exactly what the schema allows for field ``name``."""
-    spec = field(name)
+def schema_type(spec: Mapping[str, Any]) -> click.ParamType:
+    """The click type that accepts exactly what the schema allows for one field."""
     if "enum" in spec:
         # Case-sensitive: the service is, and --help then shows the values as written.
-        return click.Choice(spec["enum"])
+        return click.Choice([str(v) for v in spec["enum"]])
     low, high = spec.get("minimum"), spec.get("maximum")
-    if spec.get("type") == "integer":
+    kind = spec.get("type")
+    if kind == "integer":
         return click.IntRange(min=low, max=high)
-    if spec.get("type") == "number":
+    if kind == "number":
         return click.FloatRange(min=low, max=high)
+    if kind == "boolean":
+        return click.BOOL
+    if kind in ("object", "array"):
+        return JsonType(kind)
     return click.STRING
 
 
-def _schema_help(name: str) -> str:
-    spec = field(name)
+def _schema_help(name: str, spec: Mapping[str, Any]) -> str:
     parts = [f"[{name}]"]
     if "description" in spec:
         parts.append(spec["description"].rstrip(".") + ".")
@@ -85,12 +70,12 @@ def _schema_help(name: str) -> str:
 
 
 class SizeType(click.ParamType):
-    """``WxH``, one of the schema's allowed pairs; converts to ``(width, height)``."""
+    """``WxH``, one of a pairs rule's allowed sizes; converts to ``(width, height)``."""
 
     name = "WxH"
 
-    def __init__(self) -> None:
-        self.choices = {format_size(s): s for s in allowed_sizes()}
+    def __init__(self, rule: PairsRule) -> None:
+        self.choices = {format_size(s): s for s in rule.allowed}
 
     def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
         return "[" + "|".join(self.choices) + "]"
@@ -107,10 +92,13 @@ class SizeType(click.ParamType):
                   ctx)
 
 
-class JsonObjectType(click.ParamType):
-    """A JSON object given as text (a batch line may give the object itself)."""
+class JsonType(click.ParamType):
+    """A JSON object (or array) given as text (a batch line may give the value itself)."""
 
     name = "JSON"
+
+    def __init__(self, kind: str = "object") -> None:
+        self.kind = kind
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, str):
@@ -118,8 +106,9 @@ class JsonObjectType(click.ParamType):
                 value = json.loads(value)
             except json.JSONDecodeError as err:
                 self.fail(f"not valid JSON: {err}", param, ctx)
-        if not isinstance(value, dict):
-            self.fail(f"must be a JSON object, got {type(value).__name__}", param, ctx)
+        wanted = dict if self.kind == "object" else list
+        if not isinstance(value, wanted):
+            self.fail(f"must be a JSON {self.kind}, got {type(value).__name__}", param, ctx)
         return value
 
 
@@ -128,48 +117,89 @@ class JsonObjectType(click.ParamType):
 IMAGE_FILE = click.Path(dir_okay=False, path_type=Path)
 
 
-def request_options(command: F) -> F:
-    """Decorate a command with every request option; they arrive as keyword arguments."""
-    decorators = [
-        click.option("--negative", "-n", multiple=True, metavar="TEXT",
-                     help="A negative prompt (weight below 0); repeat for more."),
-        click.option("--size", type=SizeType(),
-                     help="[width, height] Output size, width x height; the service's default is "
-                          f"{format_size(DEFAULT_SIZE)}."),
-        *(
-            click.option(o.flag, o.param, type=schema_type(o.request_field),
-                         help=_schema_help(o.request_field))
-            for o in SCHEMA_OPTIONS
-        ),
-        click.option("--init-image", type=IMAGE_FILE,
-                     help="Image to image: the PNG or JPEG to start from. [init_image]"),
-        click.option("--mask-image", type=IMAGE_FILE,
-                     help="Masking: the mask PNG or JPEG, init image's size. [mask_image]"),
-        click.option("--extras", type=JsonObjectType(),
-                     help="Experimental engine parameters, a JSON object. [extras]"),
-    ]
-    for decorate in reversed(decorators):
-        command = decorate(command)
-    return command
+@dataclass(frozen=True)
+class ModelOptions:
+    """The request options of one model: click parameters, and what each sets."""
+
+    contract: ModelContract
+    params: tuple[click.Parameter, ...]
+    fields: tuple[FieldOption, ...]
+
+    def field_option(self, field: str) -> FieldOption | None:
+        return next((f for f in self.fields if f.field == field), None)
 
 
-def request_from_options(prompt: str, options: Mapping[str, Any]) -> SDXLRequest:
-    """The request the parsed options describe; unset options are left to the service."""
-    fields = {RENAMED.get(k, k): v for k, v in options.items() if v not in (None, ())}
-    if "negative_prompt" in fields:
-        fields["negative_prompt"] = list(fields["negative_prompt"])
-    return SDXLRequest(prompt=prompt, **fields)
+@cache
+def model_options(contract: ModelContract) -> ModelOptions:
+    """Every request option of ``contract``'s model, in the schema's order."""
+    negative = contract.prompts.negative_field or contract.prompts.list_field
+    params: list[click.Parameter] = []
+    if negative:
+        params.append(click.Option(
+            ["--negative", "--negative-prompt", "-n", NEGATIVE], multiple=True, metavar="TEXT",
+            help="A negative prompt: what the image should not show; repeat for more."))
+    if isinstance(contract.size, PairsRule):
+        params.append(click.Option(
+            ["--size", SIZE], type=SizeType(contract.size),
+            help="[width, height] Output size, width x height; the service's default is "
+                 f"{format_size(contract.size.default)}."))
+    skip = {*contract.prompts.fields}
+    if isinstance(contract.size, PairsRule):
+        skip.update(contract.size.fields)
+    fields: list[FieldOption] = []
+    for name, spec in contract.properties.items():
+        if name in skip:
+            continue
+        long_flag = "--" + name.replace("_", "-")
+        short = SHORT_FLAGS.get(name)
+        param = short.lstrip("-").replace("-", "_") if short else name
+        decls = [short, long_flag, param] if short else [long_flag, param]
+        image = name in contract.image_fields
+        if image:
+            option = click.Option(decls, type=IMAGE_FILE,
+                                  help=f"{_schema_help(name, spec)} A PNG, JPEG or WebP file.")
+        else:
+            option = click.Option(decls, type=schema_type(spec), help=_schema_help(name, spec))
+        params.append(option)
+        fields.append(FieldOption(param, name, image))
+    return ModelOptions(contract, tuple(params), tuple(fields))
 
 
-class BadLine(ValueError):
-    """A batch line that does not describe a request; the message says why."""
+def request_from_options(
+    model_id: str, contract: ModelContract, prompt: str, options: Mapping[str, Any]
+) -> ModelRequest:
+    """The request the parsed options describe; unset options are left to the service.
+    Raises OSError when an image file cannot be read."""
+    known = model_options(contract)
+    negatives = [str(t) for t in options.get(NEGATIVE) or ()]
+    body: dict[str, Any] = dict(contract.prompts.body_fields([prompt], negatives))
+    size = options.get(SIZE)
+    if size is not None and isinstance(contract.size, PairsRule):
+        body.update(contract.size.body_fields(size))
+    for option in known.fields:
+        value = options.get(option.param)
+        if value is None:
+            continue
+        body[option.field] = Path(value).read_bytes() if option.image else value
+    return ModelRequest(model_id, body)
 
 
-def request_from_mapping(data: Mapping[str, Any], base_dir: Path | None = None) -> SDXLRequest:
+def given_options(contract: ModelContract, options: Mapping[str, Any]) -> list[str]:
+    """The request options that were set, as flags (for messages)."""
+    names = {NEGATIVE, SIZE} | {f.param for f in model_options(contract).fields}
+    return [f"--{k.replace('_', '-')}" for k, v in options.items()
+            if k in names and v not in (None, ())]
+
+
+def request_from_mapping(
+    data: Mapping[str, Any], model_id: str, contract: ModelContract,
+    base_dir: Path | None = None,
+) -> ModelRequest:
     """The request a batch line's object describes: its keys are named like ``generate``'s
     parameters and each value is converted by the same click type as on the command line.
     Image paths are read relative to ``base_dir`` (the batch file's folder)."""
-    params = {p.name: p for p in _LINE_TEMPLATE.params if p.name}
+    template = _line_template(contract)
+    params = {p.name: p for p in template.params if p.name}
     unknown = sorted(set(data) - set(params))
     if unknown:
         raise BadLine(
@@ -177,7 +207,7 @@ def request_from_mapping(data: Mapping[str, Any], base_dir: Path | None = None) 
         )
     if not isinstance(data.get("prompt"), str):
         raise BadLine('needs a "prompt" string')
-    ctx = click.Context(_LINE_TEMPLATE)
+    ctx = click.Context(template)
     values: dict[str, Any] = {}
     for key, value in data.items():
         if key == "prompt" or value is None:
@@ -198,7 +228,7 @@ def request_from_mapping(data: Mapping[str, Any], base_dir: Path | None = None) 
             )
         except click.BadParameter as err:
             raise BadLine(f"{key}: {err.message}") from None
-    return request_from_options(data["prompt"], values)
+    return request_from_options(model_id, contract, data["prompt"], values)
 
 
 def _refuse_lossy_number(value: Any, param: click.Parameter) -> None:
@@ -210,11 +240,8 @@ def _refuse_lossy_number(value: Any, param: click.Parameter) -> None:
         raise click.BadParameter(f"{value!r} is not an integer")
 
 
-@click.command()
-@click.argument("prompt")
-@request_options
-def _line_template(**_: Any) -> None:
+@cache
+def _line_template(contract: ModelContract) -> click.Command:
     """Never run: its parameters are the keys a batch line may use."""
-
-
-_LINE_TEMPLATE: click.Command = _line_template
+    prompt = click.Argument(["prompt"])
+    return click.Command("line", params=[prompt, *model_options(contract).params])

@@ -8,23 +8,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from bedrock_contract import ModelContract
 from sdxl_adapter.cli.errors import ExitCode, Failure
-
-# Body fields holding base64 images, which would drown a printed body.
-IMAGE_FIELDS = ("init_image", "mask_image")
+from sdxl_adapter.request import elided
 
 
-def elided(body: Mapping[str, Any]) -> dict[str, Any]:
-    """The body with each image replaced by a note of its size."""
-    shown = dict(body)
-    for name in IMAGE_FIELDS:
-        if isinstance(shown.get(name), str):
-            shown[name] = f"<base64 image, {len(shown[name])} characters elided>"
-    return shown
-
-
-def body_json(body: Mapping[str, Any]) -> str:
-    return json.dumps(elided(body), indent=2)
+def body_json(contract: ModelContract, body: Mapping[str, Any]) -> str:
+    """The body as indented JSON, each base64 image (which would drown it) elided."""
+    return json.dumps(elided(contract, body), indent=2)
 
 
 def check_writable_dir(folder: Path) -> None:
@@ -36,7 +27,8 @@ def check_writable_dir(folder: Path) -> None:
 
 
 def free_name(folder: Path, stem: str, suffix: str = ".png") -> Path:
-    """``folder/stem.png``, or ``stem-2.png``, ``stem-3.png``... : the first that is free."""
+    """``folder/stem.png`` (or ``suffix``), else ``stem-2.png``, ``stem-3.png``... : the
+    first that is free."""
     candidate = folder / f"{stem}{suffix}"
     number = 2
     while candidate.exists():

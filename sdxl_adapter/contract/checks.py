@@ -1,41 +1,50 @@
-"""The contract suite's checks, as data: a name, a request body, and what the contract says
-the service does with it.
+"""The contract suite's checks, as data: a model id, a request body, and what the contract
+says the service does with it.
 
-Bodies are built from the request schema (a range's bound plus one, a value outside an enum,
-a size that is not a pair) and the expected outcome is computed by :mod:`bedrock_contract`
-itself: the size an accepted body gets, the seed rule, and for a refused body the exact
-Bedrock-worded message of :func:`bedrock_contract.check_request`; model-id checks read
-``schemas/sdxl-models.json``. Nothing here restates a rule. Checks marked ``live`` make the
-small subset run against the real service. :mod:`sdxl_adapter.contract.runner` runs them.
+Checks are built from each family's folder alone, so a new folder is covered with no code
+change: bodies come from the request schema (a range's bound plus one, a value outside an
+enum, a required field left out, a size the rule does not give), and the expected outcome is
+computed by :mod:`bedrock_contract` itself: the size and format an accepted body gets, the
+seed rule, and for a refused body the exact Bedrock-worded message of ``check_request``;
+model-id checks read the profile (ids, retired versions, inference profiles, streaming).
+Checks marked ``live`` make the small subset run against the real service.
+:mod:`sdxl_adapter.contract.runner` runs them.
 """
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import io
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-import botocore.session
 from PIL import Image
 
-import bedrock_contract
-from bedrock_contract.loader import field as schema_field
-from bedrock_contract.sizes import Size, format_size
-from sdxl_adapter.client import SERVICE_NAME
-from sdxl_adapter.response import SUCCESS
+from bedrock_contract import (
+    AspectRatioRule,
+    InvalidRequestBody,
+    InvalidResponseBody,
+    ModelContract,
+    PairsRule,
+    Size,
+    check_request,
+    check_response,
+    default_catalogue,
+    format_size,
+)
+from bedrock_contract.lifecycle import EOL
+from bedrock_contract.service import INVOKE, INVOKE_STREAM, error_statuses
 
 PROMPT = "a lighthouse at dusk, contract check"
-NEGATIVE_PROMPT = {"text": "fog", "weight": -1}
 EXPLICIT_SEED = 42  # any non-zero seed: the service must echo it
 REFUSAL_CODE = "ValidationException"
-# The range refusal in the live subset: the one whose wording the service is known to use
-# for its own bound checks ("... is not less or equal to ...").
-LIVE_RANGE_FIELD = "steps"
 # Foundation-model ARNs name a region; the mock accepts any, the real service its own.
 ARN_REGION = "us-east-1"
+PILLOW_FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
 
 
 # --- expected outcomes --------------------------------------------------------------------
@@ -67,41 +76,49 @@ class Answer:
 
 @dataclass(frozen=True)
 class Generates:
-    """The body is accepted: one schema-valid artifact per sample, a PNG of ``size``, and
-    ``seed`` echoed (or, when ``seed`` is None, a non-zero seed the service picked)."""
+    """The body is accepted: one image of ``size`` in ``output_format``, the model's success
+    finish reason, and ``seed`` echoed (or, when ``seed`` is None, a non-zero seed the
+    service picked)."""
 
+    contract: ModelContract
     size: Size
-    samples: int
+    output_format: str
     seed: int | None
 
     def describe(self) -> str:
         seed = f"seed {self.seed} echoed" if self.seed else "a non-zero seed picked"
-        return f"generates {format_size(self.size)}, {seed}"
+        return f"generates a {format_size(self.size)} {self.output_format}, {seed}"
 
     def compare(self, answer: Answer) -> list[Difference]:
         if answer.code is not None:
             return [Difference("outcome", "success", answer.describe())]
         try:
-            body = bedrock_contract.check_response(answer.body)
-        except bedrock_contract.InvalidResponseBody as err:
+            body = check_response(self.contract, answer.body, self.output_format)
+        except InvalidResponseBody as err:
             return [Difference("response body", "satisfies the response schema", err.message)]
-        found: list[Difference] = []
-        artifacts = body["artifacts"]
-        if len(artifacts) != self.samples:
-            found.append(Difference("artifacts", str(self.samples), str(len(artifacts))))
-        artifact = artifacts[0]
-        if artifact["finishReason"] != SUCCESS:
-            found.append(Difference("finishReason", SUCCESS, artifact["finishReason"]))
-        found += _image_differences(artifact["base64"], self.size)
-        if self.seed and artifact["seed"] != self.seed:
-            found.append(Difference("seed", f"{self.seed} (echoed)", str(artifact["seed"])))
-        if not self.seed and artifact["seed"] == 0:
-            found.append(Difference("seed", "non-zero (the service picks one for 0)", "0"))
+        shape = self.contract.response
+        artifacts = shape.artifacts(body)
+        if len(artifacts) != 1:
+            return [Difference("images", "1", str(len(artifacts)))]
+        artifact, found = artifacts[0], []
+        if artifact.finish_reason != shape.success:
+            found.append(
+                Difference("finish reason", str(shape.success), str(artifact.finish_reason))
+            )
+        if artifact.image is None:
+            return [*found, Difference("image", "one image", "none")]
+        found += _image_differences(artifact.image, self.size)
+        if self.seed and artifact.seed != self.seed:
+            found.append(Difference("seed", f"{self.seed} (echoed)", str(artifact.seed)))
+        if not self.seed and not artifact.seed:
+            found.append(
+                Difference("seed", "non-zero (the service picks one for 0)", str(artifact.seed))
+            )
         return found
 
 
 def _image_differences(data: str, size: Size) -> list[Difference]:
-    # check_response has made sure the image is a base64 PNG; what is left is its size.
+    # check_response has made sure the image is base64 of the format; what is left is its size.
     with Image.open(io.BytesIO(base64.b64decode(data))) as image:
         got = image.size
     if got != size:
@@ -111,7 +128,7 @@ def _image_differences(data: str, size: Size) -> list[Difference]:
 
 @dataclass(frozen=True)
 class Refused:
-    """The body is refused with ``code``, HTTP ``status`` and exactly ``message``."""
+    """The call is refused with ``code``, HTTP ``status`` and exactly ``message``."""
 
     code: str
     status: int
@@ -138,231 +155,322 @@ Expectation = Generates | Refused
 
 @dataclass(frozen=True)
 class Check:
+    family: str
     name: str
+    model_id: str
     body: dict[str, Any]
     expect: Expectation
     live: bool = False  # in the small subset run against the real service
-    model_id: str | None = None  # the id to call instead of the run's model id
+    operation: str = INVOKE
+    live_only: bool = False  # what the service does today, not what the mock does by default
 
 
-# --- building checks from the contract ----------------------------------------------------
+def _check(contract: ModelContract, name: str, model_id: str, body: dict[str, Any],
+           expect: Expectation, live: bool = False, **more: Any) -> Check:
+    return Check(contract.family, f"{contract.family}: {name}", model_id, body, expect, live,
+                 **more)
 
 
-def base_body(**fields: Any) -> dict[str, Any]:
-    return {"text_prompts": [{"text": PROMPT}], **fields}
+def refusal(code: str, message: str) -> Refused:
+    return Refused(code, error_statuses()[code], message)
 
 
-def cheapest() -> dict[str, Any]:
-    """The fewest steps the contract allows: the cheapest and fastest generation."""
-    return {"steps": schema_field("steps")["minimum"]}
-
-
-@cache
-def _status_of(code: str) -> int:
-    model = botocore.session.get_session().get_service_model(SERVICE_NAME)
-    status: int = model.shape_for(code).metadata["error"]["httpStatusCode"]
-    return status
-
-
-def generates(name: str, body: dict[str, Any], *, live: bool = False) -> Check:
-    """A check that ``body`` is accepted; what comes back is worked out by the contract."""
-    valid = bedrock_contract.check_request(body)  # a refusal here is a bug in the suite
-    init = valid.images.get("init_image")
-    size = init.size if init is not None else bedrock_contract.size_of(body)
-    samples = body.get("samples", schema_field("samples")["default"])
-    return Check(name, body, Generates(size, samples, body.get("seed") or None), live)
-
-
-def refused(name: str, body: dict[str, Any], *, live: bool = False) -> Check:
-    """A check that ``body`` is refused with the message the contract words for it."""
-    try:
-        bedrock_contract.check_request(body)
-    except bedrock_contract.InvalidRequestBody as err:
-        if len(err.violations) != 1:
-            # Several broken rules would make the check depend on the order they are listed.
-            raise ValueError(f"contract check {name!r} breaks more than one rule: {err}") from None
-        return Check(name, body, Refused(REFUSAL_CODE, _status_of(REFUSAL_CODE), err.message),
-                     live)
-    raise ValueError(f"contract check {name!r}: the contract accepts this body")
+# --- bodies from the schema -----------------------------------------------------------------
 
 
 @cache
-def png_base64(size: Size, mode: str = "RGB", paint: Callable[[Image.Image], None] | None = None
-               ) -> str:
-    image = Image.new(mode, size, (60, 110, 170, 255)[: len(mode)] if mode != "L" else 0)
-    if paint is not None:
-        paint(image)
+def png_base64(size: Size) -> str:
+    """A PNG with an alpha channel (masks read it; other models take any PNG)."""
+    image = Image.new("RGBA", size, (60, 110, 170, 255))
+    image.paste((0, 0, 0, 0), (size[0] // 2, 0, size[0], size[1]))
     out = io.BytesIO()
     image.save(out, format="PNG")
     return base64.b64encode(out.getvalue()).decode("ascii")
 
 
-def _paint_right_half(fill: Any) -> Callable[[Image.Image], None]:
-    """Paints the right half of an image: the mask's white half, or the transparent half."""
-    return lambda image: image.paste(fill, (image.width // 2, 0, image.width, image.height))
+def image_size(contract: ModelContract) -> Size:
+    """An input image size the family's rules accept, and not its default output size, so
+    an answer that ignored the input image would show: the size rule's last choice."""
+    rule = contract.size
+    if isinstance(rule, PairsRule):
+        return rule.allowed[-1]
+    return rule.pixels[rule.choices()[-1]]
 
 
-TRANSPARENT_RIGHT_HALF = _paint_right_half((0, 0, 0, 0))
-WHITE_RIGHT_HALF = _paint_right_half(255)
-
-
-def other_sizes() -> list[Size]:
-    default = bedrock_contract.DEFAULT_SIZE
-    return [size for size in bedrock_contract.allowed_sizes() if size != default]
-
-
-def accepted_checks() -> list[Check]:
-    default, first_other = bedrock_contract.DEFAULT_SIZE, other_sizes()[0]
-    seed = schema_field("seed")
-    checks = [
-        generates(f"text-to-image {format_size(default)}, explicit seed echoed",
-                  base_body(seed=EXPLICIT_SEED, **cheapest()), live=True),
-        generates(f"text-to-image {format_size(first_other)}, seed 0 picks a non-zero seed",
-                  base_body(width=first_other[0], height=first_other[1], seed=0, **cheapest()),
-                  live=True),
-        generates("text-to-image, no seed: the service picks a non-zero seed", base_body()),
-        generates("text-to-image, the largest seed is echoed", base_body(seed=seed["maximum"])),
-    ]
-    checks += [
-        generates(f"text-to-image {format_size(size)}", base_body(width=size[0], height=size[1]))
-        for size in other_sizes()[1:]
-    ]
-    checks.append(generates("text-to-image, every optional field set", every_field_body()))
-    init = png_base64(first_other)
-    checks += [
-        generates(f"image-to-image {mode}: the output has the init image's size",
-                  base_body(init_image=init, init_image_mode=mode))
-        for mode in schema_field("init_image_mode")["enum"]
-    ]
-    checks += [generates(f"masking {source}", masking_body(source))
-               for source in schema_field("mask_source")["enum"]]
-    return checks
-
-
-def every_field_body() -> dict[str, Any]:
-    """Each optional text-to-image field at a value the schema allows (its last enum value,
-    its upper bound), and a negative prompt."""
-    body = base_body(seed=EXPLICIT_SEED)
-    body["text_prompts"].append(dict(NEGATIVE_PROMPT))
-    for name in ("cfg_scale", "samples", "clip_guidance_preset", "sampler", "style_preset"):
-        spec = schema_field(name)
-        body[name] = spec["enum"][-1] if "enum" in spec else spec["maximum"]
-    return {**body, **cheapest()}
-
-
-def masking_body(source: str) -> dict[str, Any]:
-    """A masking body for ``source``: an init image whose right half is transparent, and a
-    mask image (white right half) only where the contract asks for one."""
-    size = bedrock_contract.DEFAULT_SIZE
-    body = base_body(init_image=png_base64(size, "RGBA", TRANSPARENT_RIGHT_HALF),
-                     mask_source=source)
-    try:
-        bedrock_contract.check_request(body)
-    except bedrock_contract.InvalidRequestBody:
-        body["mask_image"] = png_base64(size, "L", WHITE_RIGHT_HALF)
-    return body
-
-
-def valid_value(name: str) -> Any:
+def valid_value(contract: ModelContract, name: str) -> Any:
     """A value the schema allows for field ``name`` on its own."""
-    spec = schema_field(name)
-    if spec.get("contentEncoding") == "base64":
-        return png_base64(bedrock_contract.DEFAULT_SIZE)
+    spec = contract.field(name)
+    if name in contract.image_fields:
+        return png_base64(image_size(contract))
+    if name in contract.prompts.fields:
+        return PROMPT
     if "enum" in spec:
         return spec["enum"][0]
     if "default" in spec:
         return spec["default"]
-    return spec.get("minimum", spec.get("maximum"))
+    if spec.get("type") in ("number", "integer"):
+        return spec.get("minimum", spec.get("maximum", 1))
+    if spec.get("type") == "array" and name == contract.prompts.list_field:
+        return [{contract.prompts.text_key: PROMPT}]
+    return "x" * max(1, spec.get("minLength", 1))
 
 
-def with_requirements(body: dict[str, Any], name: str) -> dict[str, Any]:
-    """``body`` plus the fields ``name`` requires (the schema's ``dependentRequired``)."""
-    needs = bedrock_contract.request_schema().get("dependentRequired", {})
-    for needed in needs.get(name, ()):
-        if needed not in body:
-            body[needed] = valid_value(needed)
-            body = with_requirements(body, needed)
-    return body
+# What a refusal says is missing: a required key, or one a present field requires.
+_MISSING = re.compile(r"required key \[(?P<a>[^\]]+)\] not found|property \[(?P<b>[^\]]+)\] "
+                      r"is required when")
 
 
-def _with(name: str, value: Any) -> dict[str, Any]:
-    return with_requirements(base_body(**{name: value}), name)
+def completed(contract: ModelContract, body: dict[str, Any]) -> dict[str, Any] | None:
+    """``body`` with every field it still needs (as the refusals name them), or None if it
+    cannot be made valid that way."""
+    body = dict(body)
+    for _ in range(len(contract.properties) + 1):
+        try:
+            check_request(contract, body)
+        except InvalidRequestBody as err:
+            missing = [m["a"] or m["b"] for m in map(_MISSING.search, map(str, err.violations))
+                       if m]
+            missing = [name for name in missing if name in contract.properties]
+            if not missing or any(name in body for name in missing):
+                return None
+            body.update({name: valid_value(contract, name) for name in missing})
+            continue
+        return body
+    return None
 
 
-def refused_checks() -> list[Check]:
-    properties = bedrock_contract.request_schema()["properties"]
-    text = properties["text_prompts"]["items"]["properties"]["text"]
-    steps = schema_field("steps")
-    checks = [
-        refused("no text_prompts", {}, live=True),
-        refused("text_prompts empty", base_body(text_prompts=[])),
-        refused("prompt text too long",
-                base_body(text_prompts=[{"text": "x" * (text["maxLength"] + 1)}])),
-        refused("unknown key", base_body(prompt=PROMPT)),
-        refused("steps of the wrong type", base_body(steps=str(steps["default"]))),
-        refused("a size that is not an allowed pair", base_body(width=not_a_pair()[0],
-                                                                height=not_a_pair()[1])),
-        refused("init_image with a width", _with("init_image", valid_value("init_image"))
-                | {"width": bedrock_contract.DEFAULT_SIZE[0]}),
-        refused("init_image of a size that is not allowed",
-                base_body(init_image=png_base64(not_a_pair()))),
-    ]
-    for name, spec in properties.items():
-        if "maximum" in spec:
-            checks.append(refused(f"{name} above its maximum", _with(name, spec["maximum"] + 1),
-                                  live=name == LIVE_RANGE_FIELD))
-        if "minimum" in spec:
-            checks.append(refused(f"{name} below its minimum", _with(name, spec["minimum"] - 1)))
-        if "enum" in spec:
-            checks.append(refused(f"{name} outside its enum", _with(name, f"not-a-{name}")))
-    for name, needed in bedrock_contract.request_schema().get("dependentRequired", {}).items():
-        checks.append(refused(f"{name} without {', '.join(needed)}", _missing_only(name)))
-    return checks
-
-
-def _missing_only(name: str) -> dict[str, Any]:
-    """A body with ``name`` but not the fields it requires, and no other broken rule: some
-    values of a field bring requirements of their own (mask_source WHITE wants a mask)."""
-    spec = schema_field(name)
-    values = spec["enum"] if "enum" in spec else [valid_value(name)]
-    bodies = [base_body(**{name: value}) for value in values]
-    return next(b for b in bodies if len(bedrock_contract.request_violations(b)) == 1)
-
-
-def not_a_pair() -> Size:
-    """A (width, height) made of allowed sides that is not itself an allowed pair."""
-    sizes = bedrock_contract.allowed_sizes()
-    return next((w, h) for w, _ in sizes for _, h in sizes if (w, h) not in sizes)
-
-
-def model_id_checks() -> list[Check]:
-    """The model named by its ARN is served; retired and unknown ids are refused as the
-    contract's model file says (``schemas/sdxl-models.json``)."""
-    body = base_body(**cheapest())
-    arn = f"arn:aws:bedrock:{ARN_REGION}::foundation-model/{bedrock_contract.MODEL_ID}"
-    found = [Check("model id as its ARN", body, generates("arn", body).expect, model_id=arn)]
-    for index, retired in enumerate(bedrock_contract.RETIRED_MODEL_IDS):
-        refusal = bedrock_contract.RETIRED
-        found.append(Check(f"retired model id {retired}", body,
-                           Refused(refusal.error, _status_of(refusal.error), refusal.message),
-                           live=index == 0, model_id=retired))
-    unknown = bedrock_contract.UNKNOWN_MODEL
-    found.append(Check("unknown model id", body,
-                       Refused(unknown.error, _status_of(unknown.error), unknown.message),
-                       model_id=f"{bedrock_contract.MODEL_ID}-no-such-version"))
+def minimal_body(contract: ModelContract, **fields: Any) -> dict[str, Any]:
+    """The required fields (and those they need) with valid values, plus ``fields``."""
+    body = {name: valid_value(contract, name) for name in contract.required}
+    if contract.prompts.list_field is not None:
+        body[contract.prompts.list_field] = [{contract.prompts.text_key: PROMPT}]
+    found = completed(contract, {**body, **fields})
+    if found is None:
+        raise ValueError(f"{contract.family}: no valid body with {fields} (a suite bug)")
     return found
 
 
+def with_cheapest(contract: ModelContract, body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` at the fewest steps the contract allows where it has a steps field (the
+    cheapest, fastest generation)."""
+    steps = contract.properties.get("steps")
+    return {**body, "steps": steps["minimum"]} if steps and "minimum" in steps else body
+
+
+# --- checks ---------------------------------------------------------------------------------
+
+
+def generates(contract: ModelContract, name: str, body: dict[str, Any], *,
+              model_id: str | None = None, live: bool = False) -> Check:
+    """A check that ``body`` is accepted; what comes back is worked out by the contract."""
+    valid = check_request(contract, body)  # a refusal here is a bug in the suite
+    size = contract.size.output_size(valid.body, valid.images)
+    seed = valid.body.get(contract.seed_field) if contract.seed_field else None
+    expect = Generates(contract, size, contract.output_format(valid.body), seed or None)
+    return _check(contract, name, model_id or contract.primary.id, body, expect, live)
+
+
+def refused(contract: ModelContract, name: str, body: dict[str, Any], *,
+            live: bool = False) -> Check | None:
+    """A check that ``body`` is refused with the message the contract words for it; None
+    when it breaks no rule or several (the order of several is not this suite's to pin)."""
+    try:
+        check_request(contract, body)
+    except InvalidRequestBody as err:
+        if len(err.violations) != 1:
+            return None
+        return _check(contract, name, contract.primary.id, body,
+                      refusal(REFUSAL_CODE, err.message), live)
+    return None
+
+
+def accepted_checks(contract: ModelContract) -> Iterator[Check]:
+    base = minimal_body(contract)
+    yield generates(contract, "the required fields only", base,
+                    live=contract.seed_field is None)
+    if contract.seed_field is not None:
+        seed = contract.seed_field
+        yield generates(contract, "an explicit seed is echoed",
+                        with_cheapest(contract, {**base, seed: EXPLICIT_SEED}), live=True)
+        yield generates(contract, "seed 0 picks a non-zero seed",
+                        with_cheapest(contract, {**base, seed: 0}), live=True)
+        yield generates(contract, "the largest seed is echoed",
+                        {**base, seed: contract.seed_range()[1]})
+    yield from size_checks(contract, base)
+    if contract.response.format_field is not None:
+        for fmt in contract.output_formats:
+            yield generates(contract, f"output_format {fmt}",
+                            {**base, contract.response.format_field: fmt})
+    yield from enum_value_checks(contract, base)
+
+
+def size_checks(contract: ModelContract, base: dict[str, Any]) -> Iterator[Check]:
+    rule = contract.size
+    if isinstance(rule, PairsRule):
+        for size in rule.allowed:
+            yield generates(contract, f"size {format_size(size)}",
+                            {**base, **rule.body_fields(size)})
+    elif isinstance(rule, AspectRatioRule):
+        for ratio in rule.choices():
+            yield generates(contract, f"aspect ratio {ratio}", {**base, rule.field: ratio})
+
+
+def enum_value_checks(contract: ModelContract, base: dict[str, Any]) -> Iterator[Check]:
+    """Every value of every other enum field, with what it needs (image to image, masks)."""
+    covered = {*contract.size.fields, contract.response.format_field}
+    for name, spec in contract.properties.items():
+        if name in covered or "enum" not in spec:
+            continue
+        for value in spec["enum"]:
+            body = completed(contract, {**base, name: value})
+            if body is not None:
+                yield generates(contract, f"{name} {value}", body)
+
+
+def refused_checks(contract: ModelContract) -> Iterator[Check | None]:
+    base = minimal_body(contract)
+    for name in contract.required:
+        yield refused(contract, f"no {name}", {k: v for k, v in base.items() if k != name},
+                      live=name == contract.required[0])
+    yield refused(contract, "an unknown key", {**base, "no_such_field": 1})
+    for name, spec in contract.properties.items():
+        yield from _field_refusals(contract, base, name, spec)
+    for name, needed in contract.request_schema.get("dependentRequired", {}).items():
+        body = {**base, name: valid_value(contract, name)}
+        yield refused(contract, f"{name} without {', '.join(needed)}",
+                      {k: v for k, v in body.items() if k not in needed})
+    if isinstance(contract.size, PairsRule):
+        pair = not_a_pair(contract.size)
+        yield refused(contract, "a size that is not an allowed pair",
+                      {**base, **contract.size.body_fields(pair)})
+    for name in contract.image_fields:
+        rule = contract.image_rule(name)
+        with_image = completed(contract, {**base, name: valid_value(contract, name)})
+        if with_image is None:
+            continue
+        if rule.min_side is not None:
+            small = (rule.min_side - 1, image_size(contract)[1])
+            yield refused(contract, f"{name} below its smallest side",
+                          {**with_image, name: png_base64(small)})
+        if rule.allowed_sizes and isinstance(contract.size, PairsRule):
+            yield refused(contract, f"{name} of a size that is not allowed",
+                          {**with_image, name: png_base64(not_a_pair(contract.size))})
+
+
+def _field_refusals(contract: ModelContract, base: dict[str, Any], name: str,
+                    spec: Mapping[str, Any]) -> Iterator[Check | None]:
+    # The field set, with whatever it needs (an init image for image_strength, say), so the
+    # only rule the body breaks is the one under test.
+    context = completed(contract, {**base, name: valid_value(contract, name)}) or base
+
+    def with_value(value: Any) -> dict[str, Any]:
+        return {**context, name: value}
+
+    if "maximum" in spec:
+        # Live: the seed's bound (the AWS pages disagree on it) and its wording.
+        yield refused(contract, f"{name} above its maximum", with_value(spec["maximum"] + 1),
+                      live=name == contract.seed_field)
+    if "minimum" in spec:
+        yield refused(contract, f"{name} below its minimum", with_value(spec["minimum"] - 1))
+    if "enum" in spec:
+        yield refused(contract, f"{name} outside its enum", with_value(f"not-a-{name}"))
+    if "maxLength" in spec:
+        yield refused(contract, f"{name} too long", with_value("x" * (spec["maxLength"] + 1)))
+    if spec.get("type") in ("integer", "number"):
+        wrong = str(valid_value(contract, name))
+        yield refused(contract, f"{name} of the wrong type", with_value(wrong))
+    if spec.get("type") == "string" and name not in contract.image_fields:
+        yield refused(contract, f"{name} of the wrong type", with_value(7))
+
+
+def not_a_pair(rule: PairsRule) -> Size:
+    """A (width, height) made of allowed sides that is not itself an allowed pair."""
+    sizes = rule.allowed
+    return next((w, h) for w, _ in sizes for _, h in sizes if (w, h) not in sizes)
+
+
+def model_id_checks(contract: ModelContract) -> Iterator[Check]:
+    """Each described id (and its ARN, and each inference profile) served; older ids
+    refused as retired; an unknown id and streaming (where the model lacks it) refused."""
+    words = default_catalogue().words
+    body = with_cheapest(contract, minimal_body(contract))
+    for version in contract.models:
+        if not version.described:
+            yield _check(contract, f"retired model id {version.id}", version.id, body,
+                         refusal(*words.end_of_life), live=version is _first_retired(contract))
+            continue
+        arn = f"arn:aws:bedrock:{ARN_REGION}::foundation-model/{version.id}"
+        yield generates(contract, f"{version.id} as its ARN", body, model_id=arn)
+        for geography in contract.inference_profiles:
+            yield generates(contract, f"{version.id} through the {geography}. profile", body,
+                            model_id=f"{geography}.{version.id}")
+    primary = contract.primary.id
+    yield _check(contract, "unknown model id", f"{primary}-no-such-version", body,
+                 refusal(*words.unknown_model))
+    if not contract.streaming:
+        yield _check(contract, "response streaming is refused", primary, body,
+                     refusal(*words.streaming_unsupported), operation=INVOKE_STREAM)
+
+
+def _first_retired(contract: ModelContract) -> Any:
+    return next((m for m in contract.models if not m.described), None)
+
+
+def end_of_life_checks(contract: ModelContract) -> Iterator[Check]:
+    """Described versions past their end of life today: the live service refuses them (the
+    mock serves them unless told the date, so these run live only)."""
+    words = default_catalogue().words
+    body = with_cheapest(contract, minimal_body(contract))
+    today = dt.date.today()
+    for version in contract.models:
+        if version.described and version.lifecycle.state_on(today) == EOL:
+            yield _check(contract, f"{version.id} is past its end of life", version.id,
+                         body, refusal(*words.end_of_life), live=True, live_only=True)
+
+
+def retired_today(contract: ModelContract) -> bool:
+    return contract.primary.lifecycle.state_on(dt.date.today()) == EOL
+
+
+def family_checks(contract: ModelContract) -> tuple[Check, ...]:
+    found = [*accepted_checks(contract), *refused_checks(contract), *model_id_checks(contract),
+             *end_of_life_checks(contract)]
+    unique: dict[str, Check] = {}
+    for check in found:
+        if check is not None and check.name not in unique:
+            unique[check.name] = check
+    return tuple(unique.values())
+
+
 @cache
-def checks() -> tuple[Check, ...]:
-    """Every check of the suite, the accepted bodies first."""
-    return (*accepted_checks(), *refused_checks(), *model_id_checks())
+def _cached_family_checks(family: str) -> tuple[Check, ...]:
+    return family_checks(default_catalogue().family(family))
 
 
-def live_checks() -> tuple[Check, ...]:
+def _selected(families: Iterable[str] | None) -> Iterator[Check]:
+    names = [c.family for c in default_catalogue()] if families is None else list(families)
+    for name in names:
+        yield from _cached_family_checks(name)
+
+
+def checks(families: Iterable[str] | None = None) -> tuple[Check, ...]:
+    """Every check of the suite for ``families`` (default: the whole catalogue), the
+    accepted bodies of each family first: what the mock, serving every model, must pass."""
+    return tuple(check for check in _selected(families) if not check.live_only)
+
+
+def live_checks(families: Iterable[str] | None = None) -> tuple[Check, ...]:
     """The small subset for the real service: the cheapest generations that still show the
-    size and seed rules, and refusals (which generate nothing)."""
-    return tuple(check for check in checks() if check.live)
+    seed rule, and refusals (which generate nothing). A family past its end of life today
+    is checked for the service's refusal alone: its generations would all be refused."""
+    found = []
+    for check in _selected(families):
+        if not check.live:
+            continue
+        if retired_today(default_catalogue().family(check.family)) and not check.live_only:
+            continue
+        found.append(check)
+    return tuple(found)
 
 
 def billed_calls(selected: Iterable[Check]) -> int:
@@ -373,8 +481,9 @@ def billed_calls(selected: Iterable[Check]) -> int:
 def cost_warning(selected: tuple[Check, ...]) -> str:
     """What a live run of ``selected`` will cost, said before it runs."""
     billed = billed_calls(selected)
+    models = sorted({c.model_id for c in selected if isinstance(c.expect, Generates)})
     return (
         f"Live mode: {len(selected)} calls to Amazon Bedrock, {billed} of them generate an "
-        f"image and are billed at the SDXL per-image price; the other {len(selected) - billed} "
-        "send bodies the service refuses."
+        f"image and are billed at each model's per-image price ({', '.join(models)}); the "
+        f"other {len(selected) - billed} send calls the service refuses."
     )

@@ -15,23 +15,17 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import boto3
 import pytest
 
-from mock_bedrock.doors.inprocess import mock_sdxl
-from mock_bedrock.doors.server import MockServer
-from mock_bedrock.service.app import MockBedrock
-from sdxl_adapter.client import (
-    AWS,
-    FALLBACK_REGION,
-    MOCK,
-    PLACEHOLDER_CREDENTIALS,
-    SERVICE_NAME,
-    has_local_credentials,
-)
-from sdxl_adapter.contract import runner as suite
+if TYPE_CHECKING:
+    from mock_bedrock.service.app import MockBedrock
+    from sdxl_adapter.contract.checks import Check
+    from sdxl_adapter.contract.runner import CheckResult
+
+# Everything heavy (boto3, the suite, the mock) is imported where it is used: pytest loads
+# this plugin in every run of every project that has the package installed.
 
 MARKER = "bedrock_live"
 LIVE_OPTION = "--bedrock-live"
@@ -50,8 +44,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         CONTRACT_OPTION, metavar="mock|server|aws|URL", default=None,
-        help="also run the SDXL contract suite, one test per check, against the in-process "
-        f"mock, a mock server, live Bedrock (its small subset; needs {LIVE_OPTION}) or a URL",
+        help="also run the contract suite (every model), one test per check, against the "
+        f"in-process mock, a mock server, live Bedrock (its small subset; needs {LIVE_OPTION}) "
+        "or a URL",
     )
 
 
@@ -70,6 +65,8 @@ def live_skip_reason(config: pytest.Config) -> str | None:
             f"live Bedrock tests are off: pass {LIVE_OPTION} to run them (they call AWS and "
             "are billed)"
         )
+    from bedrock_contract.service import has_local_credentials
+
     if not has_local_credentials():
         return (
             f"{LIVE_OPTION} given, but botocore found no AWS credentials (environment, "
@@ -103,7 +100,7 @@ class ContractMismatch(Exception):
 class ContractItem(pytest.Item):
     """One contract check, run against the session's contract target."""
 
-    def __init__(self, *, check: suite.Check, endpoint: str, **kwargs: Any) -> None:
+    def __init__(self, *, check: Check, endpoint: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.check = check
         self.endpoint = endpoint
@@ -116,7 +113,7 @@ class ContractItem(pytest.Item):
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
                      ) -> str:
         if isinstance(excinfo.value, ContractMismatch):
-            return f"{self.endpoint} differs from the SDXL contract:\n{excinfo.value}"
+            return f"{self.endpoint} differs from the contract:\n{excinfo.value}"
         return str(super().repr_failure(excinfo))
 
     def reportinfo(self) -> tuple[Any, int, str]:
@@ -127,6 +124,9 @@ class ContractItem(pytest.Item):
 def contract_items(
     session: pytest.Session, config: pytest.Config, endpoint: str
 ) -> list[ContractItem]:
+    from sdxl_adapter.client import AWS
+    from sdxl_adapter.contract import runner as suite
+
     live = endpoint == AWS
     selected = suite.live_checks() if live else suite.checks()
     skip = live_skip_reason(config) if live else None
@@ -159,7 +159,10 @@ class _ContractTarget:
         self._client: Any = None
         self._app: MockBedrock | None = None
 
-    def run(self, check: suite.Check) -> suite.CheckResult:
+    def run(self, check: Check) -> CheckResult:
+        from mock_bedrock.doors.inprocess import mock_sdxl
+        from sdxl_adapter.contract import runner as suite
+
         if self._client is None:
             self._client = self._stack.enter_context(self._open())
         if self._app is None:
@@ -169,6 +172,14 @@ class _ContractTarget:
 
     @contextlib.contextmanager
     def _open(self) -> Iterator[Any]:
+        import boto3
+
+        from bedrock_contract.service import SERVICE_NAME
+        from mock_bedrock.doors.server import MockServer
+        from mock_bedrock.service.app import MockBedrock
+        from sdxl_adapter.client import FALLBACK_REGION, MOCK, PLACEHOLDER_CREDENTIALS
+        from sdxl_adapter.contract import runner as suite
+
         if self.endpoint == MOCK:
             self._app = MockBedrock()
             session = boto3.Session(region_name=FALLBACK_REGION, **PLACEHOLDER_CREDENTIALS)

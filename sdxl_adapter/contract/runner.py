@@ -24,18 +24,19 @@ from botocore.exceptions import (
     PartialCredentialsError,
 )
 
-from sdxl_adapter.client import DEFAULT_MODEL_ID, JSON, SDXLClient
+from bedrock_contract.service import INVOKE_STREAM, JSON
+from sdxl_adapter.client import SDXLClient
 from sdxl_adapter.contract.checks import (
     Answer,
     Check,
     Difference,
     Generates,
     Refused,
-    base_body,
     billed_calls,
     checks,
     cost_warning,
     live_checks,
+    minimal_body,
     refused,
 )
 
@@ -47,12 +48,12 @@ __all__ = [
     "Generates",
     "Refused",
     "Report",
-    "base_body",
     "billed_calls",
     "call",
     "checks",
     "cost_warning",
     "live_checks",
+    "minimal_body",
     "open_target",
     "refused",
     "run_check",
@@ -97,7 +98,9 @@ class Report:
         return [result for result in self.results if not result.passed]
 
     def render(self) -> str:
-        lines = [f"SDXL contract suite against {self.target}: {len(self.results)} checks"]
+        families = sorted({result.check.family for result in self.results})
+        lines = [f"Contract suite ({', '.join(families)}) against {self.target}: "
+                 f"{len(self.results)} checks"]
         lines += [result.render() for result in self.results]
         failed = len(self.failures)
         if failed:
@@ -108,14 +111,22 @@ class Report:
         return "\n".join(lines)
 
 
-def call(client: BaseClient, body: dict[str, Any], model_id: str = DEFAULT_MODEL_ID) -> Answer:
-    """One InvokeModel call through ``client``, as an :class:`Answer`."""
+def call(client: BaseClient, body: dict[str, Any], model_id: str, *, stream: bool = False
+         ) -> Answer:
+    """One InvokeModel (or, with ``stream``, InvokeModelWithResponseStream) call through
+    ``client``, as an :class:`Answer`."""
     try:
-        response = client.invoke_model(
-            modelId=model_id, body=json.dumps(body), contentType=JSON, accept=JSON
-        )
-        with contextlib.closing(response["body"]) as stream:
-            raw: bytes = stream.read()
+        if stream:
+            response = client.invoke_model_with_response_stream(
+                modelId=model_id, body=json.dumps(body), contentType=JSON, accept=JSON
+            )
+            raw = b"".join(event["chunk"]["bytes"] for event in response["body"])
+        else:
+            response = client.invoke_model(
+                modelId=model_id, body=json.dumps(body), contentType=JSON, accept=JSON
+            )
+            with contextlib.closing(response["body"]) as body_stream:
+                raw = body_stream.read()
     except ClientError as err:
         error = err.response.get("Error", {})
         status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
@@ -127,8 +138,8 @@ def call(client: BaseClient, body: dict[str, Any], model_id: str = DEFAULT_MODEL
     return Answer(response["ResponseMetadata"]["HTTPStatusCode"], raw)
 
 
-def run_check(client: BaseClient, check: Check, model_id: str = DEFAULT_MODEL_ID) -> CheckResult:
-    answer = call(client, check.body, check.model_id or model_id)
+def run_check(client: BaseClient, check: Check) -> CheckResult:
+    answer = call(client, check.body, check.model_id, stream=check.operation == INVOKE_STREAM)
     return CheckResult(check, tuple(check.expect.compare(answer)))
 
 
@@ -136,13 +147,12 @@ def run_suite(
     client: BaseClient,
     selected: Sequence[Check] | None = None,
     *,
-    model_id: str = DEFAULT_MODEL_ID,
     target: str | None = None,
 ) -> Report:
-    """Run ``selected`` (default: every check) through ``client``; never raises for a
-    difference, the report holds them."""
+    """Run ``selected`` (default: every check of every family) through ``client``; never
+    raises for a difference, the report holds them."""
     chosen = checks() if selected is None else tuple(selected)
-    results = tuple(run_check(client, check, model_id) for check in chosen)
+    results = tuple(run_check(client, check) for check in chosen)
     return Report(target or str(client.meta.endpoint_url), results)
 
 

@@ -1,0 +1,174 @@
+"""The catalogue: every model folder, and which contract a model id names on a given date.
+
+A model id reaches the service as a plain id, a cross-region inference-profile id
+(``us.<id>``), or an ARN of either (``...:foundation-model/<id>``,
+``...:inference-profile/us.<id>``); all name the same model. The service's words for ids it
+will not serve are in ``schemas/service.json``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from bedrock_contract.contract import ModelContract, RefusalFrame
+from bedrock_contract.lifecycle import EOL, NOT_YET, ModelVersion
+from bedrock_contract.loader import SERVICE, model_folders, read_json, schemas_dir
+
+
+class ModelRefusal(NamedTuple):
+    """How the service refuses a model id or a call: an error code and its message."""
+
+    error: str
+    message: str
+
+
+class ModelRefused(Exception):
+    """The service would not serve this model id (unknown, or past its end of life)."""
+
+    def __init__(self, refusal: ModelRefusal, model_id: str) -> None:
+        super().__init__(refusal.message)
+        self.error, self.message, self.model_id = refusal.error, refusal.message, model_id
+
+    @property
+    def refusal(self) -> ModelRefusal:
+        return ModelRefusal(self.error, self.message)
+
+
+@dataclass(frozen=True)
+class ServiceWords:
+    unknown_model: ModelRefusal
+    end_of_life: ModelRefusal
+    streaming_unsupported: ModelRefusal
+    frame: RefusalFrame
+    geographies: tuple[str, ...]
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ServiceWords:
+        def refusal(name: str) -> ModelRefusal:
+            return ModelRefusal(data[name]["error"], data[name]["message"])
+
+        frame = data["refusal_frame"]
+        return cls(
+            refusal("unknown_model"),
+            refusal("end_of_life"),
+            refusal("streaming_unsupported"),
+            RefusalFrame(frame["prefix"], frame["separator"], frame["suffix"]),
+            tuple(data["geographies"]),
+        )
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """What a model id names: the family's contract and the version asked for."""
+
+    contract: ModelContract
+    version: ModelVersion
+    requested: str
+
+
+# arn:<partition>:bedrock:<region>:<account>:<kind>/<id>; the account is empty for
+# foundation models. Partitions other than "aws" (aws-cn, aws-us-gov) name the same models.
+_ARN = re.compile(
+    r"arn:aws(?:-[a-z-]+)?:bedrock:[a-z0-9-]{1,20}:(?P<account>\d{12})?:"
+    r"(?P<kind>foundation-model|inference-profile|system-defined-inference-profile)/(?P<id>[^/]+)"
+)
+
+
+class Catalogue:
+    """The model families known to this process, by id."""
+
+    def __init__(self, contracts: tuple[ModelContract, ...], words: ServiceWords) -> None:
+        self.words = words
+        self._families = {c.family: c for c in contracts}
+        self._ids: dict[str, tuple[ModelContract, ModelVersion]] = {}
+        for contract in self._families.values():
+            for version in contract.models:
+                self._ids[version.id] = (contract, version)
+
+    @classmethod
+    def load(cls, extra: tuple[Path, ...] = ()) -> Catalogue:
+        """The built-in folders, ``extra``, and ``BEDROCK_CONTRACT_PATH``'s."""
+        words = ServiceWords.from_json(read_json(schemas_dir() / SERVICE))
+        folders = model_folders(extra)
+        return cls(tuple(ModelContract.from_folder(f, words.frame) for f in folders), words)
+
+    def __iter__(self) -> Iterator[ModelContract]:
+        return iter(self._families.values())
+
+    def family(self, name: str) -> ModelContract:
+        return self._families[name]
+
+    def versions(self) -> Iterator[tuple[ModelContract, ModelVersion]]:
+        return iter(self._ids.values())
+
+    def find(self, model_id: str) -> Resolved | None:
+        """The family and version an id, profile id or ARN names, whatever its lifecycle."""
+        found = _ARN.fullmatch(model_id)
+        if found is not None:
+            plain = found["id"]
+            if found["kind"] == "foundation-model":
+                hit = self._ids.get(plain)
+                return Resolved(*hit, model_id) if hit else None
+        else:
+            plain = model_id
+        hit = self._ids.get(plain)
+        if hit is not None and found is None:
+            return Resolved(*hit, model_id)
+        geo, _, rest = plain.partition(".")
+        hit = self._ids.get(rest)
+        if hit is not None and geo in hit[0].inference_profiles:
+            return Resolved(*hit, model_id)
+        return None
+
+    def resolve(self, model_id: str, as_of: dt.date | None = None) -> Resolved:
+        """The contract the service answers ``model_id`` with, or :class:`ModelRefused`.
+
+        Without ``as_of`` every version the schemas describe is served, retired or not (so
+        code written against SDXL keeps running on the mock); older versions they do not
+        describe are refused as retired. With ``as_of`` each id is answered as the service
+        answered it on that date: unknown before its release, refused after its end of life.
+        """
+        found = self.find(model_id)
+        if found is None:
+            raise ModelRefused(self.words.unknown_model, model_id)
+        if as_of is None:
+            if not found.version.described:
+                raise ModelRefused(self.words.end_of_life, model_id)
+            return found
+        state = found.version.lifecycle.state_on(as_of)
+        if state == NOT_YET:
+            raise ModelRefused(self.words.unknown_model, model_id)
+        if state == EOL:
+            raise ModelRefused(self.words.end_of_life, model_id)
+        return found
+
+
+@cache
+def default_catalogue() -> Catalogue:
+    """The catalogue of this process: built-in folders and ``BEDROCK_CONTRACT_PATH``'s,
+    read once."""
+    return Catalogue.load()
+
+
+def contract_for(model_id: str) -> ModelContract:
+    """The contract of a model id, profile id or ARN, whatever its lifecycle."""
+    found = default_catalogue().find(model_id)
+    if found is None:
+        raise ModelRefused(default_catalogue().words.unknown_model, model_id)
+    return found.contract
+
+
+def parse_as_of(text: str) -> dt.date:
+    """``YYYY-MM-DD`` or ``today``, as ``--as-of`` takes it."""
+    if text.strip().lower() == "today":
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date: give YYYY-MM-DD or 'today'") from None

@@ -1,0 +1,372 @@
+"""``ModelContract``: one model family's folder (request and response schemas, profile) as a
+typed object. Everything else reads models through it, never through raw schema dicts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import jsonschema_rs
+from jsonschema import Draft202012Validator
+
+from bedrock_contract.lifecycle import Lifecycle, ModelVersion
+from bedrock_contract.loader import PROFILE, REQUEST, RESPONSE, read_json
+from bedrock_contract.sizes import SizeRule, size_rule
+
+
+@dataclass(frozen=True)
+class RefusalFrame:
+    """How the service frames a refused body's violations."""
+
+    prefix: str
+    separator: str
+    suffix: str
+
+    def message(self, violations: list[str]) -> str:
+        return f"{self.prefix}{self.separator.join(violations)}{self.suffix}"
+
+
+@dataclass(frozen=True)
+class Prompt:
+    text: str
+    weight: float  # below 0: a negative prompt
+
+
+@dataclass(frozen=True)
+class PromptFields:
+    """Where a body's prompts are: a list of weighted prompt objects (``list``, ``text``,
+    ``weight``), or one text field and an optional negative one."""
+
+    list_field: str | None = None
+    text_key: str = "text"
+    weight_key: str = "weight"
+    weight_default: float = 1
+    text_field: str | None = None
+    negative_field: str | None = None
+
+    @classmethod
+    def from_profile(cls, spec: Mapping[str, Any], schema: Mapping[str, Any]) -> PromptFields:
+        if "list" in spec:
+            items = schema["properties"][spec["list"]]["items"]["properties"]
+            weight = items.get(spec["weight"], {}).get("default", 1)
+            return cls(spec["list"], spec["text"], spec["weight"], weight)
+        return cls(text_field=spec["text"], negative_field=spec.get("negative"))
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return tuple(f for f in (self.list_field, self.text_field, self.negative_field) if f)
+
+    def of(self, body: Mapping[str, Any]) -> list[Prompt]:
+        """The prompts in a body, in order, each with its weight."""
+        if self.list_field is not None:
+            return [
+                Prompt(str(p.get(self.text_key, "")), p.get(self.weight_key, self.weight_default))
+                for p in body.get(self.list_field, [])
+                if isinstance(p, Mapping)
+            ]
+        found = []
+        if self.text_field and isinstance(body.get(self.text_field), str):
+            found.append(Prompt(body[self.text_field], 1.0))
+        if self.negative_field and isinstance(body.get(self.negative_field), str):
+            found.append(Prompt(body[self.negative_field], -1.0))
+        return found
+
+    def body_fields(self, positive: list[str], negative: list[str]) -> dict[str, Any]:
+        """The body fields that carry these prompts (the inverse of :meth:`of`)."""
+        if self.list_field is not None:
+            items: list[dict[str, Any]] = [{self.text_key: t} for t in positive]
+            items += [{self.text_key: t, self.weight_key: -1} for t in negative]
+            return {self.list_field: items}
+        found: dict[str, Any] = {}
+        if positive and self.text_field:
+            found[self.text_field] = " ".join(positive)
+        if negative and self.negative_field:
+            found[self.negative_field] = " ".join(negative)
+        return found
+
+
+@dataclass(frozen=True)
+class ImageRule:
+    """What an input image field must hold, beyond JSON Schema's ``contentEncoding``."""
+
+    formats: tuple[str, ...] = ("PNG", "JPEG", "WEBP")
+    min_side: int | None = None
+    max_side: int | None = None
+    min_pixels: int | None = None
+    max_pixels: int | None = None
+    min_aspect: float | None = None  # width / height
+    max_aspect: float | None = None
+    allowed_sizes: bool = False  # must be one of the size rule's pairs
+    same_size_as: str | None = None
+
+    @classmethod
+    def from_profile(cls, spec: Mapping[str, Any]) -> ImageRule:
+        return cls(
+            formats=tuple(spec.get("formats", cls.formats)),
+            min_side=spec.get("min_side"),
+            max_side=spec.get("max_side"),
+            min_pixels=spec.get("min_pixels"),
+            max_pixels=spec.get("max_pixels"),
+            min_aspect=spec.get("min_aspect"),
+            max_aspect=spec.get("max_aspect"),
+            allowed_sizes=spec.get("sizes") == "allowed",
+            same_size_as=spec.get("same_size_as"),
+        )
+
+
+@dataclass(frozen=True)
+class AlphaRule:
+    """An image that must have an alpha channel when the body says so."""
+
+    image: str
+    when: Mapping[str, Any]
+
+    def applies(self, body: Mapping[str, Any]) -> bool:
+        return all(body.get(k) == v for k, v in self.when.items())
+
+
+@dataclass(frozen=True)
+class ResponseShape:
+    """Where a response body carries seeds, images and finish reasons: in objects of one
+    list (``list_field``), or in parallel lists at the top."""
+
+    seed: str
+    image: str
+    finish_reason: str
+    success: str | None
+    blurred: tuple[str | None, ...]
+    list_field: str | None = None
+    constants: Mapping[str, Any] = field(default_factory=dict)
+    fixed_format: str | None = None
+    format_field: str | None = None
+    order: tuple[str, ...] = ()  # of "seed", "image", "finish_reason", as the body has them
+
+    @classmethod
+    def from_profile(cls, spec: Mapping[str, Any]) -> ResponseShape:
+        fmt = spec["output_format"]
+        return cls(
+            seed=spec["seed"],
+            image=spec["image"],
+            finish_reason=spec["finish_reason"],
+            success=spec["success"],
+            blurred=tuple(spec.get("blurred", ())),
+            list_field=spec.get("list"),
+            constants=dict(spec.get("constants", {})),
+            fixed_format=fmt if isinstance(fmt, str) else None,
+            format_field=fmt.get("field") if isinstance(fmt, Mapping) else None,
+            order=tuple(k for k in spec if k in ("seed", "image", "finish_reason")),
+        )
+
+    def artifacts(self, body: Mapping[str, Any]) -> list[Artifact]:
+        """Each generated image's seed, base64 and finish reason (a filtered answer may
+        have no image or no seed)."""
+        if self.list_field is not None:
+            return [
+                Artifact(a.get(self.seed), a.get(self.image), a.get(self.finish_reason))
+                for a in body[self.list_field]
+            ]
+        reasons = body[self.finish_reason]
+        seeds, images = body.get(self.seed, []), body.get(self.image, [])
+        return [
+            Artifact(
+                seeds[i] if i < len(seeds) else None,
+                images[i] if i < len(images) else None,
+                reason,
+            )
+            for i, reason in enumerate(reasons)
+        ]
+
+    def envelope(self, seed: int, image: str | None, finish_reason: str | None) -> dict[str, Any]:
+        """The body of one generation (``image`` None: an answer without an image)."""
+        values = {"seed": seed, "image": image, "finish_reason": finish_reason}
+        names = {"seed": self.seed, "image": self.image, "finish_reason": self.finish_reason}
+        body: dict[str, Any] = dict(self.constants)
+        if self.list_field is not None:
+            body[self.list_field] = [
+                {names[k]: values[k] for k in self.order if values[k] is not None or k != "image"}
+            ]
+        else:
+            for k in self.order:
+                if values[k] is not None or k != "image":
+                    body[names[k]] = [values[k]]
+        return body
+
+
+@dataclass(frozen=True)
+class Artifact:
+    seed: int | None
+    image: str | None
+    finish_reason: str | None
+
+
+@dataclass(frozen=True, eq=False)
+class ModelContract:
+    """One model family: its folder's schemas and profile, read once."""
+
+    family: str
+    folder: Path
+    name: str
+    provider: str
+    engine: str
+    models: tuple[ModelVersion, ...]
+    inference_profiles: tuple[str, ...]
+    replacement: str | None
+    streaming: bool
+    request_schema: Mapping[str, Any]
+    response_schema: Mapping[str, Any]
+    prompts: PromptFields
+    seed_field: str | None
+    style_field: str | None
+    size: SizeRule
+    image_rules: Mapping[str, ImageRule]
+    alpha_rule: AlphaRule | None
+    image_to_image: Mapping[str, Any]
+    response: ResponseShape
+    frame: RefusalFrame
+    profile: Mapping[str, Any]
+
+    @classmethod
+    def from_folder(cls, folder: Path, frame: RefusalFrame) -> ModelContract:
+        profile = read_json(folder / PROFILE)
+        request, response = read_json(folder / REQUEST), read_json(folder / RESPONSE)
+        where = str(folder / PROFILE)
+        try:
+            Draft202012Validator.check_schema(request)
+            Draft202012Validator.check_schema(response)
+            spec = profile["request"]
+            alpha = spec.get("alpha_required")
+            own_frame = profile.get("refusal_frame")
+            return cls(
+                family=folder.name,
+                folder=folder,
+                name=profile["name"],
+                provider=profile.get("provider", ""),
+                engine=profile["engine"],
+                models=tuple(
+                    ModelVersion(
+                        m["id"],
+                        m.get("version", ""),
+                        Lifecycle.from_json(m["lifecycle"], f"{where}: {m['id']}"),
+                        m.get("described", True),
+                    )
+                    for m in profile["models"]
+                ),
+                inference_profiles=tuple(profile.get("inference_profiles", ())),
+                replacement=profile.get("replacement"),
+                streaming=bool(profile["streaming"]),
+                request_schema=request,
+                response_schema=response,
+                prompts=PromptFields.from_profile(spec["prompts"], request),
+                seed_field=spec.get("seed"),
+                style_field=spec.get("style"),
+                size=size_rule(spec["size"], request),
+                image_rules={
+                    name: ImageRule.from_profile(rule)
+                    for name, rule in spec.get("images", {}).items()
+                },
+                alpha_rule=AlphaRule(alpha["image"], alpha["when"]) if alpha else None,
+                image_to_image=spec.get("image_to_image", {}),
+                response=ResponseShape.from_profile(profile["response"]),
+                frame=RefusalFrame(**{**frame.__dict__, **(own_frame or {})}),
+                profile=profile,
+            )
+        except (KeyError, TypeError, ValueError) as err:
+            problem = f"{type(err).__name__}: {err}"
+            raise ValueError(f"{where}: not a valid model profile ({problem})") from err
+
+    def __repr__(self) -> str:
+        return f"<ModelContract {self.family}>"
+
+    # --- the request schema, read ---------------------------------------------------
+
+    @property
+    def properties(self) -> Mapping[str, Any]:
+        props: Mapping[str, Any] = self.request_schema.get("properties", {})
+        return props
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return tuple(self.request_schema.get("required", ()))
+
+    def field(self, name: str) -> Mapping[str, Any]:
+        """The schema of one top-level request field, e.g. ``field("steps")["maximum"]``."""
+        spec: Mapping[str, Any] = self.properties[name]
+        return spec
+
+    @cached_property
+    def image_fields(self) -> tuple[str, ...]:
+        """The request fields that carry images: those the schema encodes as base64."""
+        return tuple(
+            name for name, spec in self.properties.items()
+            if spec.get("contentEncoding") == "base64"
+        )
+
+    def image_rule(self, name: str) -> ImageRule:
+        return self.image_rules.get(name, ImageRule())
+
+    def seed_range(self) -> tuple[int, int]:
+        if self.seed_field is None:
+            return (0, 0)
+        spec = self.field(self.seed_field)
+        return spec.get("minimum", 0), spec["maximum"]
+
+    @property
+    def output_formats(self) -> tuple[str, ...]:
+        if self.response.format_field is None:
+            return (self.response.fixed_format or "png",)
+        return tuple(self.field(self.response.format_field)["enum"])
+
+    def output_format(self, body: Mapping[str, Any]) -> str:
+        """The image format a body asks for (``png``, ``jpeg``, ``webp``)."""
+        if self.response.format_field is None:
+            return self.response.fixed_format or "png"
+        spec = self.field(self.response.format_field)
+        return str(body.get(self.response.format_field, spec.get("default", spec["enum"][0])))
+
+    @cached_property
+    def finish_reasons(self) -> tuple[str | None, ...]:
+        """Every finish reason the response schema allows, the success value first."""
+        props = self.response_schema["properties"]
+        if self.response.list_field is not None:
+            items = props[self.response.list_field]["items"]
+            spec = items["properties"][self.response.finish_reason]
+        else:
+            spec = props[self.response.finish_reason]["items"]
+        values = list(spec["enum"])
+        values.sort(key=lambda v: v != self.response.success)
+        return tuple(values)
+
+    # --- ids ------------------------------------------------------------------------
+
+    @property
+    def primary(self) -> ModelVersion:
+        """The newest version the schemas describe (the family's first described id)."""
+        return next(m for m in self.models if m.described)
+
+    @property
+    def model_ids(self) -> tuple[str, ...]:
+        return tuple(m.id for m in self.models)
+
+    # --- validators, compiled once -----------------------------------------------------
+
+    @cached_property
+    def fast_request_validator(self) -> jsonschema_rs.Validator:
+        """The verdict on the hot path (~2 us a body); the pure-Python validator below is
+        asked only for the details of a refusal."""
+        return jsonschema_rs.validator_for(dict(self.request_schema))
+
+    @cached_property
+    def request_validator(self) -> Draft202012Validator:
+        return Draft202012Validator(self.request_schema)
+
+    @cached_property
+    def fast_response_validator(self) -> jsonschema_rs.Validator:
+        return jsonschema_rs.validator_for(dict(self.response_schema))
+
+    @cached_property
+    def response_validator(self) -> Draft202012Validator:
+        return Draft202012Validator(self.response_schema)

@@ -1,0 +1,188 @@
+"""What every engine shares: the seed rule, the response envelope, and the cache of
+finished answers. An engine only draws the picture (:meth:`Engine.draw`).
+
+Nothing here knows about HTTP; the wire layer hands in a validated request and gets back
+the exact bytes the model returns. Finished response bodies are cached here, the one cache
+deep enough to skip everything a repeat request would redo (seed, picture, base64, JSON).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from PIL import Image
+
+from bedrock_contract import ModelContract, ValidRequest
+from mock_bedrock.canonical import canonical_json
+
+# Test suites send the same few requests over and over; a 1024x1024 answer is ~60 KB, so
+# this holds about a thousand of them.
+RESPONSE_CACHE_BYTES = 64 * 1024 * 1024
+# Stands in for the image while the envelope is written as JSON; base64 never needs
+# escaping, so splicing it in afterwards gives the bytes json.dumps would have written,
+# without the encoder scanning ~60 KB of base64 on every answer.
+_IMAGE_SLOT = "\x1fimage\x1f"
+_IMAGE_SLOT_JSON = json.dumps(_IMAGE_SLOT).encode()
+
+
+def effective_seed(contract: ModelContract, body: Mapping[str, Any]) -> int:
+    """The seed the model uses: the one asked for, or when that is 0 or absent ("the service
+    picks"), a non-zero seed derived from the request, so the same request gets the same
+    image. ``seed: 0`` and no seed are the same request."""
+    name = contract.seed_field
+    asked = body.get(name, 0) if name else 0
+    if asked:
+        return int(asked)
+    _, highest = contract.seed_range()
+    rest = {key: value for key, value in body.items() if key != name}
+    digest = hashlib.sha256(canonical_json(rest).encode()).digest()
+    return int.from_bytes(digest[:8], "big") % max(highest, 1) + 1
+
+
+def response_body(
+    contract: ModelContract, seed: int, image: bytes | None, finish_reason: str | None
+) -> bytes:
+    """The model's JSON envelope around one image (or none), as the profile places seed,
+    image and finish reason; byte for byte what ``json.dumps`` of it writes."""
+    slot = _IMAGE_SLOT if image is not None else None
+    text = json.dumps(contract.response.envelope(seed, slot, finish_reason)).encode()
+    if image is None:
+        return text
+    before, after = text.split(_IMAGE_SLOT_JSON)
+    return b"".join((before, b'"', base64.b64encode(image), b'"', after))
+
+
+@dataclass(frozen=True)
+class Generation:
+    """What the model returned: its response body and the facts the journal wants."""
+
+    body: bytes
+    seed: int
+    finish_reason: str | None
+
+
+CacheKey = tuple[str, str | None, bool, bytes]
+
+
+def cache_key(
+    model_id: str, finish_reason: str | None, with_image: bool, body: Mapping[str, Any]
+) -> CacheKey:
+    """What names one answer: the model, the outcome and the SHA-256 of the canonical
+    request body (a body may carry megabytes of base64 images; its digest is 32 bytes)."""
+    digest = hashlib.sha256(canonical_json(body).encode()).digest()
+    return model_id, finish_reason, with_image, digest
+
+
+class ResponseCache:
+    """Finished generations by :func:`cache_key`, least recently used first out once their
+    bodies pass ``max_bytes`` (keys are small and fixed in size, so only bodies count).
+    Safe to share between server threads: two threads missing on the same key both render,
+    and the second ``put`` replaces the first with equal bytes."""
+
+    def __init__(self, max_bytes: int = RESPONSE_CACHE_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[CacheKey, Generation] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    @property
+    def size_bytes(self) -> int:
+        """What the cached response bodies hold, in bytes."""
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: CacheKey) -> Generation | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
+
+    def put(self, key: CacheKey, generation: Generation) -> None:
+        cost = len(generation.body)
+        if cost > self.max_bytes:
+            return
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._bytes -= len(old.body)
+            self._entries[key] = generation
+            self._bytes += cost
+            while self._bytes > self.max_bytes:
+                _, evicted = self._entries.popitem(last=False)
+                self._bytes -= len(evicted.body)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+
+
+# Shared by every engine that draws with its default renderer: the same request gets the
+# same bytes from any mock in the process, so a cache outliving one mock is still right.
+shared_responses = ResponseCache()
+
+
+def clear_cache() -> None:
+    """Forget the shared cached responses (for measuring uncached generations)."""
+    shared_responses.clear()
+
+
+class Engine:
+    """Turns a valid request into the model's response body; subclasses draw the picture.
+
+    ``cache`` holds finished responses; engines drawing with their default renderer share
+    one (``own_renderer`` False), an engine given its own renderer gets a private one.
+    """
+
+    def __init__(self, cache: ResponseCache | None = None, *, own_renderer: bool = False) -> None:
+        if cache is None:
+            cache = ResponseCache() if own_renderer else shared_responses
+        self.cache = cache
+
+    def draw(
+        self,
+        contract: ModelContract,
+        body: Mapping[str, Any],
+        *,
+        seed: int,
+        model_id: str,
+        images: Mapping[str, Image.Image],
+        blurred: bool,
+    ) -> bytes:
+        raise NotImplementedError
+
+    def generate(
+        self,
+        contract: ModelContract,
+        model_id: str,
+        request: ValidRequest,
+        *,
+        finish_reason: str | None = None,
+        with_image: bool = True,
+    ) -> Generation:
+        """The answer to ``request``; ``finish_reason`` None means the model's success."""
+        reason = contract.response.success if finish_reason is None else finish_reason
+        key = cache_key(model_id, reason, with_image, request.body)
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached
+        seed = effective_seed(contract, request.body)
+        image = None
+        if with_image:
+            image = self.draw(
+                contract, request.body, seed=seed, model_id=model_id,
+                images=request.images, blurred=reason in contract.response.blurred,
+            )
+        generation = Generation(response_body(contract, seed, image, reason), seed, reason)
+        self.cache.put(key, generation)
+        return generation

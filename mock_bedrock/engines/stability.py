@@ -1,0 +1,51 @@
+"""The engine of the Stability envelope models (SD3.5 Large, Stable Image Core and Ultra):
+a placeholder at the size the aspect ratio gives (or the input image's), in the requested
+``output_format``, started from the input image where the profile's ``image_to_image``
+names one, weighted by its strength field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from PIL import Image
+
+from bedrock_contract import ModelContract
+from mock_bedrock.engines.generation import Engine
+from mock_bedrock.placeholder import Step, render
+
+
+def kept_fraction(contract: ModelContract, body: Mapping[str, Any]) -> float:
+    """How much of the input image the output keeps, from the strength field. The profile
+    says which end keeps the input (SD3.5: strength 0 preserves it, 1 ignores it)."""
+    spec = contract.image_to_image
+    default = contract.field(spec["strength"]).get("default", 0.5)
+    strength = float(body.get(spec["strength"], default))
+    keeps_at = spec.get("strength_keeps_input_at", 1)
+    return 1.0 - strength if keeps_at == 0 else strength
+
+
+class StabilityEngine(Engine):
+    def draw(
+        self,
+        contract: ModelContract,
+        body: Mapping[str, Any],
+        *,
+        seed: int,
+        model_id: str,
+        images: Mapping[str, Image.Image],
+        blurred: bool,
+    ) -> bytes:
+        start: Step | None = None
+        source = images.get(contract.image_to_image.get("image", ""))
+        if source is not None:
+            keep = kept_fraction(contract, body)
+
+            def start(picture: Image.Image) -> Image.Image:
+                return Image.blend(picture, source.convert("RGB"), keep)
+
+        return render(
+            contract, body, seed=seed, model_id=model_id, images=images, blurred=blurred,
+            start=start,
+        )

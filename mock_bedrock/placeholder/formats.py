@@ -1,0 +1,105 @@
+"""A finished placeholder picture as PNG, JPEG or WebP bytes, its parameters embedded, and
+read back.
+
+The carriers are the ones each format has for text and Pillow writes: a PNG iTXt chunk, a
+JPEG comment (COM segment), a WebP XMP chunk holding a one-attribute XMP packet.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from typing import Any
+from xml.etree import ElementTree
+from xml.sax.saxutils import quoteattr
+
+from PIL import Image, UnidentifiedImageError
+
+from mock_bedrock.placeholder.png import encode_png
+
+PARAMETERS_KEY = "sdxl-mock"
+# JPEG and WebP are lossy: fixed qualities keep the bytes the same for the same picture.
+JPEG_QUALITY = 90
+WEBP_QUALITY = 80
+_XMP_NS = "https://sdxl-bedrock.local/ns/mock/1.0/"
+_COMMENT_PREFIX = f"{PARAMETERS_KEY}:"
+
+
+def _xmp_packet(text: str) -> bytes:
+    return (
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+        'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
+        f'xmlns:mock="{_XMP_NS}" mock:parameters={quoteattr(text)}/></rdf:RDF></x:xmpmeta>'
+    ).encode()
+
+
+def _jpeg(image: Image.Image, text: str) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=JPEG_QUALITY, comment=(_COMMENT_PREFIX + text).encode())
+    return out.getvalue()
+
+
+def _webp(image: Image.Image, text: str) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format="WEBP", quality=WEBP_QUALITY, method=4, xmp=_xmp_packet(text))
+    return out.getvalue()
+
+
+def _png(image: Image.Image, text: str) -> bytes:
+    return encode_png(image.convert("RGB") if image.mode != "RGB" else image,
+                      {PARAMETERS_KEY: text})
+
+
+ENCODERS: dict[str, Callable[[Image.Image, str], bytes]] = {
+    "png": _png, "jpeg": _jpeg, "jpg": _jpeg, "webp": _webp,
+}
+
+
+def encode(image: Image.Image, output_format: str, parameters: str) -> bytes:
+    """``image`` in ``output_format`` (an ``output_format`` value), ``parameters`` in the
+    format's text carrier."""
+    return ENCODERS[output_format.lower()](image, parameters)
+
+
+def _embedded_text(image: Image.Image) -> str | None:
+    if image.format == "PNG":
+        found = image.info.get(PARAMETERS_KEY)
+        return found if isinstance(found, str) else None
+    if image.format == "JPEG":
+        comment = image.info.get("comment", b"")
+        text = comment.decode("utf-8", "replace") if isinstance(comment, bytes) else ""
+        return text.removeprefix(_COMMENT_PREFIX) if text.startswith(_COMMENT_PREFIX) else None
+    if image.format == "WEBP":
+        xmp = image.info.get("xmp")
+        if not isinstance(xmp, bytes):
+            return None
+        try:
+            root = ElementTree.fromstring(xmp)
+        except ElementTree.ParseError:
+            return None
+        for element in root.iter():
+            value = element.get(f"{{{_XMP_NS}}}parameters")
+            if value is not None:
+                return value
+    return None
+
+
+def read_parameters(data: bytes) -> dict[str, Any]:
+    """The parameters a placeholder image (PNG, JPEG or WebP) carries; ValueError for any
+    other data."""
+    try:
+        image = Image.open(io.BytesIO(data))
+    except (UnidentifiedImageError, OSError) as err:
+        raise ValueError(f"not an image ({err})") from err
+    text = _embedded_text(image)
+    if text is None:
+        raise ValueError(
+            f"not a mock Bedrock placeholder: the {image.format} image carries no "
+            f"{PARAMETERS_KEY!r} parameters"
+        )
+    try:
+        params: dict[str, Any] = json.loads(text)
+    except ValueError as err:
+        raise ValueError(f"the {PARAMETERS_KEY!r} parameters are not JSON ({err})") from err
+    return params

@@ -1,0 +1,50 @@
+"""``sdxl migrate``: an SDXL request body as another model's body."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from sdxl_adapter import errors
+from sdxl_adapter.cli.endpoint import Target, known_model
+from sdxl_adapter.cli.errors import ExitCode, Failure
+from sdxl_adapter.migrate import Migration, migrate
+
+
+def migration_notes(migration: Migration) -> list[str]:
+    """One line for each field that did not carry over, or changed on the way."""
+    return ([f"dropped {name}: {why}" for name, why in migration.dropped]
+            + [f"changed {name}: {why}" for name, why in migration.changed])
+
+
+@click.command("migrate")
+@click.argument("body", type=click.Path(path_type=Path, allow_dash=True), default="-")
+@click.option("--to", "to", required=True, callback=known_model, metavar="MODEL",
+              help="The model to move to (an id, profile id or ARN; see `sdxl models`).")
+@click.pass_obj
+def migrate_command(target: Target, body: Path, to: str) -> None:
+    """Turn a request BODY for the group's --model-id (SDXL 1.0 by default; a file, or -
+    for standard input) into a request for MODEL.
+
+    \b
+    Prints the new body, valid by MODEL's schema, on stdout, and one line on stderr
+    for every field that could not carry over (cfg_scale, sampler, steps, prompt
+    weights...) or that changed on the way (the size, become an aspect ratio):
+      sdxl migrate body.json --to stability.stable-image-core-v1:1 > core.json
+      sdxl --model-id stability.stable-image-core-v1:1 generate --body core.json
+    """
+    try:
+        raw = sys.stdin.buffer.read() if str(body) == "-" else body.read_bytes()
+    except OSError as err:
+        raise Failure(f"cannot read {body}: {err.strerror}", ExitCode.INPUT_UNREADABLE) from err
+    try:
+        migration = migrate(raw, to, source=target.model_id)
+    except errors.InvalidRequest as err:
+        raise Failure(f"not a valid {target.contract.name} request, nothing migrated: "
+                      f"{err.message}", ExitCode.REFUSED_LOCALLY) from err
+    click.echo(json.dumps(migration.body, indent=2))
+    for line in migration_notes(migration):
+        click.echo(line, err=True)

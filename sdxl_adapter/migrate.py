@@ -1,0 +1,205 @@
+"""Moves a request body from one model to another: an SDXL 1.0 body (SDXL is past its end
+of life) to a live model's, keeping what the target can say and listing what it cannot.
+
+Where each model keeps its prompts, size, seed and input image is read from the two
+contracts (prompt fields, size rule, seed field, image-to-image fields). What the contracts
+cannot say is here: SDXL's image-to-image fields (its profile names none) and, for the
+fields no target has, why they have no counterpart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from bedrock_contract import AspectRatioRule, ModelContract, PairsRule, default_catalogue
+from sdxl_adapter.models import DEFAULT_MODEL_ID, capabilities, contract_of
+from sdxl_adapter.request import check
+
+# SDXL's image to image as a profile would state it: init_image weighted by image_strength,
+# where 1 keeps the input image. (STEP_SCHEDULE mode weights it by step_schedule_start
+# instead, which skips that fraction of the steps: 1 - image_strength, in effect.)
+SDXL_IMAGE_TO_IMAGE = {
+    "image": "init_image", "strength": "image_strength", "strength_keeps_input_at": 1,
+    "mode": "init_image_mode", "schedule_mode": "STEP_SCHEDULE",
+    "schedule_start": "step_schedule_start", "schedule_end": "step_schedule_end",
+}
+
+# Why a source field has no counterpart in a target without a field of that name.
+NO_COUNTERPART = {
+    "cfg_scale": "{target} has no guidance scale (how strictly the image follows the prompt)",
+    "sampler": "{target} chooses its own sampler",
+    "steps": "{target} chooses its own number of diffusion steps",
+    "clip_guidance_preset": "{target} has no CLIP guidance",
+    "samples": "{target} makes one image a call",
+    "extras": "{target} takes no experimental engine parameters",
+    "style_preset": "{target} has no style presets (describe the style in the prompt)",
+    "mask_source": "{target} takes no mask: masking has no counterpart",
+    "mask_image": "{target} takes no mask: masking has no counterpart",
+}
+
+
+@dataclass(frozen=True)
+class Migration:
+    """The target's body (valid by its contract), and what did not carry over or changed
+    on the way, each as (source field, reason)."""
+
+    body: dict[str, Any]
+    to: str
+    dropped: list[tuple[str, str]] = field(default_factory=list)
+    changed: list[tuple[str, str]] = field(default_factory=list)
+
+
+def migrate(body: Mapping[str, Any] | bytes | str, to: str, *,
+            source: str = DEFAULT_MODEL_ID) -> Migration:
+    """``body`` (a request for ``source``, SDXL 1.0 by default) as a request for ``to``.
+
+    Raises :class:`~sdxl_adapter.errors.InvalidRequest` when ``body`` is not a valid
+    request for ``source``, :class:`~sdxl_adapter.models.UnknownModel` for an unknown id.
+    """
+    src, target = contract_of(source), contract_of(to)
+    valid = check(body, src).body
+    move = _Move(src, target, valid)
+    move.prompts()
+    image_moved = move.image()
+    move.size(image_moved)
+    move.seed()
+    move.the_rest()
+    check(move.out, target)  # a migration that breaks the target's contract is a bug here
+    return Migration(move.out, to, move.dropped, move.changed)
+
+
+class _Move:
+    def __init__(self, src: ModelContract, target: ModelContract, body: dict[str, Any]) -> None:
+        self.src, self.target, self.body = src, target, body
+        self.out: dict[str, Any] = {}
+        self.dropped: list[tuple[str, str]] = []
+        self.changed: list[tuple[str, str]] = []
+        self.handled: set[str] = set()
+
+    def drop(self, name: str, reason: str) -> None:
+        self.dropped.append((name, reason))
+
+    def prompts(self) -> None:
+        fields = self.src.prompts.fields
+        self.handled.update(fields)
+        positive: list[str] = []
+        negative: list[str] = []
+        where = fields[0] if fields else "prompt"
+        for index, prompt in enumerate(self.src.prompts.of(self.body)):
+            if prompt.weight == 0:
+                self.drop(f"{where}/{index}", f"weight 0: {prompt.text!r} has no effect")
+                continue
+            (negative if prompt.weight < 0 else positive).append(prompt.text)
+            if abs(prompt.weight) != 1 and self.src.prompts.list_field:
+                self.drop(f"{where}/{index}/{self.src.prompts.weight_key}",
+                          f"{self.target.name} takes no prompt weights: weight "
+                          f"{prompt.weight:g} dropped, text kept")
+        takes = self.target.prompts
+        if negative and not takes.negative_field and not takes.list_field:
+            self.drop(where, f"{self.target.name} takes no negative prompt: "
+                             f"{' '.join(negative)!r} dropped")
+        # The target's prompt must be there even when every source prompt was negative.
+        self.out.update(self.target.prompts.body_fields(positive or [""], negative))
+
+    def image(self) -> bool:
+        spec: Mapping[str, Any] = self.src.image_to_image or SDXL_IMAGE_TO_IMAGE
+        names = [spec.get(k) for k in ("image", "strength", "mode", "schedule_start",
+                                       "schedule_end")]
+        self.handled.update(n for n in names if n)
+        image_field = spec["image"]
+        if image_field not in self.body:
+            return False
+        to = self.target.image_to_image
+        if not to:
+            able = [c.primary.id for c in default_catalogue()
+                    if c.image_to_image and capabilities(c).text_to_image]
+            self.drop(image_field, f"{self.target.name} takes no input image (text to image "
+                                   f"only); models that do: {', '.join(able) or 'none'}")
+            for name in names[1:]:
+                if name and name in self.body:
+                    self.drop(name, f"{self.target.name} takes no input image")
+            return False
+        self.out[to["image"]] = self.body[image_field]
+        keeps = self._input_weight(spec)
+        strength = keeps if to.get("strength_keeps_input_at", 1) == 1 else round(1 - keeps, 6)
+        self.out[to["strength"]] = strength
+        self.changed.append((image_field, f"became {to['image']}, with {to['strength']} "
+                                          f"{strength:g} (input weight {keeps:g} of 1)"))
+        return True
+
+    def _input_weight(self, spec: Mapping[str, Any]) -> float:
+        # How much the source keeps of its input image, from 0 (ignored) to 1 (kept).
+        mode = spec.get("mode")
+        start = spec.get("schedule_start")
+        if mode and start and self.body.get(mode) == spec.get("schedule_mode"):
+            value = self.body.get(start, self.src.field(start).get("default", 0.65))
+            self.drop(start, f"{self.target.name} has no step schedule: "
+                             f"{start} {value:g} taken as an input weight of {1 - value:g}")
+            if spec.get("schedule_end") in self.body:
+                self.drop(spec["schedule_end"], f"{self.target.name} has no step schedule")
+            return float(round(1 - value, 6))
+        name = spec["strength"]
+        value = self.body.get(name, self.src.field(name).get("default", 0.35))
+        weight = float(value if spec.get("strength_keeps_input_at", 1) == 1 else 1 - value)
+        if spec.get("schedule_end") in self.body:
+            self.drop(spec["schedule_end"], f"{self.target.name} has no step schedule")
+        return round(weight, 6)
+
+    def size(self, image_moved: bool) -> None:
+        fields = self.src.size.fields
+        self.handled.update(fields)
+        given = [f for f in fields if f in self.body]
+        if not given:
+            return
+        asked = self.src.size.asked(self.body)
+        text = " x ".join(f"{f} {self.body.get(f, '(default)')}" for f in fields)
+        rule = self.target.size
+        if image_moved and rule.from_image:
+            self.drop(", ".join(given), f"{self.target.name} makes the input image's size "
+                                        "when given one")
+            return
+        if isinstance(rule, AspectRatioRule):
+            ratio = rule.nearest(asked)
+            self.out[rule.field] = ratio
+            width, height = rule.pixels[ratio]
+            self.changed.append((", ".join(given), f"{text} became {rule.field} {ratio} "
+                                                   f"({width}x{height} px)"))
+        elif isinstance(rule, PairsRule) and asked in rule.allowed:
+            self.out.update(rule.body_fields(asked))
+        else:
+            self.drop(", ".join(given), f"{self.target.name} does not make {text}")
+
+    def seed(self) -> None:
+        name = self.src.seed_field
+        if name is None:
+            return
+        self.handled.add(name)
+        if name not in self.body:
+            return
+        value = self.body[name]
+        if self.target.seed_field is None:
+            self.drop(name, f"{self.target.name} takes no seed")
+            return
+        low, high = self.target.seed_range()
+        kept = min(max(value, low), high)
+        if kept != value:
+            self.changed.append((name, f"{value} is outside {self.target.name}'s range "
+                                       f"{low}..{high}: clamped to {kept}"))
+        self.out[self.target.seed_field] = kept
+
+    def the_rest(self) -> None:
+        for name, value in self.body.items():
+            if name in self.handled:
+                continue
+            spec = self.target.properties.get(name)
+            if spec is not None and Draft202012Validator(spec).is_valid(value):
+                self.out[name] = value
+            elif spec is not None:
+                self.drop(name, f"{self.target.name} does not take {name} {value!r}")
+            else:
+                reason = NO_COUNTERPART.get(name, "{target} has no field " + name)
+                self.drop(name, reason.format(target=self.target.name))

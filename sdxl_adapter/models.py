@@ -1,0 +1,86 @@
+"""Which model an id names, as the client sees it: its contract, its lifecycle, what it
+takes, and what to move to when it is retired. Everything here is read from the catalogue
+(:mod:`bedrock_contract`); nothing names a model's fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bedrock_contract import ModelContract, ModelVersion, Resolved, default_catalogue
+from bedrock_contract.lifecycle import EOL
+
+# The family this library was first written for: its default model, and the one the
+# ``sdxl`` command names its files after.
+SDXL_FAMILY = "stable-diffusion-xl-v1"
+
+
+def sdxl_contract() -> ModelContract:
+    return default_catalogue().family(SDXL_FAMILY)
+
+
+DEFAULT_MODEL_ID = sdxl_contract().primary.id
+
+
+class UnknownModel(ValueError):
+    """A model id, profile id or ARN that names no model of the catalogue."""
+
+    def __init__(self, model_id: str) -> None:
+        known = ", ".join(v.id for _, v in default_catalogue().versions() if v.described)
+        super().__init__(
+            f"unknown model id {model_id!r}; known models: {known} (see `sdxl models`)"
+        )
+        self.model_id = model_id
+
+
+def find_model(model_id: str) -> Resolved:
+    """The family and version ``model_id`` names (plain id, ``us.`` profile id or ARN),
+    whatever its lifecycle; :class:`UnknownModel` otherwise."""
+    found = default_catalogue().find(model_id)
+    if found is None:
+        raise UnknownModel(model_id)
+    return found
+
+
+def contract_of(model_id: str) -> ModelContract:
+    return find_model(model_id).contract
+
+
+def is_sdxl(contract: ModelContract) -> bool:
+    return contract.family == SDXL_FAMILY
+
+
+def replacement_for(found: Resolved) -> str | None:
+    """What to move to from this version: the family's stated replacement, else (for an
+    older version of a live family) the family's newest version."""
+    contract, version = found.contract, found.version
+    if contract.replacement:
+        return contract.replacement
+    if version.id != contract.primary.id and contract.primary.lifecycle.state != EOL:
+        return contract.primary.id
+    return None
+
+
+def is_end_of_life(version: ModelVersion) -> bool:
+    return version.lifecycle.state == EOL
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a model takes and answers, for ``sdxl models``."""
+
+    text_to_image: bool
+    image_fields: tuple[str, ...]
+    output_formats: tuple[str, ...]
+    streaming: bool
+
+    @property
+    def takes(self) -> tuple[str, ...]:
+        found = ("text to image",) if self.text_to_image else ()
+        return found + (("image to image",) if self.image_fields else ())
+
+
+def capabilities(contract: ModelContract) -> Capabilities:
+    # Text to image: a body without an image field is valid (none is required).
+    text = not set(contract.image_fields) & set(contract.required)
+    return Capabilities(text, contract.image_fields, contract.output_formats, contract.streaming)
