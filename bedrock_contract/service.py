@@ -9,10 +9,10 @@ must not stop ``--help``, the mock, or a pytest run.
 
 from __future__ import annotations
 
-import contextlib
 from functools import cache
+from typing import Any
 
-from botocore.exceptions import BotoCoreError, UnknownCredentialError
+from botocore.exceptions import BotoCoreError
 from botocore.loaders import Loader
 from botocore.model import OperationModel, ServiceModel
 
@@ -21,12 +21,6 @@ INVOKE = "InvokeModel"
 INVOKE_STREAM = "InvokeModelWithResponseStream"
 OPERATIONS = (INVOKE, INVOKE_STREAM)
 JSON = "application/json"
-
-# botocore's credential providers that read only this machine: the environment and the
-# two files. Not instance metadata or the container endpoint (a link-local address that may
-# hang), nor assume-role or SSO (they call STS or SSO to resolve).
-LOCAL_CREDENTIAL_PROVIDERS = ("env", "shared-credentials-file", "config-file")
-
 
 @cache
 def service_model() -> ServiceModel:
@@ -77,21 +71,33 @@ def stream_exception_members() -> dict[str, str]:
 
 
 def has_local_credentials(profile: str | None = None) -> bool:
-    """Whether botocore finds credentials without the network (no instance metadata,
-    which would wait on a link-local address). An unusable profile or config has none."""
+    """Whether botocore's credential chain finds credentials without waiting on the network:
+    the chain of a throwaway session less the instance-metadata provider (a link-local
+    address that may hang). Roles and SSO resolve lazily, so finding them needs no call. An
+    unusable profile or config has none."""
     import botocore.session
-    from botocore.credentials import CredentialResolver
 
     try:
         session = botocore.session.Session(profile=profile)
-        full = session.get_component("credential_provider")
-        providers = []
-        for name in LOCAL_CREDENTIAL_PROVIDERS:
-            with contextlib.suppress(UnknownCredentialError):
-                providers.append(full.get_provider(name))
-        return CredentialResolver(providers).load_credentials() is not None
+        session.get_component("credential_provider").remove("iam-role")
+        return session.get_credentials() is not None
     except BotoCoreError:
         return False
+
+
+def isolated_session() -> Any:
+    """A botocore session that reads no AWS configuration (no profile, config file or
+    shared credentials file): for clients of the in-process mock, which needs none of it, so
+    an unknown ``AWS_PROFILE`` or a broken ``AWS_CONFIG_FILE`` cannot stop them."""
+    import os
+
+    import botocore.session
+
+    return botocore.session.Session(session_vars={
+        "profile": (None, None, None, None),
+        "config_file": (None, None, os.devnull, None),
+        "credentials_file": (None, None, os.devnull, None),
+    })
 
 
 def configured_region(profile: str | None = None) -> str | None:

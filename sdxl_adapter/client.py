@@ -14,12 +14,12 @@ from collections.abc import Mapping
 from typing import Any
 
 import boto3
-import botocore.session
 import urllib3.exceptions
 from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.exceptions import (
     ClientError,
+    ConfigParseError,
     HTTPClientError,
     NoCredentialsError,
     NoRegionError,
@@ -28,6 +28,12 @@ from botocore.exceptions import (
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
 from bedrock_contract import ModelContract, default_catalogue
+from bedrock_contract.service import (
+    JSON,
+    SERVICE_NAME,
+    has_local_credentials,
+    isolated_session,
+)
 from sdxl_adapter.errors import (
     ClientConfigError,
     ConnectionFailed,
@@ -40,10 +46,8 @@ from sdxl_adapter.response import result_from_body
 from sdxl_adapter.result import GenerationResult
 
 __all__ = ["DEFAULT_MODEL_ID", "BedrockImageClient", "SDXLClient"]
-SERVICE_NAME = "bedrock-runtime"
 AWS = "aws"
 MOCK = "mock"
-JSON = "application/json"
 # The in-process mock started here checks no signatures, and a user's real credentials have
 # no business there, so its client signs with placeholders (never walking the credential
 # chain, which may reach the network for instance metadata). A URL endpoint is often a local
@@ -56,15 +60,6 @@ PLACEHOLDER_CREDENTIALS = {
 # A region to sign with when an http(s):// endpoint is given and none is configured: a local
 # endpoint ignores it, and a regional one rejects the signature with a clear message.
 FALLBACK_REGION = "us-east-1"
-
-
-def has_local_credentials(profile: str | None = None) -> bool:
-    """Whether botocore's credential chain finds credentials without the network: the
-    instance-metadata provider (which would wait on a link-local address) is taken out of
-    the chain of a throwaway session for the look-up."""
-    session = botocore.session.Session(profile=profile)
-    session.get_component("credential_provider").remove("iam-role")
-    return session.get_credentials() is not None
 
 
 def retry_config(max_attempts: int | None = None, mode: str | None = None) -> Config | None:
@@ -126,6 +121,9 @@ class BedrockImageClient:
             config = config.merge(retries) if config is not None else retries
         try:
             self._client = self._make_client(endpoint, region, profile, session, config)
+        except ConfigParseError as err:
+            self._resources.close()
+            raise ClientConfigError(f"the AWS configuration cannot be read: {err}") from err
         except BaseException:
             self._resources.close()
             raise
@@ -147,7 +145,8 @@ class BedrockImageClient:
             self.mock = self._resources.enter_context(mock_sdxl())
             if session is None:
                 session = boto3.Session(
-                    region_name=region or FALLBACK_REGION, **PLACEHOLDER_CREDENTIALS
+                    botocore_session=isolated_session(), region_name=region or FALLBACK_REGION,
+                    **PLACEHOLDER_CREDENTIALS,
                 )
         elif endpoint.startswith(("http://", "https://")):
             endpoint_url = endpoint

@@ -13,16 +13,15 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-import botocore.session
 from botocore.exceptions import ClientError
 
 from bedrock_contract import Violation, default_catalogue
+from bedrock_contract.service import service_model, stream_exception_members
 from sdxl_adapter.models import replacement_for
 
 if TYPE_CHECKING:
     from sdxl_adapter.result import GenerationResult
 
-SERVICE_NAME = "bedrock-runtime"
 
 
 class SDXLError(Exception):
@@ -115,14 +114,9 @@ class CredentialsMissing(SDXLError):
     """No AWS credentials were found for a call that must be signed."""
 
 
-@cache
-def _service_model() -> Any:
-    return botocore.session.get_session().get_service_model(SERVICE_NAME)
-
-
 def _generate_error_classes() -> dict[str, type[BedrockError]]:
     classes: dict[str, type[BedrockError]] = {}
-    for shape in _service_model().error_shapes:
+    for shape in service_model().error_shapes:
         status = shape.metadata.get("error", {}).get("httpStatusCode")
         doc = f"Bedrock Runtime's {shape.name} (HTTP {status}), per botocore's service model."
         classes[shape.name] = type(
@@ -186,7 +180,7 @@ def modeled_members(code: str) -> tuple[str, ...]:
     """The members the model declares for an error code, besides its message."""
     if code not in ERROR_CLASSES:
         return ()
-    shape = _service_model().shape_for(code)
+    shape = service_model().shape_for(code)
     return tuple(name for name in shape.members if name.lower() != "message")
 
 
@@ -194,16 +188,7 @@ def modeled_members(code: str) -> tuple[str, ...]:
 def _stream_error_codes() -> dict[str, str]:
     # An error event in a response stream is named by its member of the stream's union
     # (``modelStreamErrorException``), not by its shape; map members to shape names.
-    model = _service_model()
-    codes: dict[str, str] = {}
-    for operation in model.operation_names:
-        output = model.operation_model(operation).output_shape
-        for member in (output.members.values() if output is not None else ()):
-            if member.serialization.get("eventstream"):
-                for name, shape in member.members.items():
-                    if shape.metadata.get("exception"):
-                        codes[name] = shape.name
-    return codes
+    return {member: code for code, member in stream_exception_members().items()}
 
 
 def from_client_error(

@@ -23,6 +23,7 @@ from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
 from moto.core.eventstream import EventStreamEncoder
 
+from bedrock_contract.service import service_model
 from sdxl_adapter import errors
 from sdxl_adapter.client import DEFAULT_MODEL_ID, PLACEHOLDER_CREDENTIALS, SDXLClient
 from sdxl_adapter.errors import (
@@ -42,7 +43,7 @@ from tests.images import image_bytes
 # locally instead of going anywhere.
 UNREACHABLE = "http://127.0.0.1:9"
 NAMESPACE = "http://internal.amazon.com/coral/com.amazon.bedrock/"
-SERVICE = errors._service_model()
+SERVICE = service_model()
 PNG = image_bytes((1024, 1024))
 REQUEST = SDXLRequest(prompt="a lighthouse", negative_prompt="fog", seed=5)
 

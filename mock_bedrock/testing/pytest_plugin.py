@@ -98,7 +98,11 @@ def mock_bedrock(
 def bedrock_runtime(mock_bedrock: MockHandle) -> Iterator[Any]:
     import boto3
 
-    client = boto3.session.Session().client("bedrock-runtime")
+    from bedrock_contract.service import SERVICE_NAME, isolated_session
+
+    # The mock needs nothing from the AWS configuration, so the client reads none of it: an
+    # unknown AWS_PROFILE or a broken config file must not fail the user's tests.
+    client = boto3.session.Session(botocore_session=isolated_session()).client(SERVICE_NAME)
     yield client
     client.close()
 

@@ -106,7 +106,7 @@ def _retry_mode_configured(profile: str | None) -> bool:
     session = botocore.session.Session(profile=profile)
     try:
         return "retry_mode" in session.get_scoped_config() or "AWS_RETRY_MODE" in os.environ
-    except botocore.exceptions.ProfileNotFound:
+    except botocore.exceptions.BotoCoreError:  # no such profile, an unreadable config
         return "AWS_RETRY_MODE" in os.environ
 
 

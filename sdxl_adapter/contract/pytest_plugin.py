@@ -174,7 +174,7 @@ class _ContractTarget:
     def _open(self) -> Iterator[Any]:
         import boto3
 
-        from bedrock_contract.service import SERVICE_NAME
+        from bedrock_contract.service import SERVICE_NAME, isolated_session
         from mock_bedrock.doors.server import MockServer
         from mock_bedrock.service.app import MockBedrock
         from sdxl_adapter.client import FALLBACK_REGION, MOCK, PLACEHOLDER_CREDENTIALS
@@ -182,7 +182,8 @@ class _ContractTarget:
 
         if self.endpoint == MOCK:
             self._app = MockBedrock()
-            session = boto3.Session(region_name=FALLBACK_REGION, **PLACEHOLDER_CREDENTIALS)
+            session = boto3.Session(botocore_session=isolated_session(),
+                                    region_name=FALLBACK_REGION, **PLACEHOLDER_CREDENTIALS)
             client = session.client(SERVICE_NAME)
             with contextlib.closing(client):
                 yield client
