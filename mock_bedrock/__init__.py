@@ -1,26 +1,72 @@
-"""A local Bedrock Runtime for Stability SDXL 1.0 that real AWS clients call unchanged.
+"""A local Bedrock Runtime for Stability's image models (SD3.5 Large, Stable Image Core and
+Ultra, SDXL 1.0) that real AWS clients call unchanged.
 
 One WSGI application (:class:`MockBedrock`), two doors to it: in process
 (:func:`mock_sdxl`, through botocore's event hooks) and over HTTP (:class:`MockServer`).
+
+Names are imported on first use (PEP 562): the pytest plugin loads with this package in
+every test run of a project that has it installed, and must cost that run nothing.
 """
 
-from mock_bedrock.doors.inprocess import MockHandle, mock_sdxl
-from mock_bedrock.doors.server import MockServer
-from mock_bedrock.placeholder import read_parameters
-from mock_bedrock.service.app import DropConnection, MockBedrock
-from mock_bedrock.service.faults import FaultRule, FaultRuleError, FaultSet
-from mock_bedrock.service.journal import Journal, JournalEntry
+from __future__ import annotations
 
-__all__ = [
-    "DropConnection",
-    "FaultRule",
-    "FaultRuleError",
-    "FaultSet",
-    "Journal",
-    "JournalEntry",
-    "MockBedrock",
-    "MockHandle",
-    "MockServer",
-    "mock_sdxl",
-    "read_parameters",
-]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the names below, for type checkers (re-exported, hence "as")
+    from mock_bedrock.doors.inprocess import (
+        MockHandle as MockHandle,
+    )
+    from mock_bedrock.doors.inprocess import (
+        mock_sdxl as mock_sdxl,
+    )
+    from mock_bedrock.doors.server import (
+        MockServer as MockServer,
+    )
+    from mock_bedrock.placeholder import (
+        read_parameters as read_parameters,
+    )
+    from mock_bedrock.service.app import (
+        DropConnection as DropConnection,
+    )
+    from mock_bedrock.service.app import (
+        MockBedrock as MockBedrock,
+    )
+    from mock_bedrock.service.faults import (
+        FaultRule as FaultRule,
+    )
+    from mock_bedrock.service.faults import (
+        FaultRuleError as FaultRuleError,
+    )
+    from mock_bedrock.service.faults import (
+        FaultSet as FaultSet,
+    )
+    from mock_bedrock.service.journal import (
+        Journal as Journal,
+    )
+    from mock_bedrock.service.journal import (
+        JournalEntry as JournalEntry,
+    )
+
+_HOMES = {
+    "MockHandle": "mock_bedrock.doors.inprocess",
+    "mock_sdxl": "mock_bedrock.doors.inprocess",
+    "MockServer": "mock_bedrock.doors.server",
+    "read_parameters": "mock_bedrock.placeholder",
+    "DropConnection": "mock_bedrock.service.app",
+    "MockBedrock": "mock_bedrock.service.app",
+    "FaultRule": "mock_bedrock.service.faults",
+    "FaultRuleError": "mock_bedrock.service.faults",
+    "FaultSet": "mock_bedrock.service.faults",
+    "Journal": "mock_bedrock.service.journal",
+    "JournalEntry": "mock_bedrock.service.journal",
+}
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'mock_bedrock' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_HOMES[name]), name)
+    globals()[name] = value
+    return value

@@ -11,51 +11,121 @@ leave the machine, calls through boto3, responses checked and decoded.
         old = client.generate(SDXLRequest(prompt="a lighthouse", seed=7))   # SDXL 1.0
 
 An SDXL body moves to a live model with :func:`sdxl_adapter.migrate.migrate`.
+
+Names are imported on first use (PEP 562): the contract plugin loads with this package in
+every test run of a project that has it installed.
 """
 
-from sdxl_adapter import errors
-from sdxl_adapter.client import DEFAULT_MODEL_ID, BedrockImageClient, SDXLClient
-from sdxl_adapter.errors import (
-    BedrockError,
-    ClientConfigError,
-    ConnectionFailed,
-    ContentFiltered,
-    ContractDrift,
-    CredentialsMissing,
-    GenerationFailed,
-    InvalidRequest,
-    ModelEndOfLife,
-    SDXLError,
-)
-from sdxl_adapter.migrate import Migration, migrate
-from sdxl_adapter.models import UnknownModel
-from sdxl_adapter.pngtext import read_png_text
-from sdxl_adapter.request import NEGATIVE_PROMPT_WEIGHT, ModelRequest, SDXLRequest, TextPrompt
-from sdxl_adapter.result import GenerationResult, read_parameters
+from __future__ import annotations
 
-__all__ = [
-    "DEFAULT_MODEL_ID",
-    "NEGATIVE_PROMPT_WEIGHT",
-    "BedrockError",
-    "BedrockImageClient",
-    "ClientConfigError",
-    "ConnectionFailed",
-    "ContentFiltered",
-    "ContractDrift",
-    "CredentialsMissing",
-    "GenerationFailed",
-    "GenerationResult",
-    "InvalidRequest",
-    "Migration",
-    "ModelEndOfLife",
-    "ModelRequest",
-    "SDXLClient",
-    "SDXLError",
-    "SDXLRequest",
-    "TextPrompt",
-    "UnknownModel",
-    "errors",
-    "migrate",
-    "read_parameters",
-    "read_png_text",
-]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the names below, for type checkers (re-exported, hence "as")
+    from sdxl_adapter import errors as errors
+    from sdxl_adapter.client import (
+        DEFAULT_MODEL_ID as DEFAULT_MODEL_ID,
+    )
+    from sdxl_adapter.client import (
+        BedrockImageClient as BedrockImageClient,
+    )
+    from sdxl_adapter.client import (
+        SDXLClient as SDXLClient,
+    )
+    from sdxl_adapter.errors import (
+        BedrockError as BedrockError,
+    )
+    from sdxl_adapter.errors import (
+        ClientConfigError as ClientConfigError,
+    )
+    from sdxl_adapter.errors import (
+        ConnectionFailed as ConnectionFailed,
+    )
+    from sdxl_adapter.errors import (
+        ContentFiltered as ContentFiltered,
+    )
+    from sdxl_adapter.errors import (
+        ContractDrift as ContractDrift,
+    )
+    from sdxl_adapter.errors import (
+        CredentialsMissing as CredentialsMissing,
+    )
+    from sdxl_adapter.errors import (
+        GenerationFailed as GenerationFailed,
+    )
+    from sdxl_adapter.errors import (
+        InvalidRequest as InvalidRequest,
+    )
+    from sdxl_adapter.errors import (
+        ModelEndOfLife as ModelEndOfLife,
+    )
+    from sdxl_adapter.errors import (
+        SDXLError as SDXLError,
+    )
+    from sdxl_adapter.migrate import (
+        Migration as Migration,
+    )
+    from sdxl_adapter.migrate import (
+        migrate as migrate,
+    )
+    from sdxl_adapter.models import (
+        UnknownModel as UnknownModel,
+    )
+    from sdxl_adapter.pngtext import (
+        read_png_text as read_png_text,
+    )
+    from sdxl_adapter.request import (
+        NEGATIVE_PROMPT_WEIGHT as NEGATIVE_PROMPT_WEIGHT,
+    )
+    from sdxl_adapter.request import (
+        ModelRequest as ModelRequest,
+    )
+    from sdxl_adapter.request import (
+        SDXLRequest as SDXLRequest,
+    )
+    from sdxl_adapter.request import (
+        TextPrompt as TextPrompt,
+    )
+    from sdxl_adapter.result import (
+        GenerationResult as GenerationResult,
+    )
+    from sdxl_adapter.result import (
+        read_parameters as read_parameters,
+    )
+
+_HOMES = {
+    "errors": "sdxl_adapter.errors",
+    "DEFAULT_MODEL_ID": "sdxl_adapter.client",
+    "BedrockImageClient": "sdxl_adapter.client",
+    "SDXLClient": "sdxl_adapter.client",
+    "BedrockError": "sdxl_adapter.errors",
+    "ClientConfigError": "sdxl_adapter.errors",
+    "ConnectionFailed": "sdxl_adapter.errors",
+    "ContentFiltered": "sdxl_adapter.errors",
+    "ContractDrift": "sdxl_adapter.errors",
+    "CredentialsMissing": "sdxl_adapter.errors",
+    "GenerationFailed": "sdxl_adapter.errors",
+    "InvalidRequest": "sdxl_adapter.errors",
+    "ModelEndOfLife": "sdxl_adapter.errors",
+    "SDXLError": "sdxl_adapter.errors",
+    "Migration": "sdxl_adapter.migrate",
+    "migrate": "sdxl_adapter.migrate",
+    "UnknownModel": "sdxl_adapter.models",
+    "read_png_text": "sdxl_adapter.pngtext",
+    "NEGATIVE_PROMPT_WEIGHT": "sdxl_adapter.request",
+    "ModelRequest": "sdxl_adapter.request",
+    "SDXLRequest": "sdxl_adapter.request",
+    "TextPrompt": "sdxl_adapter.request",
+    "GenerationResult": "sdxl_adapter.result",
+    "read_parameters": "sdxl_adapter.result",
+}
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'sdxl_adapter' has no attribute {name!r}")
+    home = importlib.import_module(_HOMES[name])
+    value = home if name == "errors" else getattr(home, name)  # the one module exported
+    globals()[name] = value
+    return value

@@ -20,23 +20,20 @@ from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
-import boto3
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.exceptions import ConnectionClosedError
-from botocore.handlers import BUILTIN_HANDLERS, REGISTER_FIRST
 from urllib3.exceptions import ProtocolError
 from werkzeug.datastructures import Headers
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from bedrock_contract.service import configured_region, has_local_credentials
+from mock_bedrock.doors import hook
 from mock_bedrock.doors.server import CRASH_BODY, CRASH_STATUS
 from mock_bedrock.service.app import DropConnection, MockBedrock, MockControls, WSGIApplication
 
 __all__ = ["MockHandle", "attach", "missing_identity", "mock_sdxl"]
 
-EVENT = "before-send.bedrock-runtime"
 ANSWERED_URL = "mock-bedrock://answered-in-process"
-_UNIQUE_ID = "mock_bedrock.doors.inprocess"
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -47,8 +44,6 @@ FAKE_ENVIRONMENT = {
     "AWS_SECRET_ACCESS_KEY": "testing",
 }
 FAKE_REGION = {"AWS_DEFAULT_REGION": "us-east-1"}
-# Providers that read only local files and the environment; the others may reach the
-# network (instance metadata, STS, SSO), which a check like this must never do.
 @dataclass(frozen=True)
 class MockHandle(MockControls):
     """What ``with mock_sdxl() as mock`` gives: the app and (for a :class:`MockBedrock`)
@@ -234,10 +229,12 @@ def answer(app: WSGIApplication, request: AWSPreparedRequest) -> AWSResponse:
     return AWSResponse(request.url, int(status.split(None, 1)[0]), headers, raw)
 
 
-def _before_send(request: AWSPreparedRequest, **_: Any) -> AWSResponse | None:
+def answer_if_active(request: AWSPreparedRequest) -> AWSResponse | None:
+    """What :mod:`mock_bedrock.doors.hook`'s handler answers: the active mock's response,
+    or None (the request goes out as usual)."""
     app = _ACTIVE.current()
     if app is None:
-        return None  # dormant: the request goes out as usual
+        return None
     response = answer(app, request)
     # botocore calls every before-send handler, even after one has answered. moto's
     # catch-all (inside mock_aws) would then run the request through its own bedrock-runtime
@@ -248,19 +245,13 @@ def _before_send(request: AWSPreparedRequest, **_: Any) -> AWSResponse | None:
     return response
 
 
-# Every session made from now on carries the handler (first, so it beats moto's catch-all);
-# boto3's default session may already exist, so it gets it too.
-BUILTIN_HANDLERS.append((EVENT, _before_send, REGISTER_FIRST))
-if boto3.DEFAULT_SESSION is not None:
-    boto3.DEFAULT_SESSION._session.get_component("event_emitter").register_first(
-        EVENT, _before_send, unique_id=_UNIQUE_ID
-    )
+hook.install()
 
 
 def attach(client: Any) -> Any:
     """Give a client made from a session older than this module the handler (rarely needed:
     sessions created after import already have it)."""
-    client.meta.events.register_first(EVENT, _before_send, unique_id=_UNIQUE_ID)
+    client.meta.events.register_first(hook.EVENT, hook.before_send, unique_id=hook.UNIQUE_ID)
     return client
 
 

@@ -29,6 +29,12 @@ if TYPE_CHECKING:
     from mock_bedrock.doors.server import MockServer
     from mock_bedrock.service.app import MockBedrock
 
+from mock_bedrock.doors import hook
+
+# Clients a user's test modules make at import, before any fixture runs, carry the in-process
+# door's dormant handler all the same; botocore is not imported for it.
+hook.install_when_botocore_loads()
+
 ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_BEDROCK_RUNTIME"
 AS_OF = "mock_bedrock_as_of"
 

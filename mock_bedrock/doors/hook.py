@@ -1,0 +1,91 @@
+"""The in-process door's hook in botocore: a dormant ``before-send`` handler that every
+session carries, which hands a call to the mock while one is active.
+
+Kept apart from :mod:`mock_bedrock.doors.inprocess` so that the pytest plugin can put it in
+place early (a user's test modules make clients at import, before any fixture runs) without
+importing the mock, or botocore itself in a project that never imports it.
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from types import ModuleType
+from typing import Any
+
+EVENT = "before-send.bedrock-runtime"
+UNIQUE_ID = "mock_bedrock.doors.inprocess"
+_INPROCESS = "mock_bedrock.doors.inprocess"
+_lock = threading.Lock()
+_installed = False
+
+
+def before_send(request: Any, **kwargs: Any) -> Any:
+    """Dormant until the in-process door is imported (nothing can be mocked before)."""
+    door = sys.modules.get(_INPROCESS)
+    return None if door is None else door.answer_if_active(request)
+
+
+def install() -> None:
+    """Every session made from now on carries the handler (first, so it beats moto's
+    catch-all); boto3's default session may already exist, so it gets it too. Once."""
+    global _installed
+    # Imported before the lock is taken: the import may itself run install() (through
+    # install_when_botocore_loads's finder), which then does the work.
+    from botocore.handlers import BUILTIN_HANDLERS, REGISTER_FIRST
+
+    with _lock:
+        if _installed:
+            return
+        BUILTIN_HANDLERS.append((EVENT, before_send, REGISTER_FIRST))
+        # boto3 may be half-imported here (it imports botocore): no default session yet.
+        default = getattr(sys.modules.get("boto3"), "DEFAULT_SESSION", None)
+        if default is not None:
+            default._session.get_component("event_emitter").register_first(
+                EVENT, before_send, unique_id=UNIQUE_ID
+            )
+        _installed = True
+
+
+def install_when_botocore_loads() -> None:
+    """:func:`install` now if botocore is loaded, else right after it loads."""
+    if "botocore.handlers" in sys.modules:
+        install()
+    else:
+        sys.meta_path.insert(0, _AfterImport("botocore.handlers", install))
+
+
+class _AfterImport(importlib.abc.MetaPathFinder):
+    """Runs ``then`` once module ``name`` has been imported. Written by hand: no maintained
+    library offers post-import hooks (PEP 369's were never added), and this is one module."""
+
+    def __init__(self, name: str, then: Callable[[], None]) -> None:
+        self.name, self.then = name, then
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname != self.name:
+            return None
+        sys.meta_path.remove(self)  # the real finders find the real module
+        spec = importlib.util.find_spec(fullname)
+        if spec is None or spec.loader is None:
+            return spec
+        spec.loader = _ThenLoader(spec.loader, self.then)
+        return spec
+
+
+class _ThenLoader(importlib.abc.Loader):
+    def __init__(self, loader: importlib.abc.Loader, then: Callable[[], None]) -> None:
+        self._loader, self._then = loader, then
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        self._loader.exec_module(module)
+        self._then()
