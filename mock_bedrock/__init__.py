@@ -16,8 +16,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # the names below, for type checkers (re-exported, hence "as")
     from mock_bedrock.doors.inprocess import (
         MockHandle as MockHandle,
-    )
-    from mock_bedrock.doors.inprocess import (
         mock_sdxl as mock_sdxl,
     )
     from mock_bedrock.doors.server import (
@@ -28,23 +26,15 @@ if TYPE_CHECKING:  # the names below, for type checkers (re-exported, hence "as"
     )
     from mock_bedrock.service.app import (
         DropConnection as DropConnection,
-    )
-    from mock_bedrock.service.app import (
         MockBedrock as MockBedrock,
     )
     from mock_bedrock.service.faults import (
         FaultRule as FaultRule,
-    )
-    from mock_bedrock.service.faults import (
         FaultRuleError as FaultRuleError,
-    )
-    from mock_bedrock.service.faults import (
         FaultSet as FaultSet,
     )
     from mock_bedrock.service.journal import (
         Journal as Journal,
-    )
-    from mock_bedrock.service.journal import (
         JournalEntry as JournalEntry,
     )
 

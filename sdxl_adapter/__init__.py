@@ -10,7 +10,7 @@ leave the machine, calls through boto3, responses checked and decoded.
         result.save("lighthouse.jpg")
         old = client.generate(SDXLRequest(prompt="a lighthouse", seed=7))   # SDXL 1.0
 
-An SDXL body moves to a live model with :func:`sdxl_adapter.migrate.migrate`.
+An SDXL body moves to a live model with :func:`sdxl_adapter.migration.migrate`.
 
 Names are imported on first use (PEP 562): the contract plugin loads with this package in
 every test run of a project that has it installed.
@@ -25,71 +25,35 @@ if TYPE_CHECKING:  # the names below, for type checkers (re-exported, hence "as"
     from sdxl_adapter import errors as errors
     from sdxl_adapter.client import (
         DEFAULT_MODEL_ID as DEFAULT_MODEL_ID,
-    )
-    from sdxl_adapter.client import (
         BedrockImageClient as BedrockImageClient,
-    )
-    from sdxl_adapter.client import (
         SDXLClient as SDXLClient,
     )
     from sdxl_adapter.errors import (
         BedrockError as BedrockError,
-    )
-    from sdxl_adapter.errors import (
         ClientConfigError as ClientConfigError,
-    )
-    from sdxl_adapter.errors import (
         ConnectionFailed as ConnectionFailed,
-    )
-    from sdxl_adapter.errors import (
         ContentFiltered as ContentFiltered,
-    )
-    from sdxl_adapter.errors import (
         ContractDrift as ContractDrift,
-    )
-    from sdxl_adapter.errors import (
         CredentialsMissing as CredentialsMissing,
-    )
-    from sdxl_adapter.errors import (
         GenerationFailed as GenerationFailed,
-    )
-    from sdxl_adapter.errors import (
         InvalidRequest as InvalidRequest,
-    )
-    from sdxl_adapter.errors import (
         ModelEndOfLife as ModelEndOfLife,
-    )
-    from sdxl_adapter.errors import (
         SDXLError as SDXLError,
     )
-    from sdxl_adapter.migrate import (
+    from sdxl_adapter.migration import (
         Migration as Migration,
-    )
-    from sdxl_adapter.migrate import (
         migrate as migrate,
     )
-    from sdxl_adapter.models import (
-        UnknownModel as UnknownModel,
-    )
-    from sdxl_adapter.pngtext import (
-        read_png_text as read_png_text,
-    )
+    from sdxl_adapter.models import UnknownModel as UnknownModel
+    from sdxl_adapter.pngtext import read_png_text as read_png_text
     from sdxl_adapter.request import (
         NEGATIVE_PROMPT_WEIGHT as NEGATIVE_PROMPT_WEIGHT,
-    )
-    from sdxl_adapter.request import (
         ModelRequest as ModelRequest,
-    )
-    from sdxl_adapter.request import (
         SDXLRequest as SDXLRequest,
-    )
-    from sdxl_adapter.request import (
         TextPrompt as TextPrompt,
     )
     from sdxl_adapter.result import (
         GenerationResult as GenerationResult,
-    )
-    from sdxl_adapter.result import (
         read_parameters as read_parameters,
     )
 
@@ -108,8 +72,8 @@ _HOMES = {
     "InvalidRequest": "sdxl_adapter.errors",
     "ModelEndOfLife": "sdxl_adapter.errors",
     "SDXLError": "sdxl_adapter.errors",
-    "Migration": "sdxl_adapter.migrate",
-    "migrate": "sdxl_adapter.migrate",
+    "Migration": "sdxl_adapter.migration",
+    "migrate": "sdxl_adapter.migration",
     "UnknownModel": "sdxl_adapter.models",
     "read_png_text": "sdxl_adapter.pngtext",
     "NEGATIVE_PROMPT_WEIGHT": "sdxl_adapter.request",

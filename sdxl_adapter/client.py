@@ -20,12 +20,12 @@ from botocore.config import Config
 from botocore.exceptions import (
     ClientError,
     ConfigParseError,
+    ConnectionError as BotocoreConnectionError,
     HTTPClientError,
     NoCredentialsError,
     NoRegionError,
     ProfileNotFound,
 )
-from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
 from bedrock_contract import ModelContract, default_catalogue
 from bedrock_contract.service import (
@@ -190,7 +190,7 @@ class BedrockImageClient:
         if found is not None and not is_sdxl(found.contract):
             raise ClientConfigError(
                 f"an SDXLRequest is for SDXL, but this client's model is {self.model_id}: "
-                "send a ModelRequest (sdxl_adapter.migrate moves an SDXL body there)"
+                "send a ModelRequest (sdxl_adapter.migration moves an SDXL body there)"
             )
         return self._call(request.to_body(), request, stream, self.model_id)
 

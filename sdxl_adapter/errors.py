@@ -148,7 +148,7 @@ if TYPE_CHECKING:
 class ModelEndOfLife(ResourceNotFoundException):
     """The service refused the model as past its end of life (ResourceNotFoundException
     with the end-of-life message). ``replacement`` is the model to move to, where the
-    catalogue names one (``sdxl migrate`` / :func:`sdxl_adapter.migrate.migrate` moves a
+    catalogue names one (``sdxl migrate`` / :func:`sdxl_adapter.migration.migrate` moves a
     body there); ``eol`` the date the model's profile gives."""
 
     def __init__(

@@ -15,13 +15,10 @@ import pytest
 from bedrock_contract import Catalogue, PairsRule, contract_for, default_catalogue
 from mock_bedrock import MockBedrock, mock_sdxl
 from mock_bedrock.doors.server import MockServer
-from sdxl_adapter.contract import checks as suite_checks
-from sdxl_adapter.contract import runner as contract
+from sdxl_adapter.contract import checks as suite_checks, runner as contract
 from sdxl_adapter.contract.runner import Generates, Refused
-from tests import contract_standin as standin
-from tests import sdxl_contract as sdxl
-from tests.custom_model import MODEL_ID as CUSTOM_ID
-from tests.custom_model import write_model_folder
+from tests import contract_standin as standin, sdxl_contract as sdxl
+from tests.custom_model import MODEL_ID as CUSTOM_ID, write_model_folder
 
 FRAME = "Malformed input request: {}, please reformat your input and try again."
 FAMILIES = [c.family for c in default_catalogue()]

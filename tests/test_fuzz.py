@@ -31,8 +31,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from botocore.parsers import RestJSONParser
-from hypothesis import HealthCheck, assume, event, example, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, assume, event, example, given, settings, strategies as st
 from hypothesis.control import currently_in_test_context
 from PIL import Image
 
@@ -52,8 +51,7 @@ from mock_bedrock.service.errors import (
 from mock_bedrock.service.faults import FaultRule
 from mock_bedrock.service.wire import ACCEPT_REFUSED, CONTENT_TYPE_REFUSED
 from tests import sdxl_contract as sdxl
-from tests.sdxl_contract import MODEL_ID as SDXL_V1
-from tests.sdxl_contract import request_validator
+from tests.sdxl_contract import MODEL_ID as SDXL_V1, request_validator
 
 EXAMPLES = int(os.environ.get("SDXL_FUZZ_EXAMPLES", "120"))
 # The doors are set up once per test, not per example, on purpose: a mock that has served

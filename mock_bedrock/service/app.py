@@ -24,8 +24,7 @@ from werkzeug.wrappers import Response
 
 from bedrock_contract import Catalogue, InvalidRequestBody, ValidRequest, check_request
 from mock_bedrock.engines import Engine
-from mock_bedrock.service.admin import PREFIX as ADMIN_PREFIX
-from mock_bedrock.service.admin import AdminEndpoints
+from mock_bedrock.service.admin import PREFIX as ADMIN_PREFIX, AdminEndpoints
 from mock_bedrock.service.errors import (
     INVOKE,
     INVOKE_STREAM,

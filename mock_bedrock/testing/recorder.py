@@ -26,8 +26,7 @@ import botocore.session
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from botocore.exceptions import ConnectionError as BotocoreConnectionError
-from botocore.exceptions import HTTPClientError
+from botocore.exceptions import ConnectionError as BotocoreConnectionError, HTTPClientError
 from botocore.httpsession import URLLib3Session
 from botocore.utils import percent_encode
 from werkzeug.wrappers import Request, Response

@@ -24,7 +24,7 @@ from sdxl_adapter.cli.migrate import migration_notes
 from sdxl_adapter.cli.options import request_from_mapping
 from sdxl_adapter.cli.output import check_writable_dir
 from sdxl_adapter.manifest import MANIFEST_NAME
-from sdxl_adapter.migrate import migrate
+from sdxl_adapter.migration import migrate
 from sdxl_adapter.request import AnyRequest, ModelRequest, elided
 
 DEFAULT_OUT_ROOT = Path("out")

@@ -11,7 +11,7 @@ import click
 from sdxl_adapter import errors
 from sdxl_adapter.cli.endpoint import Target, known_model
 from sdxl_adapter.cli.errors import ExitCode, Failure
-from sdxl_adapter.migrate import Migration, migrate
+from sdxl_adapter.migration import Migration, migrate
 
 
 def migration_notes(migration: Migration) -> list[str]:

@@ -3,8 +3,7 @@ of life) to a live model's, keeping what the target can say and listing what it 
 
 Where each model keeps its prompts, size, seed and input image is read from the two
 contracts (prompt fields, size rule, seed field, image-to-image fields). What the contracts
-cannot say is here: SDXL's image-to-image fields (its profile names none) and, for the
-fields no target has, why they have no counterpart.
+cannot say is here: for the fields no target has, why they have no counterpart.
 """
 
 from __future__ import annotations
@@ -18,15 +17,6 @@ from jsonschema import Draft202012Validator
 from bedrock_contract import AspectRatioRule, ModelContract, PairsRule, default_catalogue
 from sdxl_adapter.models import DEFAULT_MODEL_ID, capabilities, contract_of
 from sdxl_adapter.request import check
-
-# SDXL's image to image as a profile would state it: init_image weighted by image_strength,
-# where 1 keeps the input image. (STEP_SCHEDULE mode weights it by step_schedule_start
-# instead, which skips that fraction of the steps: 1 - image_strength, in effect.)
-SDXL_IMAGE_TO_IMAGE = {
-    "image": "init_image", "strength": "image_strength", "strength_keeps_input_at": 1,
-    "mode": "init_image_mode", "schedule_mode": "STEP_SCHEDULE",
-    "schedule_start": "step_schedule_start", "schedule_end": "step_schedule_end",
-}
 
 # Why a source field has no counterpart in a target without a field of that name.
 NO_COUNTERPART = {
@@ -106,7 +96,7 @@ class _Move:
         self.out.update(self.target.prompts.body_fields(positive or [""], negative))
 
     def image(self) -> bool:
-        spec: Mapping[str, Any] = self.src.image_to_image or SDXL_IMAGE_TO_IMAGE
+        spec: Mapping[str, Any] = self.src.image_to_image
         names = [spec.get(k) for k in ("image", "strength", "mode", "schedule_start",
                                        "schedule_end")]
         self.handled.update(n for n in names if n)
