@@ -15,10 +15,13 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-## The main job: one image through the in-process mock, no AWS account needed.
+## The main job: images through the in-process mock, no AWS account needed: a live model's
+## (Stable Image Core), and the AWS page's SDXL 1.0 sample request.
 demo: $(STAMP)
-	$(BIN)/sdxl validate examples/sample-request.json
 	mkdir -p out
+	$(BIN)/sdxl --model-id stability.stable-image-core-v1:1 generate "a lighthouse at dusk" \
+		--aspect-ratio 16:9 --output-format jpeg -o out/demo-core.jpg --overwrite
+	$(BIN)/sdxl validate examples/sample-request.json
 	$(BIN)/sdxl generate --body examples/sample-request.json -o out/demo.png --overwrite
 
 ## The test suite (what CI runs), then the linter and the type checker.

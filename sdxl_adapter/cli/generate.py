@@ -225,7 +225,8 @@ def _report(result: GenerationResult, path: Path, target: Target, as_json: bool)
         click.echo(json.dumps(_summary(result, path, target)))
         return
     click.echo(f"wrote {path}")
-    click.echo(f"seed {result.seed}, finish reason {result.finish_reason}")
+    reason = "null (success)" if result.finish_reason is None else result.finish_reason
+    click.echo(f"seed {result.seed}, finish reason {reason}")
     if target.is_mock:
         click.echo(f"note: {PLACEHOLDER_NOTE}")
 
