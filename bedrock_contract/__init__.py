@@ -18,7 +18,15 @@ from bedrock_contract.catalogue import (
 from bedrock_contract.contract import ModelContract, Prompt
 from bedrock_contract.lifecycle import Lifecycle, ModelVersion
 from bedrock_contract.loader import PATH_VARIABLE, ContractFileError
-from bedrock_contract.sizes import AspectRatioRule, PairsRule, Size, SizeRule, format_size
+from bedrock_contract.operations import Operation
+from bedrock_contract.sizes import (
+    AspectRatioRule,
+    InputSizeRule,
+    PairsRule,
+    Size,
+    SizeRule,
+    format_size,
+)
 from bedrock_contract.validation import (
     InvalidRequestBody,
     InvalidResponseBody,
@@ -35,6 +43,7 @@ __all__ = [
     "AspectRatioRule",
     "Catalogue",
     "ContractFileError",
+    "InputSizeRule",
     "InvalidRequestBody",
     "InvalidResponseBody",
     "Lifecycle",
@@ -42,6 +51,7 @@ __all__ = [
     "ModelRefusal",
     "ModelRefused",
     "ModelVersion",
+    "Operation",
     "PairsRule",
     "Prompt",
     "Resolved",

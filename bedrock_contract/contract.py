@@ -15,7 +15,8 @@ from jsonschema import Draft202012Validator
 
 from bedrock_contract.lifecycle import Lifecycle, ModelVersion
 from bedrock_contract.loader import PROFILE, REQUEST, RESPONSE, read_json
-from bedrock_contract.sizes import SizeRule, size_rule
+from bedrock_contract.operations import Operation
+from bedrock_contract.sizes import Size, SizeRule, size_rule
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,8 @@ class PromptFields:
             items = schema["properties"][spec["list"]]["items"]["properties"]
             weight = items.get(spec["weight"], {}).get("default", 1)
             return cls(spec["list"], spec["text"], spec["weight"], weight)
-        return cls(text_field=spec["text"], negative_field=spec.get("negative"))
+        # A model may take no prompt at all (background removal, fast upscale): {}.
+        return cls(text_field=spec.get("text"), negative_field=spec.get("negative"))
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -225,6 +227,7 @@ class ModelContract:
     image_rules: Mapping[str, ImageRule]
     alpha_rule: AlphaRule | None
     image_to_image: Mapping[str, Any]
+    operation: Operation | None
     response: ResponseShape
     frame: RefusalFrame
     profile: Mapping[str, Any]
@@ -270,6 +273,7 @@ class ModelContract:
                 },
                 alpha_rule=AlphaRule(alpha["image"], alpha["when"]) if alpha else None,
                 image_to_image=spec.get("image_to_image", {}),
+                operation=Operation.from_profile(spec.get("operation")),
                 response=ResponseShape.from_profile(profile["response"]),
                 frame=RefusalFrame(**{**frame.__dict__, **(own_frame or {})}),
                 profile=profile,
@@ -304,6 +308,12 @@ class ModelContract:
             name for name, spec in self.properties.items()
             if spec.get("contentEncoding") == "base64"
         )
+
+    def output_size(self, body: Mapping[str, Any], images: Mapping[str, Any]) -> Size:
+        """The size of the image a valid body gets: the size rule's, then the operation's
+        change to it (an upscale, an outpaint)."""
+        size = self.size.output_size(body, images)
+        return self.operation.output_size(size, body) if self.operation else size
 
     def image_rule(self, name: str) -> ImageRule:
         return self.image_rules.get(name, ImageRule())

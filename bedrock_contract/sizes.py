@@ -1,8 +1,9 @@
 """A model's size rule: how a request names its output size in pixels.
 
-Two kinds, as the profile says: allowed (width, height) pairs read from the request schema
-(SDXL), or an aspect ratio with the pixels each one gives (the Stability models). Either way
-an input image named by ``from_image`` sets the size instead.
+Three kinds, as the profile says: allowed (width, height) pairs read from the request schema
+(SDXL), an aspect ratio with the pixels each one gives (the Stability models), or an input
+image's size (the Image Services). An input image named by ``from_image`` sets the size
+where the body names none.
 """
 
 from __future__ import annotations
@@ -105,8 +106,12 @@ class AspectRatioRule:
         return self.pixels[body.get(self.field, self.default)]
 
     def output_size(self, body: Mapping[str, Any], images: Mapping[str, Image.Image]) -> Size:
+        # A ratio the body names wins; else an input image gives the size (SD3.5's image to
+        # image refuses a ratio with an image; a style guide takes either).
         image = images.get(self.from_image) if self.from_image else None
-        return image.size if image is not None else self.asked(body)
+        if image is not None and self.field not in body:
+            return image.size
+        return self.asked(body)
 
     def nearest(self, size: Size) -> str:
         """The ratio closest to ``size``'s shape (for moving a width x height request)."""
@@ -114,7 +119,32 @@ class AspectRatioRule:
         return min(self.pixels, key=lambda r: abs(self.pixels[r][0] / self.pixels[r][1] - shape))
 
 
-SizeRule = PairsRule | AspectRatioRule
+@dataclass(frozen=True)
+class InputSizeRule:
+    """The output has an input image's size (before the model's operation changes it: an
+    upscale, an outpaint)."""
+
+    from_image: str
+    # An input size the rules of most models accept, for building examples (the contract
+    # suite's bodies): not square, so a swapped width and height would show.
+    example: Size = (768, 512)
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return ()
+
+    def choices(self) -> tuple[str, ...]:
+        return ()
+
+    def asked(self, body: Mapping[str, Any]) -> Size:
+        return self.example
+
+    def output_size(self, body: Mapping[str, Any], images: Mapping[str, Image.Image]) -> Size:
+        image = images.get(self.from_image)
+        return image.size if image is not None else self.example
+
+
+SizeRule = PairsRule | AspectRatioRule | InputSizeRule
 
 
 def size_rule(
@@ -126,4 +156,6 @@ def size_rule(
         return PairsRule.from_schema(spec["pairs"], request_schema, from_image)
     if "aspect_ratio" in spec:
         return AspectRatioRule.from_schema(spec["aspect_ratio"], request_schema, from_image)
-    raise ValueError("size rule: give 'pairs' or 'aspect_ratio'")
+    if from_image is not None:
+        return InputSizeRule(from_image)
+    raise ValueError("size rule: give 'pairs', 'aspect_ratio' or 'from_image'")

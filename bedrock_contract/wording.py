@@ -137,7 +137,24 @@ def _not(e: ValidationError) -> Iterator[str]:
 
 
 def _any_of(e: ValidationError) -> Iterator[str]:
-    yield f"no subschema matched out of the total {len(_value(e))} subschemas"
+    branches = _value(e)
+    floors = [_one_field_floor(branch) for branch in branches]
+    if all(floor is not None for floor in floors):
+        # "One of these fields, above a floor" (outpaint's directions): said as such, in
+        # our words; the validator's own would list each branch's failure.
+        names = ", ".join(str(floor[0]) for floor in floors if floor is not None)
+        lowest = min(floor[1] for floor in floors if floor is not None)
+        yield f"at least one of [{names}] must be given, at least {lowest}"
+        return
+    yield f"no subschema matched out of the total {len(branches)} subschemas"
+
+
+def _one_field_floor(branch: Any) -> tuple[str, Any] | None:
+    required = branch.get("required", []) if isinstance(branch, dict) else []
+    if len(required) != 1:
+        return None
+    low = branch.get("properties", {}).get(required[0], {}).get("minimum")
+    return (required[0], low) if low is not None else None
 
 
 _WORDING: dict[str | None, Callable[[ValidationError], Iterator[str]]] = {

@@ -10,6 +10,9 @@ leave the machine, calls through boto3, responses checked and decoded.
         result.save("lighthouse.jpg")
         old = client.generate(SDXLRequest(prompt="a lighthouse", seed=7))   # SDXL 1.0
 
+An input image outside a model's limits is refused; :func:`sdxl_adapter.fit.fit_image`
+fits it (and says what it did) when asked.
+
 An SDXL body moves to a live model with :func:`sdxl_adapter.migration.migrate`.
 
 Names are imported on first use (PEP 562): the contract plugin loads with this package in
@@ -39,6 +42,11 @@ if TYPE_CHECKING:  # the names below, for type checkers (re-exported, hence "as"
         InvalidRequest as InvalidRequest,
         ModelEndOfLife as ModelEndOfLife,
         SDXLError as SDXLError,
+    )
+    from sdxl_adapter.fit import (
+        FitError as FitError,
+        Fitted as Fitted,
+        fit_image as fit_image,
     )
     from sdxl_adapter.migration import (
         Migration as Migration,
@@ -72,6 +80,9 @@ _HOMES = {
     "InvalidRequest": "sdxl_adapter.errors",
     "ModelEndOfLife": "sdxl_adapter.errors",
     "SDXLError": "sdxl_adapter.errors",
+    "FitError": "sdxl_adapter.fit",
+    "Fitted": "sdxl_adapter.fit",
+    "fit_image": "sdxl_adapter.fit",
     "Migration": "sdxl_adapter.migration",
     "migrate": "sdxl_adapter.migration",
     "UnknownModel": "sdxl_adapter.models",

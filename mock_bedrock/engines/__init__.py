@@ -5,11 +5,17 @@ from __future__ import annotations
 
 from mock_bedrock.engines.generation import Engine, clear_cache
 from mock_bedrock.engines.sdxl import SdxlEngine
+from mock_bedrock.engines.services import ServicesEngine
 from mock_bedrock.engines.stability import StabilityEngine
 
-__all__ = ["ENGINES", "Engine", "SdxlEngine", "StabilityEngine", "clear_cache", "default_engines"]
+__all__ = [
+    "ENGINES", "Engine", "SdxlEngine", "ServicesEngine", "StabilityEngine", "clear_cache",
+    "default_engines",
+]
 
-ENGINES: dict[str, type[Engine]] = {"sdxl": SdxlEngine, "stability": StabilityEngine}
+ENGINES: dict[str, type[Engine]] = {
+    "sdxl": SdxlEngine, "stability": StabilityEngine, "services": ServicesEngine,
+}
 
 
 def default_engines() -> dict[str, Engine]:

@@ -109,7 +109,7 @@ def render(
     the format the contract gives for it. ``seed`` is the seed actually used, ``images`` the
     decoded input images, ``blurred`` asks for the blurred image a filtered answer carries.
     """
-    size = contract.size.output_size(body, images)
+    size = contract.output_size(body, images)
     params = describe(
         contract, body, seed=seed, model_id=model_id, size=size, images=images, blurred=blurred
     )

@@ -15,6 +15,7 @@ from xml.etree import ElementTree
 from xml.sax.saxutils import quoteattr
 
 from PIL import Image, UnidentifiedImageError
+from PIL.PngImagePlugin import PngInfo
 
 from mock_bedrock.placeholder.png import encode_png
 
@@ -35,6 +36,10 @@ def _xmp_packet(text: str) -> bytes:
 
 
 def _jpeg(image: Image.Image, text: str) -> bytes:
+    if image.mode != "RGB":  # JPEG has no alpha: a cut-out lands on white
+        flat = Image.new("RGB", image.size, (255, 255, 255))
+        flat.paste(image, mask=image.getchannel("A") if "A" in image.getbands() else None)
+        image = flat
     out = io.BytesIO()
     image.save(out, format="JPEG", quality=JPEG_QUALITY, comment=(_COMMENT_PREFIX + text).encode())
     return out.getvalue()
@@ -49,8 +54,14 @@ def _webp(image: Image.Image, text: str) -> bytes:
 
 
 def _png(image: Image.Image, text: str) -> bytes:
-    return encode_png(image.convert("RGB") if image.mode != "RGB" else image,
-                      {PARAMETERS_KEY: text})
+    if image.mode == "RGB":
+        return encode_png(image, {PARAMETERS_KEY: text})
+    # With alpha (a removed background): Pillow's writer, the same text chunk.
+    info = PngInfo()
+    info.add_itxt(PARAMETERS_KEY, text)
+    out = io.BytesIO()
+    image.convert("RGBA").save(out, format="PNG", pnginfo=info, compress_level=1)
+    return out.getvalue()
 
 
 ENCODERS: dict[str, Callable[[Image.Image, str], bytes]] = {

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from sdxl_adapter.batch import (
+    BadLine,
     BatchRun,
     BatchSummary,
     Generate,
@@ -21,8 +22,10 @@ from sdxl_adapter.batch import (
 from sdxl_adapter.cli.endpoint import PLACEHOLDER_NOTE, Target, known_model
 from sdxl_adapter.cli.errors import ExitCode, Failure, describable, describe, reported
 from sdxl_adapter.cli.migrate import migration_notes
-from sdxl_adapter.cli.options import request_from_mapping
+from sdxl_adapter.cli.options import FIT_HINT, request_from_mapping
 from sdxl_adapter.cli.output import check_writable_dir
+from sdxl_adapter.errors import InvalidRequest
+from sdxl_adapter.fit import FitError, unfitted
 from sdxl_adapter.manifest import MANIFEST_NAME
 from sdxl_adapter.migration import migrate
 from sdxl_adapter.request import AnyRequest, ModelRequest, elided
@@ -48,6 +51,9 @@ DEFAULT_OUT_ROOT = Path("out")
               help="Lines are for the group's --model-id (SDXL 1.0 by default): move each to "
                    "MODEL (as `sdxl migrate` does) and send it there; what does not carry "
                    "over is listed on stderr.")
+@click.option("--fit", is_flag=True,
+              help="Fit every line's images to the model's limits (as generate --fit "
+                   "does; a line's own \"fit\" key wins); each change is listed on stderr.")
 @click.pass_obj
 def batch(
     target: Target,
@@ -59,6 +65,7 @@ def batch(
     as_json: bool,
     dry_run: bool,
     migrate_to: str | None,
+    fit: bool,
 ) -> None:
     """Generate one image per line of FILE (JSON Lines; - for stdin is not supported).
 
@@ -68,6 +75,8 @@ def batch(
       "a lighthouse at dusk"
       {"prompt": "a fox", "negative": ["blur"], "size": "1152x896", "seed": 7,
        "steps": 40, "style": "anime", "cfg_scale": 9}
+    Images are paths, relative to FILE's folder ("fit": true fits them):
+      {"prompt": "a red door", "image": "house.png", "mask": "masks/door.png"}
 
     Line N's image is <out-dir>/000N.<format>; manifest.jsonl records each line's outcome.
     Re-running the same command after an interruption does only the lines not done yet
@@ -76,7 +85,7 @@ def batch(
     out_dir = out_dir or DEFAULT_OUT_ROOT / file.stem
     with reported(target.debug):
         try:
-            lines = read_batch(file, _parser(target, migrate_to))
+            lines = read_batch(file, _parser(target, migrate_to, fit))
         except (OSError, UnicodeDecodeError) as err:
             reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
             raise Failure(f"cannot read {file}: {reason}", ExitCode.INPUT_UNREADABLE) from err
@@ -102,16 +111,29 @@ def batch(
     _finish(run, summary, file, as_json, sent_to)
 
 
-def _parser(target: Target, migrate_to: str | None) -> Parse:
-    """How a line becomes a request: with the options of the group's model, then (with
-    --migrate-to) moved to the other model."""
+def _parser(target: Target, migrate_to: str | None, fit: bool) -> Parse:
+    """How a line becomes a request: with the options of the group's model (its images
+    fitted with --fit or the line's "fit"), then (with --migrate-to) moved to the other
+    model."""
 
     def parse(data: dict[str, Any], base_dir: Path) -> tuple[AnyRequest, list[str]]:
-        request = request_from_mapping(data, target.model_id, target.contract, base_dir)
+        try:
+            request, notes = request_from_mapping(data, target.model_id, target.contract,
+                                                  base_dir, fit=fit)
+        except FitError as err:
+            raise BadLine(str(err)) from err
+        notes = [f"fit: {note}" for note in notes]
+        try:
+            request.validate()
+        except InvalidRequest as err:
+            if unfitted(target.contract, request.to_body()):
+                raise BadLine(f"{err.message}; {FIT_HINT} (or \"fit\": true on the line)") \
+                    from err
+            raise
         if migrate_to is None:
-            return request, []
-        moved = migrate(request.validate().to_body(), migrate_to, source=target.model_id)
-        return ModelRequest(migrate_to, moved.body), migration_notes(moved)
+            return request, notes
+        moved = migrate(request.to_body(), migrate_to, source=target.model_id)
+        return ModelRequest(migrate_to, moved.body), notes + migration_notes(moved)
 
     return parse
 

@@ -25,6 +25,7 @@ from botocore.exceptions import (
 )
 
 from sdxl_adapter import errors
+from sdxl_adapter.fit import FitError
 
 
 class ExitCode(enum.IntEnum):
@@ -109,6 +110,8 @@ def describe(err: BaseException) -> tuple[str, ExitCode]:
     """
     if isinstance(err, errors.InvalidRequest):
         return f"refused locally, nothing was sent: {err.message}", ExitCode.REFUSED_LOCALLY
+    if isinstance(err, FitError):
+        return f"refused locally, nothing was sent: {err}", ExitCode.REFUSED_LOCALLY
     if isinstance(err, errors.CredentialsMissing | NoCredentialsError | PartialCredentialsError):
         return (
             "no AWS credentials found: run `aws configure` or `aws sso login`, set "

@@ -18,8 +18,17 @@ from bedrock_contract import ModelContract
 from sdxl_adapter import errors
 from sdxl_adapter.cli.endpoint import PLACEHOLDER_NOTE, Target
 from sdxl_adapter.cli.errors import ExitCode, Failure, describe, reported
-from sdxl_adapter.cli.options import given_options, model_options, request_from_options
+from sdxl_adapter.cli.options import (
+    FIT_HINT,
+    PROMPT,
+    given_options,
+    model_options,
+    request_from_options,
+    requires_prompt,
+    takes_prompt,
+)
 from sdxl_adapter.cli.output import body_json, check_writable_dir, free_name
+from sdxl_adapter.fit import unfitted
 from sdxl_adapter.models import is_sdxl
 from sdxl_adapter.request import ModelRequest
 from sdxl_adapter.result import EXTENSIONS, GenerationResult, output_format_of
@@ -31,9 +40,11 @@ _COMMON = (
 
 
 def generate_command(contract: ModelContract) -> click.Command:
-    """``generate`` with ``contract``'s request options."""
+    """``generate`` with ``contract``'s request options (and PROMPT where the model takes a
+    prompt; optional on the command line, so the contract words a missing one)."""
+    prompt = [click.Argument([PROMPT], required=False)] if takes_prompt(contract) else []
     params: list[click.Parameter] = [
-        click.Argument(["prompt"], required=False),
+        *prompt,
         *model_options(contract).params,
         click.Option(["--body", "body_file"], type=click.Path(path_type=Path),
                      help="Send the JSON request body in this file (- for stdin) instead of "
@@ -55,8 +66,8 @@ def generate_command(contract: ModelContract) -> click.Command:
                                        help="Use InvokeModelWithResponseStream."))
     return click.Command(
         "generate", callback=_generate, params=params,
-        help=f"""Generate one image with {contract.name} from PROMPT and write it with its
-        parameters embedded (PNG text chunks, a JPEG comment, WebP XMP).
+        help=f"""Generate one image with {contract.name} {_source(contract)} and write it
+        with its parameters embedded (PNG text chunks, a JPEG comment, WebP XMP).
 
         Choices and ranges are the model's contract (from its request schema); a value
         outside them is refused before anything is sent. Prints where the image went, its
@@ -66,6 +77,14 @@ def generate_command(contract: ModelContract) -> click.Command:
     )
 
 
+def _source(contract: ModelContract) -> str:
+    if not takes_prompt(contract):
+        return "from its input images (it takes no prompt)"
+    if not requires_prompt(contract):
+        return "from its input images and PROMPT (optional for this model)"
+    return "from PROMPT"
+
+
 def _stem(contract: ModelContract) -> str:
     return "sdxl" if is_sdxl(contract) else contract.family
 
@@ -73,7 +92,7 @@ def _stem(contract: ModelContract) -> str:
 def _generate(**kwargs: Any) -> None:
     target = click.get_current_context().find_object(Target) or Target()
     common = {name: kwargs.pop(name, False) for name in _COMMON}
-    prompt = kwargs.pop("prompt")
+    prompt = kwargs.pop(PROMPT, None)
     output: Path | None = common["output"]
     with reported(target.debug):
         contract = target.contract
@@ -145,13 +164,19 @@ def _request(target: Target, prompt: str | None, body_file: Path | None,
                 + (", ".join(given) or "the request options")
             )
         return ModelRequest.from_body(target.model_id, _read_input(body_file))
-    if prompt is None:
-        raise click.UsageError("give a PROMPT (or --body FILE)")
     try:
-        request = request_from_options(target.model_id, contract, prompt, options)
+        request, notes = request_from_options(target.model_id, contract, prompt, options)
     except OSError as err:  # an image file
         raise _unreadable(err) from err
-    return request.validate()
+    for note in notes:
+        click.echo(f"fit: {note}", err=True)
+    try:
+        return request.validate()
+    except errors.InvalidRequest as err:
+        if not unfitted(contract, request.to_body()):
+            raise
+        message, code = describe(err)
+        raise Failure(f"{message}\n{FIT_HINT}", code) from err
 
 
 def _read_input(path: Path) -> bytes:

@@ -5,9 +5,11 @@ Each option sets one body field and takes exactly what the schema allows for it 
 :class:`click.FloatRange`, an image field -> a file path, an object -> JSON text), so
 ``--help`` lists what the contract allows and nothing is restated here. Three fields are
 given another shape: the prompt fields become PROMPT and ``--negative``, and a width x
-height size rule becomes ``--size WxH``. The same click parameters convert the keys of a
-batch line (:func:`request_from_mapping`), so a line and the command line accept exactly
-the same values.
+height size rule becomes ``--size WxH``. A model that takes images also gets ``--fit``,
+which fits each image to the model's limits (:mod:`sdxl_adapter.fit`). The same click
+parameters convert the keys of a batch line (:func:`request_from_mapping`), so a line and
+the command line accept exactly the same values; image paths on a line are relative to the
+batch file.
 """
 
 from __future__ import annotations
@@ -17,12 +19,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import click
 
 from bedrock_contract import ModelContract, PairsRule, format_size
 from sdxl_adapter.batch import BadLine
+from sdxl_adapter.fit import FitError, fit_image
 from sdxl_adapter.request import ModelRequest
 
 # Short flags a person types for long field names, where a model has such a field. The
@@ -31,6 +34,9 @@ from sdxl_adapter.request import ModelRequest
 SHORT_FLAGS = {"style_preset": "--style", "clip_guidance_preset": "--clip-guidance"}
 NEGATIVE = "negative"
 SIZE = "size"
+FIT = "fit"
+PROMPT = "prompt"
+FIT_HINT = "use --fit to resize it to the model's limits"
 
 
 @dataclass(frozen=True)
@@ -117,6 +123,13 @@ class JsonType(click.ParamType):
 IMAGE_FILE = click.Path(dir_okay=False, path_type=Path)
 
 
+def _image_help(contract: ModelContract, name: str, spec: Mapping[str, Any]) -> str:
+    formats = contract.image_rule(name).formats
+    kinds = " or ".join(", ".join(formats).rsplit(", ", 1))
+    return (f"{_schema_help(name, spec)} The path of a {kinds} file (--fit fits it to "
+            "the model's limits).")
+
+
 @dataclass(frozen=True)
 class ModelOptions:
     """The request options of one model: click parameters, and what each sets."""
@@ -127,6 +140,23 @@ class ModelOptions:
 
     def field_option(self, field: str) -> FieldOption | None:
         return next((f for f in self.fields if f.field == field), None)
+
+
+class Built(NamedTuple):
+    """A request made from options, and what fitting its images did (one note a change)."""
+
+    request: ModelRequest
+    notes: list[str]
+
+
+def takes_prompt(contract: ModelContract) -> bool:
+    """Whether the model's body has a prompt (PROMPT is then an argument)."""
+    return bool(contract.prompts.list_field or contract.prompts.text_field)
+
+
+def requires_prompt(contract: ModelContract) -> bool:
+    fields = (contract.prompts.list_field, contract.prompts.text_field)
+    return any(f in contract.required for f in fields if f)
 
 
 @cache
@@ -156,48 +186,76 @@ def model_options(contract: ModelContract) -> ModelOptions:
         decls = [short, long_flag, param] if short else [long_flag, param]
         image = name in contract.image_fields
         if image:
-            option = click.Option(decls, type=IMAGE_FILE,
-                                  help=f"{_schema_help(name, spec)} A PNG, JPEG or WebP file.")
+            option = click.Option(decls, type=IMAGE_FILE, metavar="PATH",
+                                  help=_image_help(contract, name, spec))
         else:
             option = click.Option(decls, type=schema_type(spec), help=_schema_help(name, spec))
         params.append(option)
         fields.append(FieldOption(param, name, image))
+    if contract.image_fields:
+        params.append(click.Option(
+            ["--fit", FIT], is_flag=True,
+            help="Fit each image to the model's limits first: downsize or upsize it "
+                 "(keeping its shape), pad it to an allowed aspect ratio (repeating its "
+                 "edge pixels), convert it to PNG if the model does not take its format. "
+                 "Each change is said on stderr; an image that fits is sent unchanged."))
     return ModelOptions(contract, tuple(params), tuple(fields))
 
 
 def request_from_options(
-    model_id: str, contract: ModelContract, prompt: str, options: Mapping[str, Any]
-) -> ModelRequest:
-    """The request the parsed options describe; unset options are left to the service.
-    Raises OSError when an image file cannot be read."""
+    model_id: str, contract: ModelContract, prompt: str | None, options: Mapping[str, Any]
+) -> Built:
+    """The request the parsed options describe; unset options (and no prompt) are left to
+    the service, so the contract refuses what it requires. With ``fit`` set, each image is
+    fitted to the model's limits first. Raises OSError when an image file cannot be read,
+    FitError when one cannot be fitted."""
     known = model_options(contract)
     negatives = [str(t) for t in options.get(NEGATIVE) or ()]
-    body: dict[str, Any] = dict(contract.prompts.body_fields([prompt], negatives))
+    positives = [prompt] if prompt is not None else []
+    body: dict[str, Any] = dict(contract.prompts.body_fields(positives, negatives))
     size = options.get(SIZE)
     if size is not None and isinstance(contract.size, PairsRule):
         body.update(contract.size.body_fields(size))
+    notes: list[str] = []
     for option in known.fields:
         value = options.get(option.param)
         if value is None:
             continue
-        body[option.field] = Path(value).read_bytes() if option.image else value
-    return ModelRequest(model_id, body)
+        if option.image:
+            value = _read_image(contract, option.field, Path(value), bool(options.get(FIT)),
+                                notes)
+        body[option.field] = value
+    return Built(ModelRequest(model_id, body), notes)
+
+
+def _read_image(contract: ModelContract, field: str, path: Path, fit: bool,
+                notes: list[str]) -> bytes:
+    data = path.read_bytes()
+    if not fit:
+        return data
+    try:
+        fitted = fit_image(contract, field, data)
+    except FitError as err:
+        raise FitError(f"{path}: {err}") from err
+    notes += [f"{path}: {note}" for note in fitted.notes]
+    return fitted.data
 
 
 def given_options(contract: ModelContract, options: Mapping[str, Any]) -> list[str]:
     """The request options that were set, as flags (for messages)."""
-    names = {NEGATIVE, SIZE} | {f.param for f in model_options(contract).fields}
+    names = {NEGATIVE, SIZE, FIT} | {f.param for f in model_options(contract).fields}
     return [f"--{k.replace('_', '-')}" for k, v in options.items()
-            if k in names and v not in (None, ())]
+            if k in names and v is not None and v != () and v is not False]
 
 
 def request_from_mapping(
     data: Mapping[str, Any], model_id: str, contract: ModelContract,
-    base_dir: Path | None = None,
-) -> ModelRequest:
+    base_dir: Path | None = None, *, fit: bool = False,
+) -> Built:
     """The request a batch line's object describes: its keys are named like ``generate``'s
     parameters and each value is converted by the same click type as on the command line.
-    Image paths are read relative to ``base_dir`` (the batch file's folder)."""
+    Image paths are read relative to ``base_dir`` (the batch file's folder). ``fit`` is
+    the default of the line's own ``fit`` key."""
     template = _line_template(contract)
     params = {p.name: p for p in template.params if p.name}
     unknown = sorted(set(data) - set(params))
@@ -205,12 +263,13 @@ def request_from_mapping(
         raise BadLine(
             f"unknown key(s) {', '.join(unknown)}; known keys: {', '.join(sorted(params))}"
         )
-    if not isinstance(data.get("prompt"), str):
-        raise BadLine('needs a "prompt" string')
+    prompt = data.get(PROMPT)
+    if prompt is not None and not isinstance(prompt, str):
+        raise BadLine(f'"{PROMPT}" must be a string')
     ctx = click.Context(template)
-    values: dict[str, Any] = {}
+    values: dict[str, Any] = {FIT: fit} if contract.image_fields else {}
     for key, value in data.items():
-        if key == "prompt" or value is None:
+        if key == PROMPT or value is None:
             continue
         param = params[key]
         if param.type is IMAGE_FILE and isinstance(value, str) and base_dir is not None:
@@ -228,7 +287,7 @@ def request_from_mapping(
             )
         except click.BadParameter as err:
             raise BadLine(f"{key}: {err.message}") from None
-    return request_from_options(model_id, contract, data["prompt"], values)
+    return request_from_options(model_id, contract, prompt, values)
 
 
 def _refuse_lossy_number(value: Any, param: click.Parameter) -> None:
@@ -243,5 +302,5 @@ def _refuse_lossy_number(value: Any, param: click.Parameter) -> None:
 @cache
 def _line_template(contract: ModelContract) -> click.Command:
     """Never run: its parameters are the keys a batch line may use."""
-    prompt = click.Argument(["prompt"])
-    return click.Command("line", params=[prompt, *model_options(contract).params])
+    prompt = [click.Argument([PROMPT], required=False)] if takes_prompt(contract) else []
+    return click.Command("line", params=[*prompt, *model_options(contract).params])

@@ -194,7 +194,9 @@ def image_size(contract: ModelContract) -> Size:
     rule = contract.size
     if isinstance(rule, PairsRule):
         return rule.allowed[-1]
-    return rule.pixels[rule.choices()[-1]]
+    if isinstance(rule, AspectRatioRule):
+        return rule.pixels[rule.choices()[-1]]
+    return rule.example
 
 
 def valid_value(contract: ModelContract, name: str) -> Any:
@@ -221,8 +223,8 @@ _MISSING = re.compile(r"required key \[(?P<a>[^\]]+)\] not found|property \[(?P<
 
 
 def completed(contract: ModelContract, body: dict[str, Any]) -> dict[str, Any] | None:
-    """``body`` with every field it still needs (as the refusals name them), or None if it
-    cannot be made valid that way."""
+    """``body`` with every field it still needs (as the refusals name them, or as a
+    top-level "one of these" rule asks), or None if it cannot be made valid that way."""
     body = dict(body)
     for _ in range(len(contract.properties) + 1):
         try:
@@ -231,12 +233,28 @@ def completed(contract: ModelContract, body: dict[str, Any]) -> dict[str, Any] |
             missing = [m["a"] or m["b"] for m in map(_MISSING.search, map(str, err.violations))
                        if m]
             missing = [name for name in missing if name in contract.properties]
-            if not missing or any(name in body for name in missing):
+            if any(name in body for name in missing):
                 return None
-            body.update({name: valid_value(contract, name) for name in missing})
+            if missing:
+                body.update({name: valid_value(contract, name) for name in missing})
+            elif not _fill_first_branch(contract, body):
+                return None
             continue
         return body
     return None
+
+
+def _fill_first_branch(contract: ModelContract, body: dict[str, Any]) -> bool:
+    """A top-level anyOf of "one of these fields" branches (outpaint's "at least one
+    direction"): sets the first unmet branch's fields at their minimum; False if none."""
+    for branch in contract.request_schema.get("anyOf", ()):
+        needed = [n for n in branch.get("required", ()) if n not in body]
+        if needed:
+            for name in needed:
+                low = branch.get("properties", {}).get(name, {}).get("minimum")
+                body[name] = low if low is not None else valid_value(contract, name)
+            return True
+    return False
 
 
 def minimal_body(contract: ModelContract, **fields: Any) -> dict[str, Any]:
@@ -264,7 +282,7 @@ def generates(contract: ModelContract, name: str, body: dict[str, Any], *,
               model_id: str | None = None, live: bool = False) -> Check:
     """A check that ``body`` is accepted; what comes back is worked out by the contract."""
     valid = check_request(contract, body)  # a refusal here is a bug in the suite
-    size = contract.size.output_size(valid.body, valid.images)
+    size = contract.output_size(valid.body, valid.images)
     seed = valid.body.get(contract.seed_field) if contract.seed_field else None
     expect = Generates(contract, size, contract.output_format(valid.body), seed or None)
     return _check(contract, name, model_id or contract.primary.id, body, expect, live)

@@ -1,0 +1,197 @@
+"""The engine of Stability's Image Services: placeholders that show what the operation did,
+so a test can check its own code used it rightly.
+
+- upscale: the input enlarged to the size the contract gives (4x, or about 4 megapixels);
+- outpaint: the canvas grown by the margins, the input's pixels in place, untouched;
+- inpaint and erase: only the masked pixels change (the ``mask`` image's white, or where
+  the profile says so the input's transparent pixels), grown by ``grow_mask``;
+- search-and-replace and recolor: a region chosen by the selecting prompt changes, marked
+  with that prompt; every other pixel is the input's;
+- remove background: the input with an alpha channel (an elliptical subject kept);
+- control and style guide: a new picture of the output size, weighted towards the input by
+  the strength field; style transfer: the init image restyled towards the style image.
+
+Which fields drive each operation is the profile's ``request.operation``; sizes are the
+contract's (:meth:`ModelContract.output_size`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from PIL import Image, ImageDraw, ImageFilter
+
+from bedrock_contract import ModelContract, Operation
+from mock_bedrock.engines.generation import Engine
+from mock_bedrock.placeholder import Step, render
+from mock_bedrock.placeholder.text import PANEL_COLOUR, TEXT_COLOUR, draw_lines, font, tinted
+
+# Mask pixels at or above this (luminance) are replaced; alpha below it counts as clear.
+THRESHOLD = 128
+Steps = tuple[Step | None, Step | None]
+
+
+def _rgb(image: Image.Image) -> Image.Image:
+    return image if image.mode == "RGB" else image.convert("RGB")
+
+
+def _strength(contract: ModelContract, op: Operation, body: Mapping[str, Any]) -> float:
+    name = op.field("strength")
+    if name is None:
+        return 0.5
+    return float(body.get(name, contract.field(name).get("default", 0.5)))
+
+
+def _changed_pixels(
+    op: Operation, body: Mapping[str, Any], source: Image.Image, mask: Image.Image | None
+) -> Image.Image:
+    """Mode L, 255 where the output changes: the mask's white, else (where the profile
+    allows it) the input's transparent pixels; grown by the grow field's pixels."""
+    if mask is not None:
+        changed = mask.convert("L").resize(source.size).point(
+            lambda v: 255 if v >= THRESHOLD else 0
+        )
+    elif op.spec.get("alpha_mask") and "A" in source.getbands():
+        changed = source.getchannel("A").point(lambda a: 255 if a < THRESHOLD else 0)
+    else:
+        changed = Image.new("L", source.size, 0)
+    grow_field = op.field("grow")
+    grow = int(body.get(grow_field, 0)) if grow_field else 0
+    if grow > 0 and changed.getbbox() is not None:
+        changed = changed.filter(ImageFilter.MaxFilter(2 * min(grow, 50) + 1))
+    return changed
+
+
+def _selected_region(size: tuple[int, int], prompt: str) -> tuple[int, int, int, int]:
+    """A box a third to a half of each side, placed by the selecting prompt's hash."""
+    digest = hashlib.sha256(prompt.encode()).digest()
+    width, height = size
+    box_w = width // 3 + digest[0] * (width // 6) // 255
+    box_h = height // 3 + digest[1] * (height // 6) // 255
+    left = digest[2] * (width - box_w) // 255
+    top = digest[3] * (height - box_h) // 255
+    return (left, top, left + box_w, top + box_h)
+
+
+def _label(canvas: Image.Image, text: str, at: tuple[int, int], width: int) -> None:
+    face = font(max(12, min(canvas.size) // 40))
+    canvas.paste(tinted(draw_lines([text], face, max(1, width)), TEXT_COLOUR, PANEL_COLOUR),
+                 at)
+
+
+def _upscale(source: Image.Image, size: tuple[int, int]) -> Steps:
+    return (lambda picture: _rgb(source).resize(size, Image.Resampling.BICUBIC)), None
+
+
+def _outpaint(op: Operation, body: Mapping[str, Any], source: Image.Image) -> Steps:
+    grow = op.margins(body)
+
+    def keep_original(picture: Image.Image) -> Image.Image:
+        picture.paste(_rgb(source), (grow["left"], grow["up"]))  # after the caption: untouched
+        return picture
+
+    return None, keep_original
+
+
+def _masked(changed: Image.Image, source: Image.Image) -> Step:
+    def finish(picture: Image.Image) -> Image.Image:
+        # The placeholder where the mask says, the input's own pixels everywhere else.
+        return Image.composite(picture, _rgb(source), changed)
+
+    return finish
+
+
+def _search(op: Operation, body: Mapping[str, Any], source: Image.Image) -> Steps:
+    select = op.field("select") or ""
+    prompt = str(body.get(select, ""))
+    box = _selected_region(source.size, prompt)
+    changed = Image.new("L", source.size, 0)
+    ImageDraw.Draw(changed).rectangle((box[0], box[1], box[2] - 1, box[3] - 1), fill=255)
+    composite = _masked(changed, source)
+
+    def finish(picture: Image.Image) -> Image.Image:
+        out = composite(picture)
+        _label(out, f"{select}: {prompt}", (box[0], box[1]), box[2] - box[0])
+        return out
+
+    return None, finish
+
+
+def _remove_background(source: Image.Image) -> Steps:
+    def cut_out(picture: Image.Image) -> Image.Image:
+        subject = Image.new("L", source.size, 0)
+        width, height = source.size
+        box = (width // 8, height // 8, width - width // 8 - 1, height - height // 8 - 1)
+        ImageDraw.Draw(subject).ellipse(box, fill=255)
+        out = _rgb(source).convert("RGBA")
+        out.putalpha(subject)
+        return out
+
+    return None, cut_out
+
+
+def _blend_towards(source: Image.Image, size: tuple[int, int], weight: float) -> Steps:
+    def start(picture: Image.Image) -> Image.Image:
+        return Image.blend(picture, _rgb(source).resize(size), max(0.0, min(1.0, weight)))
+
+    return start, None
+
+
+def _style_transfer(contract: ModelContract, body: Mapping[str, Any],
+                    images: Mapping[str, Image.Image], op: Operation) -> Steps:
+    init = images[op.field("image") or ""]
+    style = images[op.field("style") or ""]
+    strength = _strength(contract, op, body)
+
+    def start(picture: Image.Image) -> Image.Image:
+        # Both inputs show: the init image's layout, the style image's colours by strength.
+        restyled = Image.blend(_rgb(init), _rgb(style).resize(init.size), 0.5 * strength)
+        return Image.blend(picture, restyled, 0.85)
+
+    return start, None
+
+
+def operation_steps(
+    contract: ModelContract, body: Mapping[str, Any], images: Mapping[str, Image.Image]
+) -> Steps:
+    """The engine's steps around the placeholder's caption, for the profile's operation."""
+    op = contract.operation
+    if op is None:
+        return None, None
+    if op.kind == "style_transfer":
+        return _style_transfer(contract, body, images, op)
+    source = images.get(op.field("image") or "image")
+    if source is None:
+        return None, None
+    size = contract.output_size(body, images)
+    kinds: dict[str, Callable[[], Steps]] = {
+        "upscale": lambda: _upscale(source, size),
+        "outpaint": lambda: _outpaint(op, body, source),
+        "inpaint": lambda: (None, _masked(
+            _changed_pixels(op, body, source, images.get(op.field("mask") or "")), source)),
+        "search": lambda: _search(op, body, source),
+        "remove_background": lambda: _remove_background(source),
+        "control": lambda: _blend_towards(source, size, _strength(contract, op, body)),
+        "style_guide": lambda: _blend_towards(source, size, _strength(contract, op, body)),
+    }
+    return kinds[op.kind]()
+
+
+class ServicesEngine(Engine):
+    def draw(
+        self,
+        contract: ModelContract,
+        body: Mapping[str, Any],
+        *,
+        seed: int,
+        model_id: str,
+        images: Mapping[str, Image.Image],
+        blurred: bool,
+    ) -> bytes:
+        start, finish = operation_steps(contract, body, images)
+        return render(
+            contract, body, seed=seed, model_id=model_id, images=images, blurred=blurred,
+            start=start, finish=finish,
+        )
