@@ -21,6 +21,7 @@ from PIL import Image
 
 from bedrock_contract import ModelContract, ValidRequest
 from mock_bedrock.canonical import canonical_json
+from mock_bedrock.placeholder import Step, render
 
 # Test suites send the same few requests over and over; a 1024x1024 answer is ~60 KB, so
 # this holds about a thousand of them.
@@ -137,8 +138,13 @@ def clear_cache() -> None:
     shared_responses.clear()
 
 
+Steps = tuple[Step | None, Step | None]
+
+
 class Engine:
-    """Turns a valid request into the model's response body; subclasses draw the picture.
+    """Turns a valid request into the model's response body. Subclasses say what they do
+    to the placeholder (:meth:`steps`: before its caption is drawn, and after), or draw it
+    whole (:meth:`draw`).
 
     ``cache`` holds finished responses; engines drawing with their default renderer share
     one (``own_renderer`` False), an engine given its own renderer gets a private one.
@@ -148,6 +154,12 @@ class Engine:
         if cache is None:
             cache = ResponseCache() if own_renderer else shared_responses
         self.cache = cache
+
+    def steps(
+        self, contract: ModelContract, body: Mapping[str, Any], images: Mapping[str, Image.Image]
+    ) -> Steps:
+        """The engine's own steps on the placeholder; none by default."""
+        return None, None
 
     def draw(
         self,
@@ -159,7 +171,11 @@ class Engine:
         images: Mapping[str, Image.Image],
         blurred: bool,
     ) -> bytes:
-        raise NotImplementedError
+        start, finish = self.steps(contract, body, images)
+        return render(
+            contract, body, seed=seed, model_id=model_id, images=images, blurred=blurred,
+            start=start, finish=finish,
+        )
 
     def generate(
         self,

@@ -24,13 +24,12 @@ from typing import Any
 from PIL import Image, ImageDraw, ImageFilter
 
 from bedrock_contract import ModelContract, Operation
-from mock_bedrock.engines.generation import Engine
-from mock_bedrock.placeholder import Step, render
+from mock_bedrock.engines.generation import Engine, Steps
+from mock_bedrock.placeholder import Step
 from mock_bedrock.placeholder.text import PANEL_COLOUR, TEXT_COLOUR, draw_lines, font, tinted
 
 # Mask pixels at or above this (luminance) are replaced; alpha below it counts as clear.
 THRESHOLD = 128
-Steps = tuple[Step | None, Step | None]
 
 
 def _rgb(image: Image.Image) -> Image.Image:
@@ -180,18 +179,7 @@ def operation_steps(
 
 
 class ServicesEngine(Engine):
-    def draw(
-        self,
-        contract: ModelContract,
-        body: Mapping[str, Any],
-        *,
-        seed: int,
-        model_id: str,
-        images: Mapping[str, Image.Image],
-        blurred: bool,
-    ) -> bytes:
-        start, finish = operation_steps(contract, body, images)
-        return render(
-            contract, body, seed=seed, model_id=model_id, images=images, blurred=blurred,
-            start=start, finish=finish,
-        )
+    def steps(
+        self, contract: ModelContract, body: Mapping[str, Any], images: Mapping[str, Image.Image]
+    ) -> Steps:
+        return operation_steps(contract, body, images)

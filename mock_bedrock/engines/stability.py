@@ -12,8 +12,7 @@ from typing import Any
 from PIL import Image
 
 from bedrock_contract import ModelContract
-from mock_bedrock.engines.generation import Engine
-from mock_bedrock.placeholder import Step, render
+from mock_bedrock.engines.generation import Engine, Steps
 
 
 def kept_fraction(contract: ModelContract, body: Mapping[str, Any]) -> float:
@@ -27,25 +26,15 @@ def kept_fraction(contract: ModelContract, body: Mapping[str, Any]) -> float:
 
 
 class StabilityEngine(Engine):
-    def draw(
-        self,
-        contract: ModelContract,
-        body: Mapping[str, Any],
-        *,
-        seed: int,
-        model_id: str,
-        images: Mapping[str, Image.Image],
-        blurred: bool,
-    ) -> bytes:
-        start: Step | None = None
+    def steps(
+        self, contract: ModelContract, body: Mapping[str, Any], images: Mapping[str, Image.Image]
+    ) -> Steps:
         source = images.get(contract.image_to_image.get("image", ""))
-        if source is not None:
-            keep = kept_fraction(contract, body)
+        if source is None:
+            return None, None
+        keep = kept_fraction(contract, body)
 
-            def start(picture: Image.Image) -> Image.Image:
-                return Image.blend(picture, source.convert("RGB"), keep)
+        def start(picture: Image.Image) -> Image.Image:
+            return Image.blend(picture, source.convert("RGB"), keep)
 
-        return render(
-            contract, body, seed=seed, model_id=model_id, images=images, blurred=blurred,
-            start=start,
-        )
+        return start, None
