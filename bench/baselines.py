@@ -121,6 +121,31 @@ def naive_image(size: tuple[int, int], output_format: str = "png",
     return out.getvalue()
 
 
+def _saved(image: Image.Image, output_format: str) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format=output_format.upper())
+    return out.getvalue()
+
+
+def naive_inpaint(source: Image.Image, mask: Image.Image, output_format: str = "png",
+                  text: str = "placeholder") -> bytes:
+    """The simplest Pillow inpaint placeholder: the input (already decoded, as the mock's
+    is), a flat colour pasted through the mask (white: repaint) as it is, a line of text,
+    saved at Pillow's defaults."""
+    image = source.convert("RGB")  # a copy: the input stays as it was for the next call
+    image.paste((96, 112, 160), mask=mask)
+    ImageDraw.Draw(image).text((image.width // 4, image.height // 2), text,
+                               fill=(255, 255, 255))
+    return _saved(image, output_format)
+
+
+def naive_upscale(source: Image.Image, size: tuple[int, int],
+                  output_format: str = "png") -> bytes:
+    """The simplest Pillow upscale: the input (already decoded) resized to ``size``
+    bicubic, saved at Pillow's defaults."""
+    return _saved(source.resize(size, Image.Resampling.BICUBIC), output_format)
+
+
 def plain_validator(contract: ModelContract) -> Callable[[bytes], None]:
     """Parse and validate with pure-Python jsonschema: the textbook way to check a body."""
     validator = Draft202012Validator(contract.request_schema)

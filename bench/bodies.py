@@ -3,26 +3,49 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import json
+from collections.abc import Mapping
 from itertools import cycle, islice
 from typing import Any, NamedTuple
 
-from bedrock_contract import AspectRatioRule, ModelContract, Size, contract_for, format_size
+from PIL import Image, ImageDraw
+
+from bedrock_contract import (
+    AspectRatioRule,
+    InputSizeRule,
+    ModelContract,
+    Size,
+    contract_for,
+    format_size,
+)
 
 __all__ = [
     "CORE",
     "CORE_ID",
+    "FAST_UPSCALE",
+    "FAST_UPSCALE_ID",
+    "INPAINT",
+    "INPAINT_ID",
+    "INPAINT_INPUT",
     "OUTPUT_FORMATS",
     "PROMPT",
     "SD35",
     "SD35_ID",
     "SDXL",
     "SDXL_ID",
+    "UPSCALE_INPUT",
     "Request",
     "default_size",
     "distinct_bodies",
     "encode",
     "format_model",
+    "image_body",
+    "image_field",
+    "input_picture",
+    "png_base64",
+    "quarter_mask",
     "request",
     "sizes",
     "text_to_image",
@@ -32,6 +55,13 @@ SDXL_ID = "stability.stable-diffusion-xl-v1"
 CORE_ID = "stability.stable-image-core-v1:1"
 SD35_ID = "stability.sd3-5-large-v1:0"
 SDXL, CORE, SD35 = (contract_for(model_id) for model_id in (SDXL_ID, CORE_ID, SD35_ID))
+# Two Image Services, rendered from an input picture of the size issue 10 names: a
+# 1-megapixel inpaint, and a fast upscale of a 512x512 picture (to the contract's size).
+INPAINT_ID = "stability.stable-image-inpaint-v1:0"
+FAST_UPSCALE_ID = "stability.stable-fast-upscale-v1:0"
+INPAINT, FAST_UPSCALE = (contract_for(model_id) for model_id in (INPAINT_ID, FAST_UPSCALE_ID))
+INPAINT_INPUT: Size = (1024, 1024)
+UPSCALE_INPUT: Size = (512, 512)
 
 # The formats the bench renders once each (the issue asks for every output format a
 # Stability model offers); each is rendered by the first of these models that offers it.
@@ -122,3 +152,53 @@ def sizes(contract: ModelContract = SDXL) -> tuple[Size, ...]:
     """Every output size a text-to-image body can ask ``contract`` for, in pixels."""
     rule = contract.size
     return tuple(rule.pixels.values()) if isinstance(rule, AspectRatioRule) else rule.allowed
+
+
+# --- input images, for the Image Services ------------------------------------------------
+
+
+def input_picture(size: Size) -> Image.Image:
+    """An RGB picture with no two rows alike (three gradients), so neither side's PNG
+    encoder meets the runs of repeated rows a flat picture would hand it."""
+    ramp, ring = Image.linear_gradient("L"), Image.radial_gradient("L")
+    return Image.merge("RGB", (ramp.resize(size), ring.resize(size), ramp.rotate(90).resize(size)))
+
+
+def quarter_mask(size: Size) -> Image.Image:
+    """A black mask (mode L) with a white box in the middle, half of each side: a quarter
+    of the picture to repaint."""
+    width, height = size
+    mask = Image.new("L", size, 0)
+    left, top = width // 4, height // 4
+    ImageDraw.Draw(mask).rectangle((left, top, left + width // 2 - 1, top + height // 2 - 1),
+                                   fill=255)
+    return mask
+
+
+def png_base64(image: Image.Image) -> str:
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return base64.b64encode(out.getvalue()).decode("ascii")
+
+
+def image_field(contract: ModelContract) -> str:
+    """The request field of the image whose size the output takes (before an upscale)."""
+    rule = contract.size
+    if not isinstance(rule, InputSizeRule):
+        raise ValueError(f"{contract.name} takes its size from the body, not an image")
+    return rule.from_image
+
+
+def image_body(contract: ModelContract, images: Mapping[str, str], *, seed: int = 42,
+               prompt: str = PROMPT, output_format: str | None = None,
+               **fields: Any) -> dict[str, Any]:
+    """A body for an Image Service: ``images`` (field to base64, encoded once by the
+    caller), the prompt and seed where the model takes them, its output format, and any
+    operation ``fields`` (named as the contract names them)."""
+    body = {**contract.prompts.body_fields([prompt], []), **images, **fields}
+    if contract.seed_field is not None:
+        body[contract.seed_field] = seed
+    format_field = contract.response.format_field
+    if format_field is not None:
+        body[format_field] = output_format or contract.output_format({})
+    return body

@@ -7,11 +7,19 @@ import statistics
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from itertools import count
 from time import perf_counter
 from typing import Any
 
-from bedrock_contract import ModelContract, Size, check_request, format_size
+from bedrock_contract import (
+    ModelContract,
+    Size,
+    ValidRequest,
+    check_request,
+    contract_for,
+    format_size,
+)
 from bench import baselines, bodies, clients, memory, subjects
 from bench.bodies import Request
 from bench.invoke import invoke
@@ -42,6 +50,13 @@ FIRST_RENDER_MS = Target("value", "<=", 8, "ms")
 # but not a second copy of it: 1.5x leaves half an encode for drawing the bands and the
 # caption and embedding the parameters.
 LOSSY_RENDER = Target("ratio", "<=", 1.5)
+# A first Image Services render (issue 10), against naive Pillow doing the same job from the
+# same decoded input: a fill pasted through the mask, or a 4x bicubic resize, saved as PNG.
+# The mock must pay the same encode of a picture of the same size (one with no repeated
+# rows, so its own row writer cannot help and Pillow's encoder does it) plus its caption
+# and the embedded parameters: 1.5x leaves half an encode for those and for the
+# operation's own steps (thresholding and growing the mask, compositing).
+SERVICES_RENDER = Target("ratio", "<=", 1.5)
 VALIDATION_RATE = Target("value", ">=", 20_000, "bodies/s")
 
 Section = Callable[[Plan], list[Row]]
@@ -237,11 +252,16 @@ def _throughput_row(section: str, name: str,
 # --- 3. first (uncached) placeholder render --------------------------------------------
 
 
-def _fresh_renders(render: subjects.Render, body_at: Callable[[int], dict[str, Any]]) -> Contender:
+def _fresh_renders(make_render: Callable[[], subjects.Render],
+                   body_at: Callable[[int], dict[str, Any]]) -> Contender:
+    """Renders by ``make_render()``'s renderer, made as each round begins (so a piece that
+    is not importable spoils only its own row)."""
     numbers = count(1)
 
     @contextmanager
     def contender() -> Iterator[Call]:
+        render = make_render()
+
         def call() -> bytes:
             # A new seed and prompt each time: every render is a first render.
             n = next(numbers)
@@ -252,16 +272,21 @@ def _fresh_renders(render: subjects.Render, body_at: Callable[[int], dict[str, A
     return contender
 
 
-def _naive_renders(size: Size, output_format: str) -> Contender:
+def _calls_of(call: Call) -> Contender:
     @contextmanager
     def contender() -> Iterator[Call]:
-        yield lambda: baselines.naive_image(size, output_format)
+        yield call
 
     return contender
 
 
+def _naive_renders(size: Size, output_format: str) -> Contender:
+    return _calls_of(functools.partial(baselines.naive_image, size, output_format))
+
+
 def _render_row(section: str, metric: str, mine: Contender, naive: Contender,
-                target: Target | None, names: tuple[str, str], plan: Plan) -> Row:
+                target: Target | None, names: tuple[str, str], plan: Plan,
+                note: str = "") -> Row:
     outcomes = interleaved(
         {"mock": mine, "naive": naive},
         rounds=plan.rounds, per_round=max(2, plan.renders_per_size // plan.rounds),
@@ -273,7 +298,8 @@ def _render_row(section: str, metric: str, mine: Contender, naive: Contender,
         summarize(ours.samples).median_ms if ours.error is None else None,
         summarize(theirs.samples).median_ms if theirs.error is None else None,
         target, *names,
-        "; ".join(filter(None, (_why(ours), _why(theirs)))), _failed(ours) or _failed(theirs),
+        "; ".join(filter(None, (note, _why(ours), _why(theirs)))),
+        _failed(ours) or _failed(theirs),
     )
 
 
@@ -288,14 +314,116 @@ def _numbered(contract: ModelContract, size: Size,
     return body_at
 
 
+# The Image Services rows' output format: PNG, which every one of them offers.
+SERVICES_FORMAT = "png"
+
+
+@dataclass(frozen=True)
+class ServiceJob:
+    """One Image Service's first render and naive Pillow doing the same job.
+
+    The mock side calls ``ServicesEngine.draw`` directly with the input images that
+    ``check_request`` decoded once, outside the timing: a fast upscale's body has no seed or
+    prompt to vary, so through the engine's ``generate`` a repeat body would be answered by
+    its response cache, which ``draw`` sits below. Each call still gets a new seed (and,
+    where the model takes one, a new prompt), so every render is a first render. The
+    baseline starts from the same decoded images: neither side's time holds a PNG decode.
+    """
+
+    model_id: str
+    body_at: Callable[[int], dict[str, Any]]  # the n-th body: seed n, its own prompt
+    request: ValidRequest  # body_at(0), checked, its images decoded
+    metric: str
+    naive: Callable[[], bytes]
+    naive_name: str
+    note: str = ""
+
+    @property
+    def contract(self) -> ModelContract:
+        return contract_for(self.model_id)
+
+    def render(self) -> subjects.Render:
+        return subjects.uncached_services_render(self.contract, self.model_id,
+                                                 self.request.images)
+
+
+def _bodies_for(contract: ModelContract, images: dict[str, str],
+                fields: dict[str, Any]) -> Callable[[int], dict[str, Any]]:
+    def body_at(n: int) -> dict[str, Any]:
+        return bodies.image_body(contract, images, seed=n, prompt=f"{bodies.PROMPT} {n}",
+                                 output_format=SERVICES_FORMAT, **fields)
+
+    return body_at
+
+
+def _inpaint_job() -> ServiceJob:
+    """A 1-megapixel inpaint, a quarter of the picture masked, the mask grown by the
+    contract's default."""
+    contract = bodies.INPAINT
+    op = contract.operation
+    mask_field, grow_field = (op.field("mask"), op.field("grow")) if op else (None, None)
+    if mask_field is None or grow_field is None:
+        raise ValueError(f"{contract.name}'s operation names no mask or grow field")
+    image_field, size = bodies.image_field(contract), bodies.INPAINT_INPUT
+    grow = contract.field(grow_field)["default"]
+    body_at = _bodies_for(contract, {
+        image_field: bodies.png_base64(bodies.input_picture(size)),
+        mask_field: bodies.png_base64(bodies.quarter_mask(size)),
+    }, {grow_field: grow})
+    request = check_request(contract, body_at(0))
+    source = request.images[image_field]
+    return ServiceJob(
+        bodies.INPAINT_ID, body_at, request,
+        f"{contract.name} {format_size(source.size)}, a quarter masked",
+        functools.partial(baselines.naive_inpaint, source, request.images[mask_field],
+                          SERVICES_FORMAT),
+        f"naive Pillow fill through the mask, {SERVICES_FORMAT.upper()}",
+        f"{grow_field} {grow} (the contract's default); the baseline pastes through the "
+        "mask as it is",
+    )
+
+
+def _upscale_job() -> ServiceJob:
+    """A fast upscale of a 512x512 picture, to the size the contract gives."""
+    contract = bodies.FAST_UPSCALE
+    image_field = bodies.image_field(contract)
+    body_at = _bodies_for(
+        contract, {image_field: bodies.png_base64(bodies.input_picture(bodies.UPSCALE_INPUT))},
+        {},
+    )
+    request = check_request(contract, body_at(0))
+    source = request.images[image_field]
+    out = contract.output_size(request.body, request.images)
+    return ServiceJob(
+        bodies.FAST_UPSCALE_ID, body_at, request,
+        f"{contract.name} {format_size(source.size)} to {format_size(out)}",
+        functools.partial(baselines.naive_upscale, source, out, SERVICES_FORMAT),
+        f"naive Pillow {out[0] / source.width:g}x bicubic, {SERVICES_FORMAT.upper()}",
+    )
+
+
+def service_jobs() -> list[ServiceJob]:
+    """The Image Services section 3 renders (issue 10): an inpaint and a fast upscale."""
+    return [_inpaint_job(), _upscale_job()]
+
+
+def _service_row(section: str, job: ServiceJob, plan: Plan) -> Row:
+    return _render_row(
+        section, f"{job.metric}, {SERVICES_FORMAT} median",
+        _fresh_renders(job.render, job.body_at), _calls_of(job.naive), SERVICES_RENDER,
+        (f"ServicesEngine.draw, {job.contract.name}", job.naive_name), plan, job.note,
+    )
+
+
 def first_renders(plan: Plan) -> list[Row]:
-    """SDXL's PNG at each allowed size, then each output format at the default size."""
+    """SDXL's PNG at each allowed size, then each output format at the default size, then
+    two Image Services (an inpaint, a fast upscale) beside naive Pillow doing the same."""
     section = "3. first placeholder render"
     sdxl = subjects.uncached_sdxl_render()
     default = bodies.default_size(bodies.SDXL)
     rows = [
         _render_row(section, f"SDXL {format_size(size)} median",
-                    _fresh_renders(sdxl, _numbered(bodies.SDXL, size)),
+                    _fresh_renders(lambda: sdxl, _numbered(bodies.SDXL, size)),
                     _naive_renders(size, "png"),
                     FIRST_RENDER_MS if size == default else None,
                     ("engines.sdxl.render_png", "naive Pillow PNG"), plan)
@@ -304,16 +432,16 @@ def first_renders(plan: Plan) -> list[Row]:
     for output_format in bodies.OUTPUT_FORMATS:
         model_id, contract = bodies.format_model(output_format)
         size = bodies.default_size(contract)
-        render = subjects.uncached_render(contract, model_id)
         rows.append(_render_row(
             section, f"{output_format} {format_size(size)} median",
-            _fresh_renders(render, _numbered(contract, size, output_format=output_format)),
+            _fresh_renders(functools.partial(subjects.uncached_render, contract, model_id),
+                           _numbered(contract, size, output_format=output_format)),
             _naive_renders(size, output_format),
             FIRST_RENDER_MS if output_format == "png" else LOSSY_RENDER,
             (f"placeholder.render, {contract.name}", f"naive Pillow {output_format.upper()}"),
             plan,
         ))
-    return rows
+    return rows + [_service_row(section, job, plan) for job in service_jobs()]
 
 
 # --- 4. validation throughput -----------------------------------------------------------

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import functools
 import importlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
+
+from PIL import Image
 
 from bedrock_contract import ModelContract
 from bench import clients
@@ -53,14 +55,17 @@ def mock_server() -> Iterator[Any]:
         yield server
 
 
-def _first_renders(draw: Callable[..., bytes], model_id: str) -> Render:
+def _first_renders(draw: Callable[..., bytes], model_id: str,
+                   images: Mapping[str, Image.Image] | None = None) -> Render:
     """``draw`` as a first request meets it. The placeholder keeps no whole-picture cache
     (the engine caches finished answers), and the bench varies seed and prompt on every
     call; what stays warm is what a new request shares with earlier ones in the process
-    (fonts, words already drawn, PNG pieces)."""
+    (fonts, words already drawn, PNG pieces). ``images`` are the body's input images,
+    decoded (as ``check_request`` hands them on)."""
+    inputs = images or {}
 
     def render(body: dict[str, Any], seed: int) -> bytes:
-        image: bytes = draw(body, seed=seed, model_id=model_id, images={}, blurred=False)
+        image: bytes = draw(body, seed=seed, model_id=model_id, images=inputs, blurred=False)
         return image
 
     return render
@@ -79,3 +84,14 @@ def uncached_render(contract: ModelContract, model_id: str) -> Render:
     engine draws with), in the format and at the size the body asks for."""
     placeholder = _module("mock_bedrock.placeholder")
     return _first_renders(functools.partial(placeholder.render, contract), model_id)
+
+
+def uncached_services_render(contract: ModelContract, model_id: str,
+                             images: Mapping[str, Image.Image]) -> Render:
+    """An Image Service's placeholder through ``ServicesEngine.draw``: the operation's
+    steps (upscale, mask) around the generic renderer, for a body whose input ``images``
+    were decoded once by the caller. ``draw`` is below the engine's response cache, so
+    no call is answered from it."""
+    services = _module("mock_bedrock.engines.services")
+    return _first_renders(functools.partial(services.ServicesEngine().draw, contract),
+                          model_id, images)

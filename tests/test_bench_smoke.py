@@ -21,6 +21,7 @@ from bench.comparisons import (
     inprocess_vs_moto,
     latency_requests,
     server_vs_bare_http,
+    service_jobs,
 )
 from bench.invoke import invoke
 from bench.plan import Plan
@@ -98,6 +99,15 @@ def test_each_format_is_rendered_from_a_valid_body_in_that_format(output_format:
     assert rendered.size == bodies.default_size(contract)
 
 
+def test_each_service_job_renders_what_its_baseline_renders() -> None:
+    for job in service_jobs():
+        rendered = Image.open(io.BytesIO(job.render()(job.body_at(3), 3)))
+        naive = Image.open(io.BytesIO(job.naive()))
+        check_request(job.contract, job.body_at(3))
+        assert (rendered.format, rendered.size) == (naive.format, naive.size), job.metric
+        assert rendered.size == job.contract.output_size(job.request.body, job.request.images)
+
+
 def test_every_latency_request_is_valid_for_its_model() -> None:
     for request in latency_requests().values():
         check_request(request.contract, request.body)
@@ -115,11 +125,17 @@ def test_every_in_process_comparison_is_measured_and_reported() -> None:
         ("1", f"{name} {metric} latency")
         for name in (bodies.SDXL.name, bodies.CORE.name) for metric in ("median", "p99")
     ]
-    # latency x2 per model, one per SDXL size, one per output format, validation
+    # latency x2 per model, one per SDXL size, one per output format, an inpaint and a
+    # fast upscale, validation
     sizes, formats = len(bodies.sizes(bodies.SDXL)), len(bodies.OUTPUT_FORMATS)
-    assert len(rows) == 4 + sizes + formats + 1
+    assert len(rows) == 4 + sizes + formats + 2 + 1
     assert [row.metric for row in rows[4 + sizes:-1]] == [
-        f"{fmt} 1024x1024 median" for fmt in bodies.OUTPUT_FORMATS
+        *(f"{fmt} 1024x1024 median" for fmt in bodies.OUTPUT_FORMATS),
+        f"{bodies.INPAINT.name} 1024x1024, a quarter masked, png median",
+        f"{bodies.FAST_UPSCALE.name} 512x512 to 2048x2048, png median",
+    ]
+    assert [row.baseline_name for row in rows[-3:-1]] == [
+        "naive Pillow fill through the mask, PNG", "naive Pillow 4x bicubic, PNG",
     ]
     assert all(row.subject and row.baseline for row in rows)
     assert {row.verdict for row in rows} <= {"PASS", "MISS", "-"}

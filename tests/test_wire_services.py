@@ -262,3 +262,15 @@ def test_every_service_takes_its_input_size_from_the_image() -> None:
     for contract in SERVICES:
         if contract.family != "stable-image-style-guide":
             assert isinstance(contract.size, InputSizeRule), contract.family
+
+
+def test_grow_mask_left_out_is_its_schema_default(client: Any) -> None:
+    source = noise((400, 300))
+    mask = Image.new("L", (400, 300), 0)
+    mask.paste(255, (100, 100, 200, 200))
+    base = minimal("stable-image-inpaint", image=b64(source)) | {"mask": b64(mask)}
+    default = contract_for("stability.stable-image-inpaint-v1:0").field("grow_mask")["default"]
+    boxes = [ImageChops.difference(invoke(client, "stable-image-inpaint", body)[1].convert("RGB"),
+                                   source).getbbox()
+             for body in (base, {**base, "grow_mask": default})]
+    assert boxes[0] == boxes[1] == (100 - default, 100 - default, 200 + default, 200 + default)
