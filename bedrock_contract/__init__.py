@@ -15,10 +15,11 @@ from bedrock_contract.catalogue import (
     default_catalogue,
     parse_as_of,
 )
-from bedrock_contract.contract import ModelContract, Prompt
+from bedrock_contract.contract import ModelContract
 from bedrock_contract.lifecycle import Lifecycle, ModelVersion
 from bedrock_contract.loader import PATH_VARIABLE, ContractFileError
 from bedrock_contract.operations import Operation
+from bedrock_contract.request_fields import Prompt
 from bedrock_contract.sizes import (
     AspectRatioRule,
     InputSizeRule,
@@ -36,6 +37,7 @@ from bedrock_contract.validation import (
     parse_body,
     request_violations,
 )
+from bedrock_contract.version import __version__ as __version__
 from bedrock_contract.wording import Violation
 
 __all__ = [

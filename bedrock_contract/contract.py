@@ -5,7 +5,7 @@ typed object. Everything else reads models through it, never through raw schema 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,8 @@ from jsonschema import Draft202012Validator
 from bedrock_contract.lifecycle import Lifecycle, ModelVersion
 from bedrock_contract.loader import PROFILE, REQUEST, RESPONSE, read_json
 from bedrock_contract.operations import Operation
+from bedrock_contract.request_fields import AlphaRule, ImageRule, PromptFields
+from bedrock_contract.response_shape import ResponseShape
 from bedrock_contract.sizes import Size, SizeRule, size_rule
 
 
@@ -29,180 +31,6 @@ class RefusalFrame:
 
     def message(self, violations: list[str]) -> str:
         return f"{self.prefix}{self.separator.join(violations)}{self.suffix}"
-
-
-@dataclass(frozen=True)
-class Prompt:
-    text: str
-    weight: float  # below 0: a negative prompt
-
-
-@dataclass(frozen=True)
-class PromptFields:
-    """Where a body's prompts are: a list of weighted prompt objects (``list``, ``text``,
-    ``weight``), or one text field and an optional negative one."""
-
-    list_field: str | None = None
-    text_key: str = "text"
-    weight_key: str = "weight"
-    weight_default: float = 1
-    text_field: str | None = None
-    negative_field: str | None = None
-
-    @classmethod
-    def from_profile(cls, spec: Mapping[str, Any], schema: Mapping[str, Any]) -> PromptFields:
-        if "list" in spec:
-            items = schema["properties"][spec["list"]]["items"]["properties"]
-            weight = items.get(spec["weight"], {}).get("default", 1)
-            return cls(spec["list"], spec["text"], spec["weight"], weight)
-        # A model may take no prompt at all (background removal, fast upscale): {}.
-        return cls(text_field=spec.get("text"), negative_field=spec.get("negative"))
-
-    @property
-    def fields(self) -> tuple[str, ...]:
-        return tuple(f for f in (self.list_field, self.text_field, self.negative_field) if f)
-
-    def of(self, body: Mapping[str, Any]) -> list[Prompt]:
-        """The prompts in a body, in order, each with its weight."""
-        if self.list_field is not None:
-            return [
-                Prompt(str(p.get(self.text_key, "")), p.get(self.weight_key, self.weight_default))
-                for p in body.get(self.list_field, [])
-                if isinstance(p, Mapping)
-            ]
-        found = []
-        if self.text_field and isinstance(body.get(self.text_field), str):
-            found.append(Prompt(body[self.text_field], 1.0))
-        if self.negative_field and isinstance(body.get(self.negative_field), str):
-            found.append(Prompt(body[self.negative_field], -1.0))
-        return found
-
-    def body_fields(self, positive: list[str], negative: list[str]) -> dict[str, Any]:
-        """The body fields that carry these prompts (the inverse of :meth:`of`)."""
-        if self.list_field is not None:
-            items: list[dict[str, Any]] = [{self.text_key: t} for t in positive]
-            items += [{self.text_key: t, self.weight_key: -1} for t in negative]
-            return {self.list_field: items}
-        found: dict[str, Any] = {}
-        if positive and self.text_field:
-            found[self.text_field] = " ".join(positive)
-        if negative and self.negative_field:
-            found[self.negative_field] = " ".join(negative)
-        return found
-
-
-@dataclass(frozen=True)
-class ImageRule:
-    """What an input image field must hold, beyond JSON Schema's ``contentEncoding``."""
-
-    formats: tuple[str, ...] = ("PNG", "JPEG", "WEBP")
-    min_side: int | None = None
-    max_side: int | None = None
-    min_pixels: int | None = None
-    max_pixels: int | None = None
-    min_aspect: float | None = None  # width / height
-    max_aspect: float | None = None
-    allowed_sizes: bool = False  # must be one of the size rule's pairs
-    same_size_as: str | None = None
-
-    @classmethod
-    def from_profile(cls, spec: Mapping[str, Any]) -> ImageRule:
-        return cls(
-            formats=tuple(spec.get("formats", cls.formats)),
-            min_side=spec.get("min_side"),
-            max_side=spec.get("max_side"),
-            min_pixels=spec.get("min_pixels"),
-            max_pixels=spec.get("max_pixels"),
-            min_aspect=spec.get("min_aspect"),
-            max_aspect=spec.get("max_aspect"),
-            allowed_sizes=spec.get("sizes") == "allowed",
-            same_size_as=spec.get("same_size_as"),
-        )
-
-
-@dataclass(frozen=True)
-class AlphaRule:
-    """An image that must have an alpha channel when the body says so."""
-
-    image: str
-    when: Mapping[str, Any]
-
-    def applies(self, body: Mapping[str, Any]) -> bool:
-        return all(body.get(k) == v for k, v in self.when.items())
-
-
-@dataclass(frozen=True)
-class ResponseShape:
-    """Where a response body carries seeds, images and finish reasons: in objects of one
-    list (``list_field``), or in parallel lists at the top."""
-
-    seed: str
-    image: str
-    finish_reason: str
-    success: str | None
-    blurred: tuple[str | None, ...]
-    list_field: str | None = None
-    constants: Mapping[str, Any] = field(default_factory=dict)
-    fixed_format: str | None = None
-    format_field: str | None = None
-    order: tuple[str, ...] = ()  # of "seed", "image", "finish_reason", as the body has them
-
-    @classmethod
-    def from_profile(cls, spec: Mapping[str, Any]) -> ResponseShape:
-        fmt = spec["output_format"]
-        return cls(
-            seed=spec["seed"],
-            image=spec["image"],
-            finish_reason=spec["finish_reason"],
-            success=spec["success"],
-            blurred=tuple(spec.get("blurred", ())),
-            list_field=spec.get("list"),
-            constants=dict(spec.get("constants", {})),
-            fixed_format=fmt if isinstance(fmt, str) else None,
-            format_field=fmt.get("field") if isinstance(fmt, Mapping) else None,
-            order=tuple(k for k in spec if k in ("seed", "image", "finish_reason")),
-        )
-
-    def artifacts(self, body: Mapping[str, Any]) -> list[Artifact]:
-        """Each generated image's seed, base64 and finish reason (a filtered answer may
-        have no image or no seed)."""
-        if self.list_field is not None:
-            return [
-                Artifact(a.get(self.seed), a.get(self.image), a.get(self.finish_reason))
-                for a in body[self.list_field]
-            ]
-        reasons = body[self.finish_reason]
-        seeds, images = body.get(self.seed, []), body.get(self.image, [])
-        return [
-            Artifact(
-                seeds[i] if i < len(seeds) else None,
-                images[i] if i < len(images) else None,
-                reason,
-            )
-            for i, reason in enumerate(reasons)
-        ]
-
-    def envelope(self, seed: int, image: str | None, finish_reason: str | None) -> dict[str, Any]:
-        """The body of one generation (``image`` None: an answer without an image)."""
-        values = {"seed": seed, "image": image, "finish_reason": finish_reason}
-        names = {"seed": self.seed, "image": self.image, "finish_reason": self.finish_reason}
-        body: dict[str, Any] = dict(self.constants)
-        if self.list_field is not None:
-            body[self.list_field] = [
-                {names[k]: values[k] for k in self.order if values[k] is not None or k != "image"}
-            ]
-        else:
-            for k in self.order:
-                if values[k] is not None or k != "image":
-                    body[names[k]] = [values[k]]
-        return body
-
-
-@dataclass(frozen=True)
-class Artifact:
-    seed: int | None
-    image: str | None
-    finish_reason: str | None
 
 
 @dataclass(frozen=True, eq=False)

@@ -19,11 +19,8 @@ from bedrock_contract.sizes import PairsRule, format_size
 from bedrock_contract.wording import Violation
 
 if TYPE_CHECKING:
-    from bedrock_contract.contract import ImageRule, ModelContract
-
-
-def _formats_text(formats: tuple[str, ...]) -> str:
-    return " or ".join(", ".join(formats).rsplit(", ", 1))
+    from bedrock_contract.contract import ModelContract
+    from bedrock_contract.request_fields import ImageRule
 
 
 def _size_problem(image: Image.Image, rule: ImageRule, contract: ModelContract) -> str | None:
@@ -64,7 +61,7 @@ def decode_image(
         raw = base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError):
         return None, [Violation(where, "is not valid base64")]
-    formats = _formats_text(rule.formats)
+    formats = rule.formats_text
     try:
         image = Image.open(io.BytesIO(raw))
     except Image.DecompressionBombError as err:

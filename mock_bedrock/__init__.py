@@ -14,6 +14,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the names below, for type checkers (re-exported, hence "as")
+    from bedrock_contract.version import __version__ as __version__
     from mock_bedrock.doors.inprocess import (
         MockHandle as MockHandle,
         mock_sdxl as mock_sdxl,
@@ -39,6 +40,7 @@ if TYPE_CHECKING:  # the names below, for type checkers (re-exported, hence "as"
     )
 
 _HOMES = {
+    "__version__": "bedrock_contract.version",
     "MockHandle": "mock_bedrock.doors.inprocess",
     "mock_sdxl": "mock_bedrock.doors.inprocess",
     "MockServer": "mock_bedrock.doors.server",
@@ -51,7 +53,7 @@ _HOMES = {
     "Journal": "mock_bedrock.service.journal",
     "JournalEntry": "mock_bedrock.service.journal",
 }
-__all__ = sorted(_HOMES)
+__all__ = sorted(name for name in _HOMES if not name.startswith("__"))
 
 
 def __getattr__(name: str) -> Any:

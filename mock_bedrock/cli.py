@@ -13,6 +13,8 @@ import botocore.session
 import click
 
 from bedrock_contract import parse_as_of
+from bedrock_contract.version import __version__
+from mock_bedrock.client_setup import setup_lines
 from mock_bedrock.doors.server import MockServer
 from mock_bedrock.service.app import MockBedrock, WSGIApplication
 from mock_bedrock.service.faults import FaultRuleError
@@ -42,6 +44,7 @@ def _credential_pair(ctx: click.Context, param: click.Parameter,
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="mock-bedrock")
 def main() -> None:
     """A local Amazon Bedrock Runtime for Stability's image models (SD3.5 Large, Stable
     Image Core and Ultra, SDXL 1.0).
@@ -89,7 +92,8 @@ def serve(host: str, port: int, faults_file: Path | None,
           replay_fallthrough: bool) -> None:
     """Serve the mock over HTTP/1.1 and HTTP/2 (cleartext, prior knowledge).
 
-    The first line printed is the endpoint URL. Stops cleanly on Ctrl-C or SIGTERM.
+    The first line printed is the endpoint URL; under it, the shell lines that point a
+    client with no AWS set-up at it. Stops cleanly on Ctrl-C or SIGTERM.
     """
     app = _app(faults_file, credentials, as_of, record_dir, upstream, region, replay_dir,
                replay_fallthrough)
@@ -106,6 +110,9 @@ def serve(host: str, port: int, faults_file: Path | None,
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         click.echo(server.endpoint_url)  # the first line: scripts read the URL from it
+        for line in setup_lines(server.endpoint_url, all_interfaces=server.all_interfaces,
+                                strict_keys=credentials):
+            click.echo(line)
         sys.stdout.flush()
         while not stop.wait(3600):
             pass

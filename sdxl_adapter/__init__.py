@@ -25,6 +25,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the names below, for type checkers (re-exported, hence "as")
+    from bedrock_contract.version import __version__ as __version__
     from sdxl_adapter import errors as errors
     from sdxl_adapter.client import (
         DEFAULT_MODEL_ID as DEFAULT_MODEL_ID,
@@ -66,6 +67,7 @@ if TYPE_CHECKING:  # the names below, for type checkers (re-exported, hence "as"
     )
 
 _HOMES = {
+    "__version__": "bedrock_contract.version",
     "errors": "sdxl_adapter.errors",
     "DEFAULT_MODEL_ID": "sdxl_adapter.client",
     "BedrockImageClient": "sdxl_adapter.client",
@@ -94,7 +96,7 @@ _HOMES = {
     "GenerationResult": "sdxl_adapter.result",
     "read_parameters": "sdxl_adapter.result",
 }
-__all__ = sorted(_HOMES)
+__all__ = sorted(name for name in _HOMES if not name.startswith("__"))
 
 
 def __getattr__(name: str) -> Any:

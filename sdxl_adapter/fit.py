@@ -33,8 +33,8 @@ from typing import Any
 from PIL import Image, UnidentifiedImageError
 
 from bedrock_contract import ModelContract, Size, format_size
-from bedrock_contract.contract import ImageRule
 from bedrock_contract.images import decode_image, has_alpha
+from bedrock_contract.request_fields import ImageRule
 from sdxl_adapter.errors import SDXLError
 from sdxl_adapter.images import ImageInput, image_bytes
 

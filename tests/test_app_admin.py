@@ -25,7 +25,8 @@ def client(app: MockBedrock) -> Client:
 def test_health(client: Client) -> None:
     response = client.get("/_mock/health")
     assert response.status_code == 200
-    assert response.json == {"status": "ok", "faults": 0, "journal": 0}
+    assert response.json["status"] == "ok"
+    assert (response.json["faults"], response.json["journal"]) == (0, 0)
 
 
 def test_post_one_rule_then_a_list_and_they_act(app: MockBedrock, client: Client) -> None:

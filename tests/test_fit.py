@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from bedrock_contract import ModelContract, check_request, contract_for
-from bedrock_contract.contract import ImageRule
+from bedrock_contract.request_fields import ImageRule
 from sdxl_adapter import FitError, fit_image
 from sdxl_adapter.fit import needs_fit, unfitted
 from tests.images import image_bytes, png_claiming_size

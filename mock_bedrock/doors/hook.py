@@ -1,5 +1,7 @@
-"""The in-process door's hook in botocore: a dormant ``before-send`` handler that every
-session carries, which hands a call to the mock while one is active.
+"""The in-process door's hooks in botocore: dormant handlers that every session carries.
+While a mock is active, ``before-send`` hands a call to it, and ``choose-signer`` leaves the
+call unsigned when the mock checks no signatures, so a client made without credentials (one
+made at import, on a machine that has none) works all the same.
 
 Kept apart from :mod:`mock_bedrock.doors.inprocess` so that the pytest plugin can put it in
 place early (a user's test modules make clients at import, before any fixture runs) without
@@ -19,6 +21,8 @@ from typing import Any
 
 EVENT = "before-send.bedrock-runtime"
 UNIQUE_ID = "mock_bedrock.doors.inprocess"
+SIGNER_EVENT = "choose-signer.bedrock-runtime"
+SIGNER_UNIQUE_ID = "mock_bedrock.doors.inprocess.signer"
 _INPROCESS = "mock_bedrock.doors.inprocess"
 _lock = threading.Lock()
 _installed = False
@@ -30,8 +34,28 @@ def before_send(request: Any, **kwargs: Any) -> Any:
     return None if door is None else door.answer_if_active(request)
 
 
+def choose_signer(**kwargs: Any) -> Any:
+    """Dormant likewise: botocore.UNSIGNED while a mock that checks no signature is active,
+    else None (botocore signs as usual)."""
+    door = sys.modules.get(_INPROCESS)
+    return None if door is None else door.unsigned_if_active()
+
+
+# Each hook: its event, handler and unique id.
+HOOKS: tuple[tuple[str, Callable[..., Any], str], ...] = (
+    (EVENT, before_send, UNIQUE_ID),
+    (SIGNER_EVENT, choose_signer, SIGNER_UNIQUE_ID),
+)
+
+
+def register(events: Any) -> None:
+    """Put the hooks on one event emitter (a session's or a client's), first."""
+    for event, handler, unique_id in HOOKS:
+        events.register_first(event, handler, unique_id=unique_id)
+
+
 def install() -> None:
-    """Every session made from now on carries the handler (first, so it beats moto's
+    """Every session made from now on carries the handlers (first, so it beats moto's
     catch-all); boto3's default session may already exist, so it gets it too. Once."""
     global _installed
     # Imported before the lock is taken: the import may itself run install() (through
@@ -41,13 +65,12 @@ def install() -> None:
     with _lock:
         if _installed:
             return
-        BUILTIN_HANDLERS.append((EVENT, before_send, REGISTER_FIRST))
+        BUILTIN_HANDLERS.extend((event, handler, REGISTER_FIRST)
+                                for event, handler, _ in HOOKS)
         # boto3 may be half-imported here (it imports botocore): no default session yet.
         default = getattr(sys.modules.get("boto3"), "DEFAULT_SESSION", None)
         if default is not None:
-            default._session.get_component("event_emitter").register_first(
-                EVENT, before_send, unique_id=UNIQUE_ID
-            )
+            register(default._session.get_component("event_emitter"))
         _installed = True
 
 

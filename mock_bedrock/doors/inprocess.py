@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
+import botocore
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.exceptions import ConnectionClosedError
 from urllib3.exceptions import ProtocolError
@@ -27,6 +28,7 @@ from werkzeug.datastructures import Headers
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from bedrock_contract.service import configured_region, has_local_credentials
+from mock_bedrock.client_setup import PLACEHOLDER_CREDENTIALS, REGION
 from mock_bedrock.doors import hook
 from mock_bedrock.doors.server import CRASH_BODY, CRASH_STATUS
 from mock_bedrock.service.app import DropConnection, MockBedrock, MockControls, WSGIApplication
@@ -39,11 +41,10 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 # Fake identity for the duration of a mock when the machine has none, as moto does.
-FAKE_ENVIRONMENT = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-}
-FAKE_REGION = {"AWS_DEFAULT_REGION": "us-east-1"}
+FAKE_ENVIRONMENT = dict(PLACEHOLDER_CREDENTIALS)
+FAKE_REGION = {"AWS_DEFAULT_REGION": REGION}
+
+
 @dataclass(frozen=True)
 class MockHandle(MockControls):
     """What ``with mock_sdxl() as mock`` gives: the app and (for a :class:`MockBedrock`)
@@ -245,13 +246,23 @@ def answer_if_active(request: AWSPreparedRequest) -> AWSResponse | None:
     return response
 
 
+def unsigned_if_active() -> Any:
+    """What :mod:`mock_bedrock.doors.hook`'s signer choice answers: botocore.UNSIGNED while
+    the active mock checks no signatures (no credentials needed), else None. An app that
+    does not say whether it checks them is taken to check them."""
+    app = _ACTIVE.current()
+    if app is None or getattr(app, "checks_signatures", True):
+        return None
+    return botocore.UNSIGNED
+
+
 hook.install()
 
 
 def attach(client: Any) -> Any:
-    """Give a client made from a session older than this module the handler (rarely needed:
-    sessions created after import already have it)."""
-    client.meta.events.register_first(hook.EVENT, hook.before_send, unique_id=hook.UNIQUE_ID)
+    """Give a client made from a session older than this module the handlers (rarely
+    needed: sessions created after import already have them)."""
+    hook.register(client.meta.events)
     return client
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import http.server
+import ipaddress
 import socket
 import socketserver
 import sys
@@ -267,6 +268,13 @@ class _ThreadedServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
         print(message % args, file=sys.stderr)
 
 
+def _unspecified(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_unspecified
+    except ValueError:
+        return False
+
+
 class MockServer(MockControls):
     """The mock on a port: ``with MockServer() as server: server.endpoint_url``.
 
@@ -294,11 +302,23 @@ class MockServer(MockControls):
 
     @property
     def endpoint_url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the server is not running; call start() first")
-        host, port = cast(tuple[str, int], self._server.server_address[:2])
+        """The URL a client on this machine uses: bound to every interface (0.0.0.0, ::),
+        the loopback address of the same family, as no client can connect to those."""
+        host, port = self._bound()
+        if _unspecified(host):
+            host = "::1" if ":" in host else "127.0.0.1"
         host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{port}"
+
+    @property
+    def all_interfaces(self) -> bool:
+        """Whether it listens on every interface (bound to 0.0.0.0 or ::)."""
+        return _unspecified(self._bound()[0])
+
+    def _bound(self) -> tuple[str, int]:
+        if self._server is None:
+            raise RuntimeError("the server is not running; call start() first")
+        return cast(tuple[str, int], self._server.server_address[:2])
 
     def start(self) -> MockServer:
         """Bind (port 0 picks a free one) and serve on a background thread."""

@@ -1,6 +1,7 @@
 """The mock's own HTTP endpoints, under a path prefix Bedrock never uses.
 
-    GET    /_mock/health    liveness, with the number of rules and journal entries
+    GET    /_mock/health    liveness: the version, the model ids served on the mock's date,
+                            the number of rules and journal entries
     GET    /_mock/faults    the rules in force, with their counters
     POST   /_mock/faults    add one rule object or a list of them (400 names a bad one)
     DELETE /_mock/faults    remove every rule
@@ -17,8 +18,11 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from bedrock_contract import ModelRefused
+from bedrock_contract.version import __version__
 from mock_bedrock.service.faults import FaultRuleError, FaultSet, rules_from_json
 from mock_bedrock.service.journal import Journal
+from mock_bedrock.service.models import ModelTable
 
 PREFIX = "/_mock/"
 
@@ -27,12 +31,28 @@ def _json(data: Any, status: int = 200) -> Response:
     return Response(json.dumps(data), status=status, content_type="application/json")
 
 
-class AdminEndpoints:
-    """Serves the admin paths for one mock's faults and journal."""
+def served_ids(models: ModelTable) -> list[str]:
+    """The model ids the mock answers on its date: every id the schemas describe, less those
+    not yet released or past their end of life then."""
+    served = []
+    for _, version in models.catalogue.versions():
+        if not version.described:
+            continue
+        try:
+            models.catalogue.resolve(version.id, models.as_of)
+        except ModelRefused:
+            continue
+        served.append(version.id)
+    return sorted(served)
 
-    def __init__(self, faults: FaultSet, journal: Journal) -> None:
+
+class AdminEndpoints:
+    """Serves the admin paths for one mock's faults, journal and models."""
+
+    def __init__(self, faults: FaultSet, journal: Journal, models: ModelTable) -> None:
         self._faults = faults
         self._journal = journal
+        self._models = models
         self._url_map = Map([
             Rule(f"{PREFIX}health", endpoint=self._health, methods=["GET"]),
             Rule(f"{PREFIX}faults", endpoint=self._list_faults, methods=["GET"]),
@@ -55,8 +75,9 @@ class AdminEndpoints:
         return answer
 
     def _health(self, request: Request) -> Response:
-        return _json({"status": "ok", "faults": len(self._faults.rules),
-                      "journal": len(self._journal)})
+        return _json({"status": "ok", "version": __version__,
+                      "models": served_ids(self._models),
+                      "faults": len(self._faults.rules), "journal": len(self._journal)})
 
     def _list_faults(self, request: Request) -> Response:
         return _json({"rules": self._faults.snapshot()})

@@ -175,7 +175,13 @@ class MockBedrock:
         self._chunk_length = stream_chunk_length or limit
         if not 0 < self._chunk_length <= limit:
             raise ValueError(f"stream_chunk_length must be 1..{limit}")
-        self._admin = AdminEndpoints(self.faults, self.journal)
+        self._admin = AdminEndpoints(self.faults, self.journal, self.models)
+
+    @property
+    def checks_signatures(self) -> bool:
+        """Whether a call needs a valid SigV4 signature (``credentials`` was given); the
+        in-process door lets clients skip signing when it does not."""
+        return self._verifier is not None
 
     @property
     def as_of(self) -> dt.date | None:

@@ -53,8 +53,3 @@ class ModelTable:
             raise BedrockError(refused.error, refused.message) from None
         contract = found.contract
         return ServedModel(contract, found.version.id, self.engines[contract.engine])
-
-    def plain_id(self, model_id: str) -> str:
-        """The version id an id, profile id or ARN names (unchanged if unknown)."""
-        found = self.catalogue.find(model_id)
-        return found.version.id if found is not None else model_id

@@ -14,6 +14,7 @@ from typing import BinaryIO
 import click
 
 import bedrock_contract
+from bedrock_contract.version import __version__
 from sdxl_adapter.cli.batch import batch
 from sdxl_adapter.cli.contract import contract
 from sdxl_adapter.cli.endpoint import Target, target_options
@@ -45,6 +46,7 @@ class ModelGroup(click.Group):
 
 @click.group(cls=ModelGroup, context_settings={"help_option_names": ["-h", "--help"]},
              epilog=exit_code_epilog())
+@click.version_option(__version__, "--version", prog_name="sdxl")
 @target_options
 @click.pass_context
 def main(

@@ -124,8 +124,7 @@ IMAGE_FILE = click.Path(dir_okay=False, path_type=Path)
 
 
 def _image_help(contract: ModelContract, name: str, spec: Mapping[str, Any]) -> str:
-    formats = contract.image_rule(name).formats
-    kinds = " or ".join(", ".join(formats).rsplit(", ", 1))
+    kinds = contract.image_rule(name).formats_text
     return (f"{_schema_help(name, spec)} The path of a {kinds} file (--fit fits it to "
             "the model's limits).")
 

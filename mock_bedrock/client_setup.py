@@ -1,0 +1,39 @@
+"""What a client needs to call a served mock from a machine with no AWS set-up: the
+endpoint, a region and (unless signatures are checked) placeholder credentials, as the
+shell lines ``mock-bedrock serve`` prints under its URL. The in-process door fills the same
+gaps with the same values."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_BEDROCK_RUNTIME"
+REGION = "us-east-1"
+REGION_VARIABLES = ("AWS_REGION", "AWS_DEFAULT_REGION")
+# The mock accepts any signature, or none, unless --strict-credentials is given.
+PLACEHOLDER_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+}
+
+
+def setup_lines(url: str, *, all_interfaces: bool = False,
+                strict_keys: Iterable[str] | None = None) -> list[str]:
+    """Shell lines (comments and exports, pasteable as a block) for a client of ``url``.
+    ``strict_keys``: the access key ids the mock checks signatures against, if it does."""
+    lines = []
+    if all_interfaces:
+        lines.append("# Listening on all interfaces: clients on this machine use the URL "
+                     "above, others this machine's address.")
+    lines.append("# For a client on a machine with no AWS set-up, paste:")
+    keys = list(strict_keys) if strict_keys is not None else None
+    if keys:
+        lines.append("# --strict-credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+                     f"to one of the pairs given (keys: {', '.join(keys)}).")
+    else:
+        lines.append("# The key and secret are placeholders: the mock accepts any.")
+    lines.append(f"export {ENDPOINT_VARIABLE}={url}")
+    lines += [f"export {name}={REGION}" for name in REGION_VARIABLES]
+    if not keys:
+        lines += [f"export {name}={value}" for name, value in PLACEHOLDER_CREDENTIALS.items()]
+    return lines

@@ -1,0 +1,59 @@
+"""What users expect of any Python tool: ``--version`` on both commands and ``__version__`` in
+each package, all the installed distribution's version; ``python -m`` for both packages."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from importlib.metadata import version
+from pathlib import Path
+
+import pytest
+
+BIN = Path(sys.executable).parent
+VERSION = version("sdxl-bedrock")
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(list(args), capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("command", ["sdxl", "mock-bedrock"])
+def test_each_command_prints_the_distribution_version(command: str) -> None:
+    result = run(str(BIN / command), "--version")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"{command}, version {VERSION}\n"
+
+
+def test_every_package_has_the_distribution_version_and_stays_lazy() -> None:
+    probe = (
+        "import sys, sdxl_adapter, mock_bedrock\n"
+        "print('bedrock_contract' in sys.modules)\n"
+        "import bedrock_contract\n"
+        "print(sdxl_adapter.__version__, mock_bedrock.__version__, bedrock_contract.__version__)\n"
+        "print('__version__' in sdxl_adapter.__all__ or '__version__' in mock_bedrock.__all__)\n"
+    )
+    result = run(sys.executable, "-c", probe)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["False", f"{VERSION} {VERSION} {VERSION}", "False"]
+
+
+def test_python_m_sdxl_adapter_is_the_sdxl_command() -> None:
+    result = run(sys.executable, "-m", "sdxl_adapter", "--help")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Usage: sdxl [OPTIONS] COMMAND [ARGS]...")
+    assert run(sys.executable, "-m", "sdxl_adapter", "--version").stdout.startswith("sdxl, ")
+
+
+def test_python_m_mock_bedrock_serves_and_prints_its_url() -> None:
+    server = subprocess.Popen([sys.executable, "-m", "mock_bedrock", "serve", "--port", "0"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        assert server.stdout.readline().startswith("http://127.0.0.1:")
+    finally:
+        server.terminate()
+        _, stderr = server.communicate(timeout=30)
+    assert server.returncode == 0, stderr
+    help_text = run(sys.executable, "-m", "mock_bedrock", "--help").stdout
+    assert help_text.startswith("Usage: mock-bedrock [OPTIONS] COMMAND [ARGS]...")
