@@ -35,10 +35,6 @@ class ModelRefused(Exception):
         super().__init__(refusal.message)
         self.error, self.message, self.model_id = refusal.error, refusal.message, model_id
 
-    @property
-    def refusal(self) -> ModelRefusal:
-        return ModelRefusal(self.error, self.message)
-
 
 @dataclass(frozen=True)
 class ServiceWords:
@@ -69,7 +65,6 @@ class Resolved:
 
     contract: ModelContract
     version: ModelVersion
-    requested: str
 
 
 # arn:<partition>:bedrock:<region>:<account>:<kind>/<id>; the account is empty for
@@ -114,16 +109,16 @@ class Catalogue:
             plain = found["id"]
             if found["kind"] == "foundation-model":
                 hit = self._ids.get(plain)
-                return Resolved(*hit, model_id) if hit else None
+                return Resolved(*hit) if hit else None
         else:
             plain = model_id
         hit = self._ids.get(plain)
         if hit is not None and found is None:
-            return Resolved(*hit, model_id)
+            return Resolved(*hit)
         geo, _, rest = plain.partition(".")
         hit = self._ids.get(rest)
         if hit is not None and geo in hit[0].inference_profiles:
-            return Resolved(*hit, model_id)
+            return Resolved(*hit)
         return None
 
     def resolve(self, model_id: str, as_of: dt.date | None = None) -> Resolved:

@@ -58,7 +58,6 @@ class ModelContract:
     operation: Operation | None
     response: ResponseShape
     frame: RefusalFrame
-    profile: Mapping[str, Any]
 
     @classmethod
     def from_folder(cls, folder: Path, frame: RefusalFrame) -> ModelContract:
@@ -104,7 +103,6 @@ class ModelContract:
                 operation=Operation.from_profile(spec.get("operation")),
                 response=ResponseShape.from_profile(profile["response"]),
                 frame=RefusalFrame(**{**frame.__dict__, **(own_frame or {})}),
-                profile=profile,
             )
         except (KeyError, TypeError, ValueError) as err:
             problem = f"{type(err).__name__}: {err}"

@@ -22,6 +22,7 @@ import re
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,7 @@ def fault_finish_reasons() -> list[str]:
     return list(found)
 
 
+@lru_cache(maxsize=1024)  # asked per call and rule; the catalogue is read once
 def plain_model_id(model_id: str) -> str:
     """The version id a rule's model id, profile id or ARN names (unchanged if unknown)."""
     found = default_catalogue().find(model_id)
