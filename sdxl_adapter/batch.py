@@ -52,8 +52,11 @@ class BatchLine:
 def read_batch(path: Path, parse: Parse) -> list[BatchLine]:
     """Every non-blank line of a batch file, parsed and checked against the contract.
     Raises OSError / UnicodeDecodeError when the file cannot be read."""
-    text = path.read_text(encoding="utf-8")
-    base_dir = path.parent
+    return parse_batch(path.read_text(encoding="utf-8"), path.parent, parse)
+
+
+def parse_batch(text: str, base_dir: Path, parse: Parse) -> list[BatchLine]:
+    """Every non-blank line of a batch's text; image paths are relative to ``base_dir``."""
     return [
         _parse_line(number, raw, base_dir, parse)
         for number, raw in enumerate(text.splitlines(), start=1)

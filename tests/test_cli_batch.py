@@ -152,7 +152,7 @@ def test_bad_lines_are_reported_recorded_and_skipped(server: MockServer, in_tmp:
     ]) + "\n")
     result = sdxl("--endpoint", server.endpoint_url, "batch", str(batch), "--out-dir", "out")
     assert result.exit_code == ExitCode.BATCH_INCOMPLETE
-    assert f"{batch}:4: bad line, skipped: unknown key(s) colour" in result.stderr
+    assert f"{batch}:4: bad line, skipped: unknown key colour" in result.stderr
     assert f"{batch}:5: bad line, skipped: steps: 5 is not in the range 10<=x<=150" \
         in result.stderr
     assert f"{batch}:6: bad line, skipped: not valid JSON" in result.stderr

@@ -398,10 +398,10 @@ def test_installed_validate_and_schema_read_standard_input_and_print(tmp_path: P
     bad = subprocess.run([SDXL, "validate", "-"], input='{"text_prompts": [], "cfg_scale": 40}',
                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert bad.returncode == ExitCode.REFUSED_LOCALLY
-    assert bad.stderr.strip() == (
-        "Malformed input request: #/text_prompts: expected minimum item count: 1, found: 0"
-        "#/cfg_scale: 40 is not less or equal to 35, please reformat your input and try again."
-    )
+    assert bad.stderr.splitlines() == [
+        "#/text_prompts: expected minimum item count: 1, found: 0",
+        "#/cfg_scale: 40 is not less or equal to 35",
+    ]
     good = subprocess.run([SDXL, "validate", "-"], input='{"text_prompts": [{"text": "x"}]}',
                           capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert (good.returncode, good.stdout) == (0, "valid\n")

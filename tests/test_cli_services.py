@@ -162,6 +162,7 @@ def test_an_oversized_photo_is_refused_with_a_hint_and_nothing_is_sent(in_tmp: P
 
 def test_fit_makes_a_phone_photo_acceptable_and_says_so(in_tmp: Path) -> None:
     limit = contract_of(INPAINT).image_rule("image").max_pixels
+    assert limit is not None
     original = photo(in_tmp / "photo.jpg", (4000, 3000), "JPEG").read_bytes()
     result = sdxl("--model-id", INPAINT, "generate", "a red door", "--image", "photo.jpg",
                   "--fit", "-o", "door.png")
@@ -267,6 +268,6 @@ def test_batch_lines_for_a_model_without_a_prompt(in_tmp: Path) -> None:
                      + json.dumps({"prompt": "x", "image": "photo.png"}) + "\n")
     result = sdxl("--model-id", REMOVE_BACKGROUND, "batch", str(batch), "--out-dir", "out")
     assert result.exit_code == ExitCode.BATCH_INCOMPLETE
-    assert f"{batch}:2: bad line, skipped: unknown key(s) prompt" in result.stderr
+    assert f"{batch}:2: bad line, skipped: unknown key prompt" in result.stderr
     with Image.open(in_tmp / "out" / "0001.png") as cut:
         assert "A" in cut.getbands()

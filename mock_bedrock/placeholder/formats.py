@@ -17,21 +17,19 @@ from xml.sax.saxutils import quoteattr
 from PIL import Image, UnidentifiedImageError
 from PIL.PngImagePlugin import PngInfo
 
+from bedrock_contract.placeholder_mark import COMMENT_PREFIX, PARAMETERS_KEY, XMP_NAMESPACE
 from mock_bedrock.placeholder.png import encode_png
 
-PARAMETERS_KEY = "sdxl-mock"
 # JPEG and WebP are lossy: fixed qualities keep the bytes the same for the same picture.
 JPEG_QUALITY = 90
 WEBP_QUALITY = 80
-_XMP_NS = "https://sdxl-bedrock.local/ns/mock/1.0/"
-_COMMENT_PREFIX = f"{PARAMETERS_KEY}:"
 
 
 def _xmp_packet(text: str) -> bytes:
     return (
         '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
         'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
-        f'xmlns:mock="{_XMP_NS}" mock:parameters={quoteattr(text)}/></rdf:RDF></x:xmpmeta>'
+        f'xmlns:mock="{XMP_NAMESPACE}" mock:parameters={quoteattr(text)}/></rdf:RDF></x:xmpmeta>'
     ).encode()
 
 
@@ -41,7 +39,7 @@ def _jpeg(image: Image.Image, text: str) -> bytes:
         flat.paste(image, mask=image.getchannel("A") if "A" in image.getbands() else None)
         image = flat
     out = io.BytesIO()
-    image.save(out, format="JPEG", quality=JPEG_QUALITY, comment=(_COMMENT_PREFIX + text).encode())
+    image.save(out, format="JPEG", quality=JPEG_QUALITY, comment=(COMMENT_PREFIX + text).encode())
     return out.getvalue()
 
 
@@ -82,7 +80,7 @@ def _embedded_text(image: Image.Image) -> str | None:
     if image.format == "JPEG":
         comment = image.info.get("comment", b"")
         text = comment.decode("utf-8", "replace") if isinstance(comment, bytes) else ""
-        return text.removeprefix(_COMMENT_PREFIX) if text.startswith(_COMMENT_PREFIX) else None
+        return text.removeprefix(COMMENT_PREFIX) if text.startswith(COMMENT_PREFIX) else None
     if image.format == "WEBP":
         xmp = image.info.get("xmp")
         if not isinstance(xmp, bytes):
@@ -92,7 +90,7 @@ def _embedded_text(image: Image.Image) -> str | None:
         except ElementTree.ParseError:
             return None
         for element in root.iter():
-            value = element.get(f"{{{_XMP_NS}}}parameters")
+            value = element.get(f"{{{XMP_NAMESPACE}}}parameters")
             if value is not None:
                 return value
     return None

@@ -82,20 +82,27 @@ def main(
 
 @main.command()
 @click.argument("file", type=click.File("rb"))
+@click.option("--json", "as_json", is_flag=True,
+              help='Print {"valid": ..., "message": ...} on stdout, the message in Bedrock\'s '
+                   "exact one-line wording.")
 @click.pass_obj
-def validate(target: Target, file: BinaryIO) -> None:
+def validate(target: Target, file: BinaryIO, as_json: bool) -> None:
     """Check a request body FILE (or - for standard input) against the contract of the
     group's --model-id.
 
-    Prints "valid" and exits 0, or prints Bedrock's wording of every violation and exits 3
-    (the code of a request refused locally).
+    Prints "valid" and exits 0, or prints every violation, one per line (#/pointer: text),
+    and exits 3 (the code of a request refused locally).
     """
     try:
         bedrock_contract.check_request(target.contract, file.read())
     except bedrock_contract.InvalidRequestBody as err:
-        click.echo(err.message, err=True)
+        if as_json:
+            click.echo(json.dumps({"valid": False, "message": err.message}))
+        else:
+            for violation in err.violations:
+                click.echo(str(violation), err=True)
         sys.exit(ExitCode.REFUSED_LOCALLY)
-    click.echo("valid")
+    click.echo(json.dumps({"valid": True, "message": None}) if as_json else "valid")
 
 
 @main.command()

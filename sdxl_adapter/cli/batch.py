@@ -12,18 +12,20 @@ import click
 
 from sdxl_adapter.batch import (
     BadLine,
+    BatchLine,
     BatchRun,
     BatchSummary,
     Generate,
     Parse,
     output_name,
+    parse_batch,
     read_batch,
 )
 from sdxl_adapter.cli.endpoint import PLACEHOLDER_NOTE, Target, known_model
 from sdxl_adapter.cli.errors import ExitCode, Failure, describable, describe, reported
 from sdxl_adapter.cli.migrate import migration_notes
 from sdxl_adapter.cli.options import FIT_HINT, request_from_mapping
-from sdxl_adapter.cli.output import check_writable_dir
+from sdxl_adapter.cli.output import check_writable_dir, make_dir
 from sdxl_adapter.errors import InvalidRequest
 from sdxl_adapter.fit import FitError, unfitted
 from sdxl_adapter.manifest import MANIFEST_NAME
@@ -31,6 +33,7 @@ from sdxl_adapter.migration import migrate
 from sdxl_adapter.request import AnyRequest, ModelRequest, elided
 
 DEFAULT_OUT_ROOT = Path("out")
+STDIN = "-"
 
 
 @click.command()
@@ -67,7 +70,7 @@ def batch(
     migrate_to: str | None,
     fit: bool,
 ) -> None:
-    """Generate one image per line of FILE (JSON Lines; - for stdin is not supported).
+    """Generate one image per line of FILE (JSON Lines; - reads standard input).
 
     \b
     Each line is a prompt as a JSON string, or an object keyed like generate's
@@ -75,27 +78,27 @@ def batch(
       "a lighthouse at dusk"
       {"prompt": "a fox", "negative": ["blur"], "size": "1152x896", "seed": 7,
        "steps": 40, "style": "anime", "cfg_scale": 9}
-    Images are paths, relative to FILE's folder ("fit": true fits them):
+    Images are paths, relative to FILE's folder (the current one for -; "fit": true fits
+    them):
       {"prompt": "a red door", "image": "house.png", "mask": "masks/door.png"}
 
-    Line N's image is <out-dir>/000N.<format>; manifest.jsonl records each line's outcome.
+    Line N's image is <out-dir>/000N.<format> (for -, out-dir defaults to out/stdin);
+    manifest.jsonl records each line's outcome.
     Re-running the same command after an interruption does only the lines not done yet
     and never overwrites a finished image. Bad lines are reported and skipped.
     """
-    out_dir = out_dir or DEFAULT_OUT_ROOT / file.stem
+    from_stdin = str(file) == STDIN
+    out_dir = out_dir or DEFAULT_OUT_ROOT / ("stdin" if from_stdin else file.stem)
+    source = "<stdin>" if from_stdin else str(file)  # what messages name
     with reported(target.debug):
-        try:
-            lines = read_batch(file, _parser(target, migrate_to, fit))
-        except (OSError, UnicodeDecodeError) as err:
-            reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
-            raise Failure(f"cannot read {file}: {reason}", ExitCode.INPUT_UNREADABLE) from err
+        lines = _read_lines(file, _parser(target, migrate_to, fit))
         run = BatchRun(lines, out_dir, concurrency=concurrency, keep_filtered=keep_filtered,
                        describe=_describe)
         for line in lines:
             for note in line.notes:
-                click.echo(f"{file}:{line.number}: {note}", err=True)
+                click.echo(f"{source}:{line.number}: {note}", err=True)
         for line in run.bad_lines():
-            click.echo(f"{file}:{line.number}: bad line, skipped: {line.problem}", err=True)
+            click.echo(f"{source}:{line.number}: bad line, skipped: {line.problem}", err=True)
         sent_to = Target(target.endpoint, target.region, target.profile,
                          migrate_to or target.model_id, target.debug)
         if dry_run:
@@ -108,7 +111,18 @@ def batch(
             if warning:
                 click.echo(warning, err=True)
             summary = _run_with_progress(run, client.generate)
-    _finish(run, summary, file, as_json, sent_to)
+    _finish(run, summary, source, as_json, sent_to)
+
+
+def _read_lines(file: Path, parse: Parse) -> list[BatchLine]:
+    """FILE's lines, or standard input's (image paths then relative to the current folder)."""
+    try:
+        if str(file) == STDIN:
+            return parse_batch(sys.stdin.buffer.read().decode("utf-8"), Path.cwd(), parse)
+        return read_batch(file, parse)
+    except (OSError, UnicodeDecodeError) as err:
+        reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
+        raise Failure(f"cannot read {file}: {reason}", ExitCode.INPUT_UNREADABLE) from err
 
 
 def _parser(target: Target, migrate_to: str | None, fit: bool) -> Parse:
@@ -143,11 +157,7 @@ def _describe(err: BaseException) -> str:
 
 
 def _prepare(out_dir: Path) -> None:
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise Failure(f"cannot create {out_dir}: {err.strerror}",
-                      ExitCode.OUTPUT_UNWRITABLE) from err
+    make_dir(out_dir)
     check_writable_dir(out_dir)
 
 
@@ -181,10 +191,10 @@ def _run_with_progress(run: BatchRun, generate: Generate) -> BatchSummary:
         return run.run(generate, on_progress=bar.update, on_interrupt=stopping)
 
 
-def _finish(run: BatchRun, summary: BatchSummary, file: Path, as_json: bool,
+def _finish(run: BatchRun, summary: BatchSummary, source: str, as_json: bool,
             target: Target) -> None:
     for record in sorted(summary.failures, key=lambda r: r.line):
-        click.echo(f"{file}:{record.line}: failed: {record.error}", err=True)
+        click.echo(f"{source}:{record.line}: failed: {record.error}", err=True)
     manifest = run.out_dir / MANIFEST_NAME
     if as_json:
         click.echo(json.dumps({

@@ -96,10 +96,11 @@ class Target:
     def describe(self, client: BedrockImageClient) -> str:
         """One line saying where requests go, for stderr."""
         if self.is_mock:
-            return f"endpoint: mock (in-process; {PLACEHOLDER_NOTE}), model {self.model_id}"
+            return f"endpoint: mock (in-process), model {self.model_id}"
         region = client.boto_client.meta.region_name
-        return f"endpoint: {self.endpoint} {client.endpoint_url} (region {region}), model " \
-               f"{self.model_id}"
+        # A URL endpoint is the client's URL: said once.
+        where = client.endpoint_url if self.is_url else f"{self.endpoint} {client.endpoint_url}"
+        return f"endpoint: {where} (region {region}), model {self.model_id}"
 
 
 def _retry_mode_configured(profile: str | None) -> bool:

@@ -12,6 +12,7 @@ import enum
 import sys
 import traceback
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import click
 from botocore.exceptions import (
@@ -129,9 +130,12 @@ def describe(err: BaseException) -> tuple[str, ExitCode]:
     if isinstance(err, InvalidRegionError):
         return f"{err}: pass a region such as us-east-1", ExitCode.AWS_CONFIG
     if isinstance(err, UnknownEndpointError | EndpointConnectionError | errors.ConnectionFailed):
+        if _is_local(_unreached_url(err)):
+            advice = "the mock server may not be running (start it with `mock-bedrock serve`)"
+        else:
+            advice = "check the endpoint, and that the region offers Amazon Bedrock"
         return (
-            f"cannot reach Bedrock Runtime ({_cause_text(err)}): check the endpoint, and that "
-            "the region offers Amazon Bedrock",
+            f"cannot reach Bedrock Runtime ({_cause_text(err)}): {advice}",
             ExitCode.ENDPOINT_UNREACHABLE,
         )
     if isinstance(err, errors.ContentFiltered):
@@ -179,6 +183,22 @@ def end_of_life_message(err: errors.ModelEndOfLife) -> str:
         return text + "; choose a live model from `sdxl models`"
     return (f"{text}; move to {err.replacement}: `sdxl migrate BODY --to {err.replacement}`, "
             f"or `sdxl --model-id {err.replacement} generate`")
+
+
+_LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def _unreached_url(err: BaseException) -> str | None:
+    """The URL botocore could not reach, from the error or the one it was raised from."""
+    for found in (err, err.__cause__):
+        kwargs = getattr(found, "kwargs", None)
+        if isinstance(kwargs, dict) and isinstance(kwargs.get("endpoint_url"), str):
+            return kwargs["endpoint_url"]
+    return None
+
+
+def _is_local(url: str | None) -> bool:
+    return url is not None and urlsplit(url).hostname in _LOCAL_HOSTS
 
 
 def _cause_text(err: BaseException) -> str:

@@ -8,6 +8,7 @@ shows M's own options.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,8 @@ from sdxl_adapter.cli.options import (
     requires_prompt,
     takes_prompt,
 )
-from sdxl_adapter.cli.output import body_json, check_writable_dir, free_name
+from sdxl_adapter.cli.output import body_json, check_writable_dir, free_name, make_dir
+from sdxl_adapter.cli.placeholder import is_placeholder
 from sdxl_adapter.fit import unfitted
 from sdxl_adapter.models import is_sdxl
 from sdxl_adapter.request import ModelRequest
@@ -49,9 +51,10 @@ def generate_command(contract: ModelContract) -> click.Command:
         click.Option(["--body", "body_file"], type=click.Path(path_type=Path),
                      help="Send the JSON request body in this file (- for stdin) instead of "
                           "PROMPT and the request options."),
-        click.Option(["-o", "--output"], type=click.Path(path_type=Path),
+        click.Option(["-o", "--output"], type=click.Path(),
                      help="Where to write the image (a file, or a folder for the default "
-                          f"name). Default: {_stem(contract)}-<seed>.<format> in the current "
+                          "name; a path ending in / is a folder, made if missing). "
+                          f"Default: {_stem(contract)}-<seed>.<format> in the current "
                           "folder, never clobbering. A .png/.jpg/.webp name sets the output "
                           "format when none is given."),
         click.Option(["--overwrite"], is_flag=True, help="Replace an existing --output file."),
@@ -93,7 +96,7 @@ def _generate(**kwargs: Any) -> None:
     target = click.get_current_context().find_object(Target) or Target()
     common = {name: kwargs.pop(name, False) for name in _COMMON}
     prompt = kwargs.pop(PROMPT, None)
-    output: Path | None = common["output"]
+    output, folder = _output_path(common["output"])
     with reported(target.debug):
         contract = target.contract
         _format_from_name(contract, output, common["body_file"], kwargs)
@@ -104,7 +107,7 @@ def _generate(**kwargs: Any) -> None:
                        f"{target.model_id})", err=True)
             click.echo(body_json(contract, request.to_body()))
             return
-        destination = _destination(output, common["overwrite"], contract)
+        destination = _destination(output, folder, common["overwrite"], contract)
         with target.client() as client:
             click.echo(target.describe(client), err=True)
             warning = target.end_of_life_warning()
@@ -119,6 +122,17 @@ def _generate(**kwargs: Any) -> None:
         _report(result, path, target, common["as_json"])
 
 
+def _output_path(raw: str | None) -> tuple[Path | None, Path | None]:
+    """``-o`` as (the file to write, the folder to name it in): a path ending in a
+    separator, or an existing folder, is a folder."""
+    if raw is None:
+        return None, None
+    path = Path(raw)
+    if raw.endswith(("/", os.sep)) or path.is_dir():
+        return None, path
+    return path, None
+
+
 def _format_option(contract: ModelContract) -> str | None:
     found = model_options(contract).field_option(contract.response.format_field or "")
     return found.param if found else None
@@ -127,7 +141,7 @@ def _format_option(contract: ModelContract) -> str | None:
 def _format_from_name(contract: ModelContract, output: Path | None, body_file: Path | None,
                       options: dict[str, Any]) -> None:
     # -o x.jpg without --output-format asks for JPEG, where the model makes it.
-    named = output_format_of(output) if output is not None and not output.is_dir() else None
+    named = output_format_of(output) if output is not None else None
     param = _format_option(contract)
     if named is None or body_file is not None or param is None or options.get(param):
         return
@@ -137,7 +151,7 @@ def _format_from_name(contract: ModelContract, output: Path | None, body_file: P
 
 def _check_format(contract: ModelContract, output: Path | None, request: ModelRequest,
                   options: dict[str, Any]) -> None:
-    named = output_format_of(output) if output is not None and not output.is_dir() else None
+    named = output_format_of(output) if output is not None else None
     asked = request.output_format
     if named is None or named == asked:
         return
@@ -204,10 +218,12 @@ class _Destination:
         return free_name(self.folder, f"{self.stem}-{result.seed}{tag}", result.extension)
 
 
-def _destination(output: Path | None, overwrite: bool, contract: ModelContract) -> _Destination:
+def _destination(output: Path | None, folder: Path | None, overwrite: bool,
+                 contract: ModelContract) -> _Destination:
     # Checked before the request is sent: a refusal afterwards would waste a paid call.
-    if output is None or output.is_dir():
-        folder = output or Path.cwd()
+    if output is None:
+        folder = folder or Path.cwd()
+        make_dir(folder)
         check_writable_dir(folder)
         return _Destination(folder, None, _stem(contract))
     check_writable_dir(output.parent)
@@ -241,7 +257,7 @@ def _summary(result: GenerationResult, path: Path | None, target: Target) -> dic
         "request_id": result.request_id,
         "model_id": result.model_id,
         "endpoint": target.endpoint,
-        "placeholder": target.is_mock,
+        "placeholder": target.is_mock or is_placeholder(result.data),
     }
 
 
@@ -252,7 +268,7 @@ def _report(result: GenerationResult, path: Path, target: Target, as_json: bool)
     click.echo(f"wrote {path}")
     reason = "null (success)" if result.finish_reason is None else result.finish_reason
     click.echo(f"seed {result.seed}, finish reason {reason}")
-    if target.is_mock:
+    if target.is_mock or is_placeholder(result.data):
         click.echo(f"note: {PLACEHOLDER_NOTE}")
 
 

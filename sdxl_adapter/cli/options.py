@@ -14,6 +14,7 @@ batch file.
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -252,25 +253,22 @@ def request_from_mapping(
     base_dir: Path | None = None, *, fit: bool = False,
 ) -> Built:
     """The request a batch line's object describes: its keys are named like ``generate``'s
-    parameters and each value is converted by the same click type as on the command line.
+    parameters, its options or the body fields (:func:`line_keys`), and each value is
+    converted by the same click type as on the command line.
     Image paths are read relative to ``base_dir`` (the batch file's folder). ``fit`` is
     the default of the line's own ``fit`` key."""
     template = _line_template(contract)
     params = {p.name: p for p in template.params if p.name}
-    unknown = sorted(set(data) - set(params))
-    if unknown:
-        raise BadLine(
-            f"unknown key(s) {', '.join(unknown)}; known keys: {', '.join(sorted(params))}"
-        )
-    prompt = data.get(PROMPT)
+    named = _by_param(data, line_keys(contract))
+    prompt = named.get(PROMPT, (PROMPT, None))[1]
     if prompt is not None and not isinstance(prompt, str):
         raise BadLine(f'"{PROMPT}" must be a string')
     ctx = click.Context(template)
     values: dict[str, Any] = {FIT: fit} if contract.image_fields else {}
-    for key, value in data.items():
-        if key == PROMPT or value is None:
+    for name, (key, value) in named.items():
+        if name == PROMPT or value is None:
             continue
-        param = params[key]
+        param = params[name]
         if param.type is IMAGE_FILE and isinstance(value, str) and base_dir is not None:
             value = str(base_dir / value)
         if param.multiple:
@@ -279,7 +277,7 @@ def request_from_mapping(
                 raise BadLine(f"{key}: must be a string or a list of strings")
         try:
             _refuse_lossy_number(value, param)
-            values[key] = (
+            values[name] = (
                 tuple(param.type.convert(v, param, ctx) for v in items)
                 if param.multiple
                 else param.type.convert(value, param, ctx)
@@ -287,6 +285,46 @@ def request_from_mapping(
         except click.BadParameter as err:
             raise BadLine(f"{key}: {err.message}") from None
     return request_from_options(model_id, contract, prompt, values)
+
+
+def _by_param(data: Mapping[str, Any], keys: Mapping[str, str]) -> dict[str, tuple[str, Any]]:
+    """A line's values by parameter name, each with the key the line spelled it as."""
+    unknown = [key for key in data if key not in keys]
+    if unknown:
+        guesses = [_unknown_key(key, keys) for key in unknown]
+        known = sorted(set(keys.values()))
+        raise BadLine(f"{'; '.join(guesses)}; known keys: {', '.join(known)}")
+    named: dict[str, tuple[str, Any]] = {}
+    for key, value in data.items():
+        name = keys[key]
+        if name in named:
+            raise BadLine(f"{named[name][0]} and {key} are the same key: give one")
+        named[name] = (key, value)
+    return named
+
+
+def _unknown_key(key: str, keys: Mapping[str, str]) -> str:
+    close = difflib.get_close_matches(key, list(keys), n=1)
+    return f"unknown key {key}" + (f" (did you mean {close[0]}?)" if close else "")
+
+
+@cache
+def line_keys(contract: ModelContract) -> dict[str, str]:
+    """Every key a batch line may use -> the parameter it sets: the parameter's name, each
+    long option spelled with dashes or underscores, and the body field it sets
+    (``style``, ``style-preset``, ``style_preset`` -> ``style``)."""
+    keys: dict[str, str] = {}
+    for param in _line_template(contract).params:
+        if param.name is None:
+            continue
+        keys[param.name] = param.name
+        for flag in param.opts:
+            if flag.startswith("--"):
+                spelled = flag.removeprefix("--")
+                keys[spelled] = keys[spelled.replace("-", "_")] = param.name
+    for option in model_options(contract).fields:
+        keys.setdefault(option.field, option.param)
+    return keys
 
 
 def _refuse_lossy_number(value: Any, param: click.Parameter) -> None:

@@ -18,6 +18,15 @@ def body_json(contract: ModelContract, body: Mapping[str, Any]) -> str:
     return json.dumps(elided(contract, body), indent=2)
 
 
+def make_dir(folder: Path) -> None:
+    """Make ``folder`` (and its parents) unless it exists; OUTPUT_UNWRITABLE if it cannot be."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise Failure(f"cannot create {folder}: {err.strerror or err}",
+                      ExitCode.OUTPUT_UNWRITABLE) from err
+
+
 def check_writable_dir(folder: Path) -> None:
     """Fail (OUTPUT_UNWRITABLE) before anything is sent when ``folder`` cannot take a file."""
     if not folder.is_dir():
