@@ -150,3 +150,13 @@ def test_an_unreachable_local_url_suggests_starting_the_mock(host: str, in_tmp: 
     (error,) = [x for x in result.stderr.splitlines() if x.startswith("Error: ")]
     assert "mock-bedrock serve" in error
     assert "region" not in error
+
+
+def test_a_dry_run_with_bad_lines_exits_as_the_real_run_does(in_tmp: Path) -> None:
+    batch = in_tmp / "lines.jsonl"
+    batch.write_text('"a lighthouse"\n{"prompt": "x", "steps": 3}\n', encoding="utf-8")
+    dry = sdxl("batch", str(batch), "--dry-run")
+    real = sdxl("batch", str(batch), "--out-dir", str(in_tmp / "out"))
+    assert dry.exit_code == real.exit_code == ExitCode.BATCH_INCOMPLETE
+    assert "1 bad" in dry.stderr
+    assert len(dry_run_bodies(dry)) == 1  # the good line would still be sent
