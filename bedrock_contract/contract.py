@@ -56,6 +56,7 @@ class ModelContract:
     alpha_rule: AlphaRule | None
     image_to_image: Mapping[str, Any]
     operation: Operation | None
+    cheapest: tuple[str, ...]  # fields that, at their minimum, make the cheapest generation
     response: ResponseShape
     frame: RefusalFrame
 
@@ -101,6 +102,7 @@ class ModelContract:
                 alpha_rule=AlphaRule(alpha["image"], alpha["when"]) if alpha else None,
                 image_to_image=spec.get("image_to_image", {}),
                 operation=Operation.from_profile(spec.get("operation")),
+                cheapest=tuple(spec.get("cheapest", ())),
                 response=ResponseShape.from_profile(profile["response"]),
                 frame=RefusalFrame(**{**frame.__dict__, **(own_frame or {})}),
             )
