@@ -32,13 +32,13 @@ from bedrock_contract.validation import (
     InvalidRequestBody,
     InvalidResponseBody,
     ValidRequest,
+    body_text,
     check_request,
     check_response,
-    parse_body,
     request_violations,
 )
 from bedrock_contract.version import __version__ as __version__
-from bedrock_contract.wording import Violation
+from bedrock_contract.violation import Violation
 
 __all__ = [
     "PATH_VARIABLE",
@@ -61,12 +61,12 @@ __all__ = [
     "SizeRule",
     "ValidRequest",
     "Violation",
+    "body_text",
     "check_request",
     "check_response",
     "contract_for",
     "default_catalogue",
     "format_size",
     "parse_as_of",
-    "parse_body",
     "request_violations",
 ]

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
-from jsonschema import Draft202012Validator
 
+from bedrock_contract.dialect import check_dialect
+from bedrock_contract.everit import JavaSchema
 from bedrock_contract.lifecycle import Lifecycle, ModelVersion
 from bedrock_contract.loader import PROFILE, REQUEST, RESPONSE, read_json
 from bedrock_contract.operations import Operation
@@ -31,6 +32,11 @@ class RefusalFrame:
 
     def message(self, violations: list[str]) -> str:
         return f"{self.prefix}{self.separator.join(violations)}{self.suffix}"
+
+    def bare(self) -> str:
+        """The refusal of a body that is not a JSON object: the frame with no violations,
+        ``Malformed input request, please reformat your input and try again.``"""
+        return f"{self.prefix.rstrip(': ')}{self.suffix}"
 
 
 @dataclass(frozen=True, eq=False)
@@ -65,12 +71,14 @@ class ModelContract:
         profile = read_json(folder / PROFILE)
         request, response = read_json(folder / REQUEST), read_json(folder / RESPONSE)
         where = str(folder / PROFILE)
+        check_dialect(request, folder / REQUEST)
+        check_dialect(response, folder / RESPONSE)
         try:
-            Draft202012Validator.check_schema(request)
-            Draft202012Validator.check_schema(response)
             spec = profile["request"]
             alpha = spec.get("alpha_required")
-            own_frame = profile.get("refusal_frame")
+            # A profile may state the model's own frame (its source beside it).
+            own_frame = {k: v for k, v in profile.get("refusal_frame", {}).items()
+                         if k != "source"}
             return cls(
                 family=folder.name,
                 folder=folder,
@@ -194,17 +202,18 @@ class ModelContract:
     @cached_property
     def fast_request_validator(self) -> jsonschema_rs.Validator:
         """The verdict on the hot path (~2 us a body); the pure-Python validator below is
-        asked only for the details of a refusal."""
+        asked for the verdict on the rest, and for the words of a refusal."""
         return jsonschema_rs.validator_for(dict(self.request_schema))
 
     @cached_property
-    def request_validator(self) -> Draft202012Validator:
-        return Draft202012Validator(self.request_schema)
+    def java_request_schema(self) -> JavaSchema:
+        """The service's validator, emulated: the verdict and the words of a refusal."""
+        return JavaSchema.from_file(self.folder / REQUEST)
 
     @cached_property
     def fast_response_validator(self) -> jsonschema_rs.Validator:
         return jsonschema_rs.validator_for(dict(self.response_schema))
 
     @cached_property
-    def response_validator(self) -> Draft202012Validator:
-        return Draft202012Validator(self.response_schema)
+    def java_response_schema(self) -> JavaSchema:
+        return JavaSchema.from_file(self.folder / RESPONSE)

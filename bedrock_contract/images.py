@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from PIL import Image, UnidentifiedImageError
 
 from bedrock_contract.sizes import PairsRule, format_size
-from bedrock_contract.wording import Violation
+from bedrock_contract.violation import Violation
 
 if TYPE_CHECKING:
     from bedrock_contract.contract import ModelContract

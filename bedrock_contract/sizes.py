@@ -37,7 +37,7 @@ class PairsRule:
         cls, spec: Mapping[str, Any], request_schema: Mapping[str, Any], from_image: str | None
     ) -> PairsRule:
         width, height = spec["width"], spec["height"]
-        rule = request_schema["$defs"][spec["rule"]]
+        rule = request_schema["definitions"][spec["rule"]]
         allowed = tuple(
             (b["properties"][width]["const"], b["properties"][height]["const"])
             for b in rule["anyOf"]
@@ -66,12 +66,6 @@ class PairsRule:
     def output_size(self, body: Mapping[str, Any], images: Mapping[str, Image.Image]) -> Size:
         image = images.get(self.from_image) if self.from_image else None
         return image.size if image is not None else self.asked(body)
-
-    def violation(self, body: Mapping[str, Any]) -> str:
-        return (
-            f"{format_size(self.asked(body))} (width x height) is not one of the allowed "
-            f"sizes: {', '.join(self.choices())}"
-        )
 
 
 @dataclass(frozen=True)

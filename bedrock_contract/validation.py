@@ -16,19 +16,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import jsonschema_rs
 from PIL import Image, UnidentifiedImageError
 
 from bedrock_contract.contract import ModelContract
+from bedrock_contract.everit import JavaSchema, NotJSON, parse_java
 from bedrock_contract.images import image_violations
-from bedrock_contract.wording import Violation, violations_of
+from bedrock_contract.violation import Violation
 
 
 class InvalidRequestBody(ValueError):
     """A request body the service would refuse; ``str()`` is Bedrock's message."""
 
-    def __init__(self, violations: list[Violation], contract: ModelContract) -> None:
+    def __init__(self, violations: list[Violation], contract: ModelContract,
+                 parsed: bool = True) -> None:
         self.violations = violations
-        self.message = contract.frame.message([str(v) for v in violations])
+        # A body that is not a JSON object is refused with the bare frame, no violations.
+        self.message = (contract.frame.message([str(v) for v in violations]) if parsed
+                        else contract.frame.bare())
         super().__init__(self.message)
 
 
@@ -51,59 +56,93 @@ class ValidRequest:
     images: dict[str, Image.Image] = field(default_factory=dict)
 
 
-def parse_body(raw: bytes | str | Mapping[str, Any]) -> tuple[object, list[Violation]]:
-    if isinstance(raw, Mapping):
-        return dict(raw), []
-    try:
-        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-        return json.loads(text, parse_constant=_refuse_constant), []
-    except UnicodeDecodeError:
-        return None, [Violation("#", "body is not UTF-8 encoded JSON")]
-    except RecursionError:
-        return None, [Violation("#", "body is nested too deeply to parse")]
-    except ValueError as err:  # json.JSONDecodeError and the constants refused below
-        return None, [Violation("#", f"body is not valid JSON ({err})")]
+class _Parsed:
+    """A body parsed for the fast path, noting what the compiled validator would judge
+    otherwise than everit: JSON Schema counts ``2.0`` (and ``-0``) as an integer, org.json
+    types them ``BigDecimal`` (and ``Double``), so a body holding one goes to everit."""
+
+    def __init__(self, text: str) -> None:
+        self.java_typed_differently = False
+        self.value = json.loads(text, object_pairs_hook=_no_duplicates,
+                                parse_float=self._float, parse_int=self._int,
+                                parse_constant=_refuse_constant)
+
+    def _float(self, literal: str) -> float:
+        value = float(literal)
+        if value.is_integer():
+            self.java_typed_differently = True
+        return value
+
+    def _int(self, literal: str) -> int:
+        if literal == "-0":
+            self.java_typed_differently = True
+        return int(literal)
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    made = dict(pairs)
+    if len(made) != len(pairs):
+        raise ValueError("duplicate key")  # org.json refuses a repeated key
+    return made
 
 
 def _refuse_constant(name: str) -> float:
-    # Python's json accepts NaN and Infinity, which are not JSON and slip past range checks.
+    # Python's json accepts NaN and Infinity, which are not JSON.
     raise ValueError(f"{name} is not a JSON value")
 
 
-def request_violations(contract: ModelContract, body: object) -> list[Violation]:
-    """Every schema violation of an already-parsed request body (images not decoded)."""
-    if contract.fast_request_validator.is_valid(body):
-        return []
-    return violations_of(contract.request_validator.iter_errors(body), contract.size)
+def body_text(raw: object) -> str:
+    """The body as the service receives it: text as it is, bytes as UTF-8, any other value
+    as ``json.dumps`` writes it, as the adapter sends it (so a float 30.0 arrives as
+    ``30.0``)."""
+    if isinstance(raw, str):
+        return raw
+    return raw.decode("utf-8") if isinstance(raw, bytes) else json.dumps(raw)
+
+
+def _schema_check(
+    raw: object, fast: jsonschema_rs.Validator, java: JavaSchema
+) -> tuple[dict[str, Any] | None, list[Violation]]:
+    """The parsed body (None when it is not a JSON object) and its schema violations:
+    ``fast`` gives the verdict where it agrees with everit, ``java`` (everit's) the rest."""
+    try:
+        text = body_text(raw)
+        parsed = _Parsed(text)
+    except (UnicodeDecodeError, ValueError, RecursionError) as err:
+        return None, [Violation("#", f"is not a JSON object ({err})")]
+    if not isinstance(parsed.value, dict):
+        return None, [Violation("#", "is not a JSON object")]
+    if fast.is_valid(parsed.value) and not parsed.java_typed_differently:
+        return parsed.value, []
+    try:
+        found = java.violations(parse_java(text))
+    except NotJSON as err:
+        return None, [Violation("#", f"is not a JSON object ({err})")]
+    return parsed.value, [Violation(pointer, message) for pointer, message in found]
+
+
+def _request_check(contract: ModelContract, raw: object) -> tuple[dict[str, Any] | None,
+                                                                  list[Violation]]:
+    return _schema_check(raw, contract.fast_request_validator, contract.java_request_schema)
+
+
+def request_violations(contract: ModelContract, raw: object) -> list[Violation]:
+    """The schema violations of a request body, as Bedrock lists them (images not decoded)."""
+    return _request_check(contract, raw)[1]
 
 
 def check_request(contract: ModelContract, raw: bytes | str | Mapping[str, Any]) -> ValidRequest:
     """Parse and check a request body; raise :class:`InvalidRequestBody` listing every
-    violation, worded as Bedrock words them."""
-    body, problems = parse_body(raw)
+    violation, worded and ordered as Bedrock's validator does."""
+    body, problems = _request_check(contract, raw)
+    if body is None:
+        raise InvalidRequestBody(problems, contract, parsed=False)
     if problems:
         raise InvalidRequestBody(problems, contract)
-    problems = request_violations(contract, body)
-    images: dict[str, Image.Image] = {}
-    if isinstance(body, dict):
-        images, image_problems = image_violations(contract, body)
-        problems += image_problems
+    images, problems = image_violations(contract, body)
     if problems:
         raise InvalidRequestBody(problems, contract)
-    assert isinstance(body, dict)  # no violation, so the schema's "type": "object" held
-    return ValidRequest(_integers_as_int(contract, body), images)
-
-
-def _integers_as_int(contract: ModelContract, body: dict[str, Any]) -> dict[str, Any]:
-    # JSON Schema counts 1152.0 as an integer, so the body is valid; hand it on as 1152 so
-    # that code using the value (sizes, seeds, step counts) sees the type the schema promised.
-    properties = contract.properties
-    return {
-        key: int(value)
-        if isinstance(value, float) and properties.get(key, {}).get("type") == "integer"
-        else value
-        for key, value in body.items()
-    }
+    return ValidRequest(body, images)
 
 
 # Pillow's names for the formats an ``output_format`` asks for.
@@ -117,12 +156,10 @@ def check_response(
 ) -> dict[str, Any]:
     """Parse and check a response body, each image included (base64 of ``output_format``,
     the model's own format by default); raise :class:`InvalidResponseBody` on drift."""
-    body, problems = parse_body(raw)
-    if not problems and not contract.fast_response_validator.is_valid(body):
-        problems = violations_of(contract.response_validator.iter_errors(body), contract.size)
-    if problems:
+    body, problems = _schema_check(
+        raw, contract.fast_response_validator, contract.java_response_schema)
+    if body is None or problems:
         raise InvalidResponseBody(problems, contract)
-    assert isinstance(body, dict)
     expected = PILLOW_FORMATS.get(output_format or contract.output_formats[0], "PNG")
     problems = _image_violations(contract, body, expected)
     if problems:

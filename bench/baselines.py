@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from jsonschema import Draft202012Validator
 from PIL import Image, ImageDraw
 
 from bedrock_contract import ModelContract
+from bedrock_contract.dialect import SchemaValidator
 from bench import clients
 
 
@@ -148,7 +148,7 @@ def naive_upscale(source: Image.Image, size: tuple[int, int],
 
 def plain_validator(contract: ModelContract) -> Callable[[bytes], None]:
     """Parse and validate with pure-Python jsonschema: the textbook way to check a body."""
-    validator = Draft202012Validator(contract.request_schema)
+    validator = SchemaValidator(contract.request_schema)
 
     def validate(raw: bytes) -> None:
         validator.validate(json.loads(raw))

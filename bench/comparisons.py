@@ -475,7 +475,7 @@ def validation_rate(plan: Plan) -> list[Row]:
     mine_rate, plain_rate = (totals[n][0] / totals[n][1] for n in ("mine", "plain"))
     return [Row(section, "distinct bodies per second", "bodies/s", mine_rate, plain_rate,
                 VALIDATION_RATE, "bedrock_contract.check_request",
-                "jsonschema Draft202012Validator",
+                "jsonschema Draft7Validator",
                 f"{totals['mine'][0]:,} vs {totals['plain'][0]:,} SDXL bodies, JSON parsing "
                 "included on both sides")]
 

@@ -11,7 +11,7 @@ MODEL_ID = "acme.poster-v2:0"
 PIXELS = {"1:1": [768, 768], "3:1": [1536, 512]}
 
 REQUEST = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$schema": "http://json-schema.org/draft-07/schema#",
     "type": "object",
     "additionalProperties": False,
     "required": ["headline"],
@@ -26,7 +26,7 @@ REQUEST = {
     },
 }
 RESPONSE = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$schema": "http://json-schema.org/draft-07/schema#",
     "type": "object",
     "required": ["posters", "outcomes"],
     "properties": {

@@ -282,7 +282,7 @@ def test_finish_reason_error_raises_generation_failed(
 # --- responses that break the contract ------------------------------------------------------
 
 DRIFTED = {
-    "not JSON": (b"<html>502 Bad Gateway</html>", "#: body is not valid JSON"),
+    "not JSON": (b"<html>502 Bad Gateway</html>", "#: is not a JSON object"),
     "missing artifacts": (b'{"result": "success"}', "#: required key [artifacts] not found"),
     "empty artifacts": (
         b'{"result": "success", "artifacts": []}',

@@ -188,7 +188,7 @@ def test_a_schema_rule_of_the_model_is_refused_locally(in_tmp: Path) -> None:
     (in_tmp / "photo.png").write_bytes(image_bytes((640, 448)))
     result = sdxl("--model-id", SD35, "generate", "x", "--image", "photo.png")
     assert result.exit_code == ExitCode.REFUSED_LOCALLY
-    assert "property [strength] is required when [image] is present" in result.stderr
+    assert "#: required key [strength] not found" in result.stderr
 
 
 # --- Stability outcomes, through a mock server ------------------------------------------

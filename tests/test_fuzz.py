@@ -35,6 +35,7 @@ from hypothesis import HealthCheck, assume, event, example, given, settings, str
 from hypothesis.control import currently_in_test_context
 from PIL import Image
 
+from bedrock_contract.dialect import required_with
 from mock_bedrock.doors.inprocess import mock_sdxl
 from mock_bedrock.doors.server import MockServer
 from mock_bedrock.service.admin import PREFIX as ADMIN_PREFIX
@@ -78,7 +79,7 @@ IMAGE_FIELDS = tuple(name for name, rule in FIELDS.items() if "contentEncoding" 
 SIZE_FIELDS = ("width", "height")
 # Fields that need another field present (init_image, ...), and the image fields: only the
 # image-to-image bodies carry them.
-IMAGE_SHAPE_FIELDS = set(SCHEMA["dependentRequired"]) | set(IMAGE_FIELDS)
+IMAGE_SHAPE_FIELDS = set(required_with(SCHEMA)) | set(IMAGE_FIELDS)
 TEXT_FIELDS = [n for n in FIELDS if n not in IMAGE_SHAPE_FIELDS and n not in SIZE_FIELDS]
 
 
@@ -256,7 +257,8 @@ def odd_bytes(draw: st.DrawFn) -> bytes:
 def reference_verdict(raw: bytes) -> bool | None:
     """The reference validator's verdict on a JSON body; None when ``raw`` is not JSON."""
     try:
-        body = json.loads(raw.decode("utf-8"), parse_constant=_not_json)
+        body = json.loads(raw.decode("utf-8"), parse_constant=_not_json,
+                          object_pairs_hook=_unique_keys)
     except ValueError:  # also UnicodeDecodeError
         return None
     return bool(request_validator().is_valid(body))
@@ -264,6 +266,12 @@ def reference_verdict(raw: bytes) -> bool | None:
 
 def _not_json(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    if len({key for key, _ in pairs}) != len(pairs):
+        raise ValueError("a repeated key")  # org.json, which the service parses with, refuses it
+    return dict(pairs)
 
 
 def local_refusal(raw: bytes) -> sdxl.InvalidRequestBody | None:
@@ -471,9 +479,10 @@ def test_a_5xx_comes_only_from_a_fault_rule(door: Door, body: dict[str, Any],
 # --- found by this file, kept as regressions ---------------------------------------------
 
 
-def test_integral_float_size_is_served(door: Door) -> None:
+def test_integral_float_size_is_refused(door: Door) -> None:
+    # org.json reads 1152.0 as a BigDecimal, which everit does not take for an integer.
     raw = b'{"text_prompts": [{"text": "a"}], "width": 1152.0, "height": 896.0}'
-    assert reference_verdict(raw) is True
+    assert reference_verdict(raw) is False
     check_body_verdict(door.call(raw), raw)
 
 

@@ -36,6 +36,7 @@ from bedrock_contract import (
     default_catalogue,
     format_size,
 )
+from bedrock_contract.dialect import required_with
 from bedrock_contract.lifecycle import EOL
 from bedrock_contract.service import INVOKE, INVOKE_STREAM, error_statuses
 
@@ -219,7 +220,7 @@ def valid_value(contract: ModelContract, name: str) -> Any:
 
 # What a refusal says is missing: a required key, or one a present field requires.
 _MISSING = re.compile(r"required key \[(?P<a>[^\]]+)\] not found|property \[(?P<b>[^\]]+)\] "
-                      r"is required when")
+                      r"is required")
 
 
 def completed(contract: ModelContract, body: dict[str, Any]) -> dict[str, Any] | None:
@@ -230,15 +231,16 @@ def completed(contract: ModelContract, body: dict[str, Any]) -> dict[str, Any] |
         try:
             check_request(contract, body)
         except InvalidRequestBody as err:
+            if _fill_first_branch(contract, body):
+                continue
             missing = [m["a"] or m["b"] for m in map(_MISSING.search, map(str, err.violations))
                        if m]
             missing = [name for name in missing if name in contract.properties]
             if any(name in body for name in missing):
                 return None
-            if missing:
-                body.update({name: valid_value(contract, name) for name in missing})
-            elif not _fill_first_branch(contract, body):
+            if not missing:
                 return None
+            body.update({name: valid_value(contract, name) for name in missing})
             continue
         return body
     return None
@@ -247,7 +249,10 @@ def completed(contract: ModelContract, body: dict[str, Any]) -> dict[str, Any] |
 def _fill_first_branch(contract: ModelContract, body: dict[str, Any]) -> bool:
     """A top-level anyOf of "one of these fields" branches (outpaint's "at least one
     direction"): sets the first unmet branch's fields at their minimum; False if none."""
-    for branch in contract.request_schema.get("anyOf", ()):
+    branches = contract.request_schema.get("anyOf", ())
+    if any(all(n in body for n in b.get("required", ())) for b in branches):
+        return False
+    for branch in branches:
         needed = [n for n in branch.get("required", ()) if n not in body]
         if needed:
             for name in needed:
@@ -352,7 +357,7 @@ def refused_checks(contract: ModelContract) -> Iterator[Check | None]:
     yield refused(contract, "an unknown key", {**base, "no_such_field": 1})
     for name, spec in contract.properties.items():
         yield from _field_refusals(contract, base, name, spec)
-    for name, needed in contract.request_schema.get("dependentRequired", {}).items():
+    for name, needed in required_with(contract.request_schema).items():
         body = {**base, name: valid_value(contract, name)}
         yield refused(contract, f"{name} without {', '.join(needed)}",
                       {k: v for k, v in body.items() if k not in needed})

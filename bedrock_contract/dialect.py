@@ -1,0 +1,45 @@
+"""The JSON Schema dialect of the contract's schemas: draft-07.
+
+Bedrock words its refusals as the Java validator everit-json-schema does, and everit reads
+drafts 4, 6 and 7 only: a later keyword (``dependentSchemas``, ``$defs``, ...) would be
+ignored by the service, so a schema that states a rule with one would be a rule the service
+does not check. Every schema is therefore draft-07, and every validator is made here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft7Validator, SchemaError
+
+from bedrock_contract.loader import ContractFileError
+
+DRAFT_07 = "http://json-schema.org/draft-07/schema#"
+SchemaValidator = Draft7Validator
+
+
+def check_dialect(schema: Mapping[str, Any], path: Path) -> None:
+    """Raise :class:`ContractFileError` unless ``schema`` (read from ``path``) is a valid
+    draft-07 schema."""
+    declared = schema.get("$schema", DRAFT_07)
+    if str(declared).rstrip("#") != DRAFT_07.rstrip("#"):
+        raise ContractFileError(
+            f"{path}: $schema is {declared}, but Bedrock's validator reads draft-07 schemas "
+            f"(set $schema to {DRAFT_07})"
+        )
+    try:
+        Draft7Validator.check_schema(schema)
+    except SchemaError as err:
+        raise ContractFileError(f"{path}: not a valid JSON Schema ({err.message})") from err
+
+
+def required_with(schema: Mapping[str, Any]) -> dict[str, list[str]]:
+    """For each field that needs others present (``dependencies``), the fields it needs."""
+    needs: dict[str, list[str]] = {}
+    for name, dependency in schema.get("dependencies", {}).items():
+        needed = dependency if isinstance(dependency, list) else dependency.get("required", [])
+        if needed:
+            needs[name] = list(needed)
+    return needs
