@@ -21,7 +21,10 @@ MANIFEST_NAME = "manifest.jsonl"
 
 @dataclass(frozen=True)
 class Record:
-    """What happened to one batch line. ``ok`` means its image was written to ``file``."""
+    """What happened to one batch line. ``ok`` means its image was written to ``file``.
+    ``request_sha256`` names the request the record is about (see
+    :func:`sdxl_adapter.batch.request_sha256`; absent in manifests from before it existed);
+    ``previous`` is where the image that was at ``file`` before was moved."""
 
     line: int
     ok: bool
@@ -30,6 +33,8 @@ class Record:
     finish_reason: str | None = None
     error: str | None = None
     request_id: str | None = None
+    request_sha256: str | None = None
+    previous: str | None = None
 
     def to_json(self) -> str:
         return json.dumps({k: v for k, v in asdict(self).items() if v is not None})

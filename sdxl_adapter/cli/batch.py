@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +20,7 @@ from sdxl_adapter.batch import (
     BatchSummary,
     Generate,
     Parse,
+    WriteFailure,
     output_name,
     parse_batch,
     read_batch,
@@ -28,6 +32,7 @@ from sdxl_adapter.cli.options import FIT_HINT, request_from_mapping
 from sdxl_adapter.cli.output import check_writable_dir, make_dir
 from sdxl_adapter.errors import InvalidRequest
 from sdxl_adapter.fit import FitError, unfitted
+from sdxl_adapter.folder_lock import FolderBusy, exclusive
 from sdxl_adapter.manifest import MANIFEST_NAME
 from sdxl_adapter.migration import migrate
 from sdxl_adapter.request import AnyRequest, ModelRequest, elided
@@ -85,33 +90,60 @@ def batch(
     Line N's image is <out-dir>/000N.<format> (for -, out-dir defaults to out/stdin);
     manifest.jsonl records each line's outcome.
     Re-running the same command after an interruption does only the lines not done yet
-    and never overwrites a finished image. Bad lines are reported and skipped.
+    and never overwrites a finished image; a line edited since its image was made is
+    made again, its old image kept as 000N.prev-<hash>.<format>. Bad lines are reported
+    and skipped. One run at a time per out-dir: a second one is refused (exit 15).
     """
     from_stdin = str(file) == STDIN
     out_dir = out_dir or DEFAULT_OUT_ROOT / ("stdin" if from_stdin else file.stem)
     source = "<stdin>" if from_stdin else str(file)  # what messages name
     with reported(target.debug):
         lines = _read_lines(file, _parser(target, migrate_to, fit))
-        run = BatchRun(lines, out_dir, concurrency=concurrency, keep_filtered=keep_filtered,
-                       describe=_describe)
         for line in lines:
             for note in line.notes:
                 click.echo(f"{source}:{line.number}: {note}", err=True)
-        for line in run.bad_lines():
-            click.echo(f"{source}:{line.number}: bad line, skipped: {line.problem}", err=True)
+            if line.problem is not None:
+                click.echo(f"{source}:{line.number}: bad line, skipped: {line.problem}",
+                           err=True)
         sent_to = Target(target.endpoint, target.region, target.profile,
                          migrate_to or target.model_id, target.debug)
+
+        def new_run() -> BatchRun:
+            return BatchRun(lines, out_dir, model_id=sent_to.model_id, concurrency=concurrency,
+                            keep_filtered=keep_filtered, describe=_describe)
+
         if dry_run:
-            _dry_run(run, sent_to)
+            # No lock: a dry run writes nothing, so it neither waits for a run going on in
+            # the folder nor stops one from starting; it shows the manifest as it is now.
+            _dry_run(new_run(), sent_to)
             return
         _prepare(out_dir)
-        with sent_to.client(max_attempts, connections=concurrency) as client:
-            click.echo(sent_to.describe(client), err=True)
-            warning = sent_to.end_of_life_warning()
-            if warning:
-                click.echo(warning, err=True)
-            summary = _run_with_progress(run, client.generate)
+        with _locked(out_dir):
+            run = new_run()  # reads the manifest: under the lock, so no run is writing it
+            with sent_to.client(max_attempts, connections=concurrency) as client:
+                click.echo(sent_to.describe(client), err=True)
+                warning = sent_to.end_of_life_warning()
+                if warning:
+                    click.echo(warning, err=True)
+                summary = _run_with_progress(run, client.generate)
     _finish(run, summary, source, as_json, sent_to)
+
+
+@contextlib.contextmanager
+def _locked(out_dir: Path) -> Iterator[None]:
+    """Hold the out dir's lock (:mod:`sdxl_adapter.folder_lock`), or refuse in one line."""
+    stack = contextlib.ExitStack()
+    try:
+        stack.enter_context(exclusive(out_dir))
+    except FolderBusy as err:
+        holder = f" (pid {err.holder})" if err.holder else ""
+        raise Failure(f"{out_dir} is in use by another sdxl batch run{holder}: wait for it "
+                      "to finish, or choose another --out-dir", ExitCode.OUTPUT_BUSY) from err
+    except OSError as err:
+        raise Failure(f"cannot lock {out_dir}: {err.strerror or err}",
+                      ExitCode.OUTPUT_UNWRITABLE) from err
+    with stack:
+        yield
 
 
 def _read_lines(file: Path, parse: Parse) -> list[BatchLine]:
@@ -165,14 +197,21 @@ def _dry_run(run: BatchRun, target: Target) -> None:
     pending = run.pending()
     for line in pending:
         assert line.request is not None
-        record = {"line": line.number,
-                  "file": output_name(line.number, run.last_number, line.extension),
-                  "body": elided(target.contract, line.request.to_body())}
+        record: dict[str, Any] = {
+            "line": line.number,
+            "file": output_name(line.number, run.last_number, line.extension),
+        }
+        if line.number in run.changed:
+            record["changed"] = True  # edited since its image was made: that image is kept
+        record["body"] = elided(target.contract, line.request.to_body())
         click.echo(json.dumps(record))
     done = sum(1 for line in run.lines if line.request is not None) - len(pending)
+    changed = (f" ({len(run.changed)} of them edited since their image was made: the old "
+               "images would be kept beside the new)" if run.changed else "")
     click.echo(
         f"dry run: nothing sent; {len(pending)} would be sent to {target.endpoint} "
-        f"(model {target.model_id}), {done} already done, {len(run.bad_lines())} bad",
+        f"(model {target.model_id}){changed}, {done} already done, "
+        f"{len(run.bad_lines())} bad",
         err=True,
     )
     if run.bad_lines():
@@ -196,11 +235,15 @@ def _finish(run: BatchRun, summary: BatchSummary, source: str, as_json: bool,
     for record in sorted(summary.failures, key=lambda r: r.line):
         click.echo(f"{source}:{record.line}: failed: {record.error}", err=True)
     manifest = run.out_dir / MANIFEST_NAME
+    replaced = sorted(summary.replaced, key=lambda r: r.line)
     if as_json:
         click.echo(json.dumps({
             "done": summary.done, "skipped": summary.skipped, "failed": summary.failed,
             "bad": summary.bad,
-            "not_started": summary.not_started, "interrupted": summary.interrupted,
+            "not_started": summary.not_started, "unsaved": summary.unsaved,
+            "interrupted": summary.interrupted,
+            "replaced": [{"line": r.line, "file": r.file, "kept_as": r.kept_as,
+                          "changed": r.changed, "saved": r.saved} for r in replaced],
             "out_dir": str(run.out_dir), "manifest": str(manifest),
             "placeholder": target.is_mock,
         }))
@@ -208,8 +251,21 @@ def _finish(run: BatchRun, summary: BatchSummary, source: str, as_json: bool,
         click.echo(f"done {summary.done}, skipped (already done) {summary.skipped}, "
                    f"failed {summary.failed}, bad lines {summary.bad}; images in {run.out_dir}, "
                    f"manifest {manifest}")
+        for r in replaced:
+            if not r.saved:
+                click.echo(f"line {r.line}: the image that was at {r.file} is kept as "
+                           f"{r.kept_as}; the new one could not be written")
+            elif r.changed:
+                click.echo(f"line {r.line} was edited since its image was made: regenerated "
+                           f"{r.file}; the old image is kept as {r.kept_as}")
+            else:
+                click.echo(f"line {r.line}: {r.file} held an image not made for this line's "
+                           f"request; it is kept as {r.kept_as}")
         if target.is_mock:
             click.echo(f"note: {PLACEHOLDER_NOTE}")
+    if summary.write_failure is not None:
+        raise Failure(_write_failure_message(summary.write_failure),
+                      ExitCode.OUTPUT_UNWRITABLE)
     if summary.interrupted:
         message = (f"interrupted with {summary.not_started} line(s) not done: re-run the same "
                    "command to resume")
@@ -225,3 +281,19 @@ def _finish(run: BatchRun, summary: BatchSummary, source: str, as_json: bool,
         raise Failure(f"{summary.failed} request(s) failed, {summary.bad} bad line(s): re-run "
                       "the same command to retry them (after fixing bad lines)",
                       ExitCode.BATCH_INCOMPLETE)
+
+
+# Both mean the same to the user: nothing more fits until something is deleted.
+_DISK_FULL = {errno.ENOSPC: "no space left on device"}
+if hasattr(errno, "EDQUOT"):  # not on Windows
+    _DISK_FULL[errno.EDQUOT] = "disk quota exceeded"
+
+
+def _write_failure_message(failure: WriteFailure) -> str:
+    err = failure.error
+    code = errno.errorcode.get(err.errno, type(err).__name__) if err.errno else type(err).__name__
+    if err.errno in _DISK_FULL:
+        return (f"{_DISK_FULL[err.errno]} writing {failure.path} ({code}); free space and "
+                "re-run the same command to resume")
+    return (f"cannot write {failure.path}: {err.strerror or err} ({code}); re-run the same "
+            "command to resume once it can be written")

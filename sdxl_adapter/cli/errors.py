@@ -48,6 +48,7 @@ class ExitCode(enum.IntEnum):
     CONTRACT_DRIFT = 12
     AWS_CONFIG = 13
     MODEL_END_OF_LIFE = 14
+    OUTPUT_BUSY = 15
     INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
 
     @property
@@ -61,7 +62,7 @@ _MEANINGS = {
     ExitCode.USAGE: "bad option or argument",
     ExitCode.REFUSED_LOCALLY: "request breaks the model's contract; refused before sending",
     ExitCode.INPUT_UNREADABLE: "an input file cannot be read or parsed",
-    ExitCode.OUTPUT_UNWRITABLE: "the output path cannot be written (or exists: --overwrite)",
+    ExitCode.OUTPUT_UNWRITABLE: "the output cannot be written (disk full; or exists: --overwrite)",
     ExitCode.NO_CREDENTIALS: "no usable AWS credentials (missing, unknown or expired)",
     ExitCode.ENDPOINT_UNREACHABLE: "endpoint unreachable, or region without Bedrock Runtime",
     ExitCode.ACCESS_DENIED: "access denied for the model (request model access)",
@@ -71,6 +72,7 @@ _MEANINGS = {
     ExitCode.CONTRACT_DRIFT: "the response breaks the model's response contract",
     ExitCode.AWS_CONFIG: "AWS configuration unusable: no region, unknown profile",
     ExitCode.MODEL_END_OF_LIFE: "the model is past its end of life (see sdxl migrate)",
+    ExitCode.OUTPUT_BUSY: "batch: another run is writing to the same --out-dir",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C); re-run the same command to resume",
 }
 
