@@ -29,8 +29,8 @@ from sdxl_adapter.batch_identity import (
     latest_ok_by_line,
     request_sha256,
 )
-from sdxl_adapter.cli.output import free_name
 from sdxl_adapter.manifest import Manifest, Record, read_records
+from sdxl_adapter.output_names import free_name
 from sdxl_adapter.request import AnyRequest
 from sdxl_adapter.result import EXTENSIONS, GenerationResult
 

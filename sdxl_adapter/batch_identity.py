@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PIL.Image import DecompressionBombError
 
-from mock_bedrock.canonical import canonical_json
+from bedrock_contract.canonical import canonical_json
 from sdxl_adapter.manifest import Record
 from sdxl_adapter.models import contract_of
 from sdxl_adapter.request import AnyRequest, ModelRequest

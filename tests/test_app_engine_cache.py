@@ -13,7 +13,7 @@ from typing import Any
 from PIL import Image
 from werkzeug.test import Client
 
-from mock_bedrock.canonical import canonical_json
+from bedrock_contract.canonical import canonical_json
 from mock_bedrock.engines.generation import Generation, ResponseCache, cache_key, response_body
 from mock_bedrock.engines.sdxl import SdxlEngine, render_png
 from mock_bedrock.service.app import MockBedrock

@@ -20,7 +20,7 @@ from typing import Any
 from PIL import Image
 
 from bedrock_contract import ModelContract, ValidRequest
-from mock_bedrock.canonical import canonical_json
+from bedrock_contract.canonical import canonical_json
 from mock_bedrock.placeholder import Step, render
 
 # Test suites send the same few requests over and over; a 1024x1024 answer is ~60 KB, so

@@ -17,7 +17,7 @@ from typing import Any
 from PIL import Image, ImageFilter
 
 from bedrock_contract import ModelContract
-from mock_bedrock.canonical import canonical_json
+from bedrock_contract.canonical import canonical_json
 from mock_bedrock.placeholder.formats import PARAMETERS_KEY, encode, read_parameters
 from mock_bedrock.placeholder.params import describe
 from mock_bedrock.placeholder.png import encode_rows, runs_of

@@ -18,7 +18,7 @@ from typing import Any
 from PIL import Image
 
 from bedrock_contract import ModelContract
-from mock_bedrock.canonical import canonical_json
+from bedrock_contract.canonical import canonical_json
 
 DIGEST_HEX_CHARS = 16
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mock_bedrock.canonical import canonical_json
+from bedrock_contract.canonical import canonical_json
 
 FORMAT_VERSION = 1
 KEY_LENGTH = 20  # hex digits: 80 bits, no collision in any realistic cassette directory

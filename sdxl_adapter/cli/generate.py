@@ -28,10 +28,11 @@ from sdxl_adapter.cli.options import (
     requires_prompt,
     takes_prompt,
 )
-from sdxl_adapter.cli.output import body_json, check_writable_dir, free_name, make_dir
+from sdxl_adapter.cli.output import body_json, check_writable_dir, make_dir
 from sdxl_adapter.cli.placeholder import is_placeholder
 from sdxl_adapter.fit import unfitted
 from sdxl_adapter.models import is_sdxl
+from sdxl_adapter.output_names import free_name
 from sdxl_adapter.request import ModelRequest
 from sdxl_adapter.result import EXTENSIONS, GenerationResult, output_format_of
 

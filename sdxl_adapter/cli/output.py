@@ -33,14 +33,3 @@ def check_writable_dir(folder: Path) -> None:
         raise Failure(f"cannot write to {folder}: no such directory", ExitCode.OUTPUT_UNWRITABLE)
     if not os.access(folder, os.W_OK | os.X_OK):
         raise Failure(f"cannot write to {folder}: permission denied", ExitCode.OUTPUT_UNWRITABLE)
-
-
-def free_name(folder: Path, stem: str, suffix: str = ".png") -> Path:
-    """``folder/stem.png`` (or ``suffix``), else ``stem-2.png``, ``stem-3.png``... : the
-    first that is free."""
-    candidate = folder / f"{stem}{suffix}"
-    number = 2
-    while candidate.exists():
-        candidate = folder / f"{stem}-{number}{suffix}"
-        number += 1
-    return candidate

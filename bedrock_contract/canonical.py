@@ -1,5 +1,6 @@
-"""One JSON spelling per value, for whatever the mock hashes or keys on: cache keys, derived
-seeds, cassette keys and the parameters a placeholder carries."""
+"""One JSON spelling per value, for whatever the client or the mock hashes or keys on:
+cache keys, derived seeds, cassette keys, batch records, the parameters a placeholder
+carries."""
 
 from __future__ import annotations
 
