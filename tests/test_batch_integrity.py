@@ -11,7 +11,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -23,6 +22,7 @@ from sdxl_adapter.cli.errors import ExitCode
 from sdxl_adapter.folder_lock import LOCK_NAME
 from sdxl_adapter.manifest import MANIFEST_NAME, Record, read_records
 from sdxl_adapter.result import read_parameters
+from tests.jsonl import write_lines
 
 SDXL = str(Path(sys.executable).with_name("sdxl"))
 
@@ -30,17 +30,6 @@ SDXL = str(Path(sys.executable).with_name("sdxl"))
 @pytest.fixture
 def server(mock_bedrock_endpoint: str, mock_bedrock_server: MockServer) -> MockServer:
     return mock_bedrock_server  # faults and journal cleared, fake identity in env
-
-
-@pytest.fixture
-def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
-def write_lines(path: Path, lines: list[Any]) -> Path:
-    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
-    return path
 
 
 def batch(server: MockServer, path: Path, *more: str) -> Result:

@@ -24,6 +24,7 @@ from sdxl_adapter.cli import main
 from sdxl_adapter.cli.errors import ExitCode
 from sdxl_adapter.manifest import Manifest, Record, read_records
 from sdxl_adapter.result import read_parameters
+from tests.jsonl import write_lines
 
 SDXL = str(Path(sys.executable).with_name("sdxl"))
 MOCK_BEDROCK = str(Path(sys.executable).with_name("mock-bedrock"))
@@ -79,17 +80,6 @@ def _served_mock() -> Iterator[ServedMock]:
 def served(_served_mock: ServedMock) -> ServedMock:
     _served_mock.clear()
     return _served_mock
-
-
-@pytest.fixture
-def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
-def write_lines(path: Path, lines: list[Any]) -> Path:
-    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
-    return path
 
 
 def sdxl(*args: str) -> Result:

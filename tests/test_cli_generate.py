@@ -29,12 +29,6 @@ assert isinstance(CONTRACT.size, bedrock_contract.PairsRule)
 SDXL_SIZES = CONTRACT.size.allowed
 
 
-@pytest.fixture
-def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def sdxl(*args: str, input: bytes | None = None) -> Result:
     return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
 

@@ -31,12 +31,6 @@ HINT = "use --fit to resize it to the model's limits"
 SDXL = str(Path(sys.executable).with_name("sdxl"))
 
 
-@pytest.fixture
-def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def sdxl(*args: str) -> Result:
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
