@@ -5,7 +5,8 @@
     GET    /_mock/faults    the rules in force, with their counters
     POST   /_mock/faults    add one rule object or a list of them (400 names a bad one)
     DELETE /_mock/faults    remove every rule
-    GET    /_mock/journal   every call received
+    GET    /_mock/journal   the calls received (the newest, within the journal's bounds)
+                            and how many older ones were dropped
     DELETE /_mock/journal   forget them
 """
 
@@ -99,7 +100,7 @@ class AdminEndpoints:
         return _json({"rules": []})
 
     def _list_journal(self, request: Request) -> Response:
-        return _json({"entries": [entry.to_dict() for entry in self._journal.entries()]})
+        return _json(self._journal.listing())
 
     def _clear_journal(self, request: Request) -> Response:
         self._journal.clear()
