@@ -90,9 +90,9 @@ class AdminEndpoints:
             return _json({"message": f"body is not JSON: {err}"}, 400)
         try:
             rules = rules_from_json(data, source="POST /_mock/faults")
+            self._faults.extend(rules)  # refused whole past the bound on rules
         except FaultRuleError as err:
             return _json({"message": str(err)}, 400)
-        self._faults.extend(rules)
         return _json({"added": [rule.to_dict() for rule in rules]}, 201)
 
     def _clear_faults(self, request: Request) -> Response:
