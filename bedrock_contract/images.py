@@ -2,7 +2,8 @@
 say (decodable, of an allowed format and size), per the profile's image rules.
 
 Pillow opens only the header first, so sizes are checked before any pixel is decoded, and
-its decompression-bomb guard stays on: a bomb is a violation, not a crash.
+its decompression-bomb guard stays on: a bomb is a violation, not a crash. A PNG's text
+chunks are never handed to Pillow: dozens of compressed ones would inflate to 64 MiB.
 """
 
 from __future__ import annotations
@@ -53,6 +54,45 @@ def _size_problem(image: Image.Image, rule: ImageRule, contract: ModelContract) 
     return None
 
 
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# Text chunks say nothing about the pixels, and Pillow inflates compressed ones (up to 1 MiB
+# each, 64 MiB an image) as it opens the file.
+PNG_TEXT_CHUNKS = frozenset({b"tEXt", b"zTXt", b"iTXt"})
+
+
+def without_png_text(raw: bytes) -> bytes:
+    """A PNG's bytes less its text chunks (any other bytes unchanged).
+
+    Pillow's only switch for text chunks is a module-wide limit (PngImagePlugin's
+    MAX_TEXT_MEMORY), which would change every caller's Pillow; no maintained library strips
+    chunks from bytes, so this walks PNG's chunk layout (length, type, data, CRC) itself.
+    Whatever the walk cannot read is passed on as it is, for Pillow to judge.
+    """
+    if not raw.startswith(PNG_SIGNATURE):
+        return raw
+    view = memoryview(raw)  # slices of it copy nothing until the join
+    kept: list[bytes | memoryview] = [PNG_SIGNATURE]
+    at = len(PNG_SIGNATURE)
+    stripped = False
+    while at + 12 <= len(raw):
+        length = int.from_bytes(raw[at : at + 4], "big")
+        kind = raw[at + 4 : at + 8]
+        end = at + 12 + length
+        if end > len(raw):
+            break
+        if kind in PNG_TEXT_CHUNKS:
+            stripped = True
+        else:
+            kept.append(view[at:end])
+        at = end
+        if kind == b"IEND":
+            break
+    if not stripped:
+        return raw
+    kept.append(view[at:])
+    return b"".join(kept)
+
+
 def decode_image(
     name: str, data: str, rule: ImageRule, contract: ModelContract
 ) -> tuple[Image.Image | None, list[Violation]]:
@@ -63,7 +103,7 @@ def decode_image(
         return None, [Violation(where, "is not valid base64")]
     formats = rule.formats_text
     try:
-        image = Image.open(io.BytesIO(raw))
+        image = Image.open(io.BytesIO(without_png_text(raw)))
     except Image.DecompressionBombError as err:
         return None, [Violation(where, f"image is too large to decode ({err})")]
     except (UnidentifiedImageError, OSError):

@@ -91,7 +91,7 @@ def test_journal_lists_every_call_as_json_and_can_be_cleared(
     assert all(isinstance(e["time"], float) and e["request_id"] for e in entries)
     assert client.delete("/_mock/journal").status_code == 200
     assert app.journal.entries() == []
-    assert client.get("/_mock/journal").json == {"entries": []}
+    assert client.get("/_mock/journal").json == {"entries": [], "dropped": 0}
 
 
 def test_admin_calls_stay_out_of_the_journal(app: MockBedrock, client: Client) -> None:

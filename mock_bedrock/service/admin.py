@@ -5,7 +5,8 @@
     GET    /_mock/faults    the rules in force, with their counters
     POST   /_mock/faults    add one rule object or a list of them (400 names a bad one)
     DELETE /_mock/faults    remove every rule
-    GET    /_mock/journal   every call received
+    GET    /_mock/journal   the calls received (the newest, within the journal's bounds)
+                            and how many older ones were dropped
     DELETE /_mock/journal   forget them
 """
 
@@ -89,9 +90,9 @@ class AdminEndpoints:
             return _json({"message": f"body is not JSON: {err}"}, 400)
         try:
             rules = rules_from_json(data, source="POST /_mock/faults")
+            self._faults.extend(rules)  # refused whole past the bound on rules
         except FaultRuleError as err:
             return _json({"message": str(err)}, 400)
-        self._faults.extend(rules)
         return _json({"added": [rule.to_dict() for rule in rules]}, 201)
 
     def _clear_faults(self, request: Request) -> Response:
@@ -99,7 +100,7 @@ class AdminEndpoints:
         return _json({"rules": []})
 
     def _list_journal(self, request: Request) -> Response:
-        return _json({"entries": [entry.to_dict() for entry in self._journal.entries()]})
+        return _json(self._journal.listing())
 
     def _clear_journal(self, request: Request) -> Response:
         self._journal.clear()

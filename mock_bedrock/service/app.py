@@ -9,7 +9,6 @@ which model an id names in :mod:`mock_bedrock.service.models`, and what each mod
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import re
 import time
@@ -34,7 +33,13 @@ from mock_bedrock.service.errors import (
     validation_error,
 )
 from mock_bedrock.service.faults import CallFacts, FaultRule, FaultSet
-from mock_bedrock.service.journal import JOURNALED_HEADERS, Journal, JournalEntry
+from mock_bedrock.service.journal import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_ENTRIES,
+    JOURNALED_HEADERS,
+    Journal,
+    JournalEntry,
+)
 from mock_bedrock.service.models import MEDIA_TYPE, ModelTable, ServedModel
 from mock_bedrock.service.sigv4 import SigV4Verifier
 from mock_bedrock.service.wire import (
@@ -136,13 +141,6 @@ def route(method: str, path: str) -> tuple[str, str]:
     raise BedrockError("UnknownOperationException", message, headers=headers)
 
 
-def _journal_body(raw: bytes) -> Any:
-    try:
-        return json.loads(raw)
-    except (ValueError, RecursionError):
-        return raw.decode("utf-8", errors="replace")
-
-
 class MockBedrock:
     """Bedrock Runtime for Stability's image models, as a WSGI application.
 
@@ -152,7 +150,8 @@ class MockBedrock:
     secret}) turns on strict SigV4 checking; without it any signature, or none, is
     accepted. ``engines`` replaces engines by profile name (``engine`` is SDXL's).
     ``stream_chunk_length`` caps the model-output bytes per stream chunk (default: the
-    service's maximum).
+    service's maximum). ``journal_max_entries`` and ``journal_max_bytes`` bound the journal
+    (None: no bound); past them it drops its oldest entries and counts them.
     """
 
     def __init__(
@@ -165,9 +164,11 @@ class MockBedrock:
         engines: Mapping[str, Engine] | None = None,
         engine: Engine | None = None,
         stream_chunk_length: int | None = None,
+        journal_max_entries: int | None = DEFAULT_MAX_ENTRIES,
+        journal_max_bytes: int | None = DEFAULT_MAX_BYTES,
     ) -> None:
         self.faults = FaultSet(faults)
-        self.journal = Journal()
+        self.journal = Journal(journal_max_entries, journal_max_bytes)
         self._verifier = SigV4Verifier(credentials) if credentials is not None else None
         chosen = {**(engines or {}), **({"sdxl": engine} if engine is not None else {})}
         self.models = ModelTable(catalogue, as_of=as_of, engines=chosen)
@@ -239,8 +240,6 @@ class MockBedrock:
         return response
 
     def _record(self, entry: JournalEntry) -> None:
-        if isinstance(entry.body, bytes):  # read but never validated: parse for reading
-            entry.body = _journal_body(entry.body)
         self.journal.record(entry)
 
     def _serve(self, request: BedrockRequest, request_id: str, entry: JournalEntry) -> Answer:
@@ -277,7 +276,7 @@ class MockBedrock:
         operation, model_id = route(request.method, request.path)
         entry.operation, entry.model_id = operation, model_id
         raw = read_body(request)
-        entry.body = raw
+        entry.raw_body = raw
         if self._verifier is not None:
             url = signed_url(request, operation, model_id)
             self._verifier.verify(request.method, url, request.headers, raw)

@@ -46,6 +46,7 @@ FRAMEWORK_ERRORS: dict[str, int] = {
 # caller mistakes them for Bedrock's, and 4xx/5xx as HTTP would say.
 TOOL_ERRORS: dict[str, int] = {
     "CassetteNotFoundException": 404,
+    "CassetteUnreadableException": 500,
     "RecordingUpstreamUnreachable": 502,
 }
 TOOL_NAMESPACE = "mock-bedrock"

@@ -1,30 +1,33 @@
 """Fault injection: rules that pick calls and say what goes wrong with them.
 
 A :class:`FaultRule` is plain data (it round-trips through JSON, so the same rules come from
-Python, a JSON file or the admin endpoint). The :class:`FaultSet` holds the rules with their
-counters and decides, for each call, what happens; it is shared by the server's threads, so
-every decision is made under one lock.
+Python, a JSON file or the admin endpoint). The :class:`FaultSet` holds the rules (at most
+:data:`MAX_RULES`) with their counters and decides, for each call, what happens; it is shared
+by the server's threads. A call's prompts are matched against the rules outside its lock, and
+``prompt_regex`` is matched by RE2, in time linear in the prompt: no pattern can hold up
+other calls or the admin endpoints.
 
 How a call meets the rules: the rules are walked in order. A rule *sees* a call when its
 operation, model and prompt conditions hold; its call-count conditions (``nth``, ``calls``,
 ``every``) count the calls it has seen, from 1. A rule that sees a call fires when its count
 conditions hold, it has firings left (``times``) and its seeded coin (``probability``) says
-yes. Latencies of every firing rule add up; the first firing rule with an outcome (error,
-finish reason, dropped connection, stream error) decides the call and later outcome rules
-do not fire.
+yes. Latencies of every firing rule add up (to at most :data:`MAX_LATENCY_MS`); the first
+firing rule with an outcome (error, finish reason, dropped connection, stream error) decides
+the call and later outcome rules do not fire.
 """
 
 from __future__ import annotations
 
 import json
 import random
-import re
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+import re2
 
 from bedrock_contract import default_catalogue
 from mock_bedrock.service.errors import (
@@ -38,6 +41,16 @@ from mock_bedrock.service.errors import (
 
 class FaultRuleError(ValueError):
     """A fault rule (or a file of them) that cannot be used; the message says why."""
+
+
+# Each call walks every rule, so their number bounds what a call costs (1,000 rules: a few
+# milliseconds; 10-20 if each has a prompt_regex). Latency is bounded so that a rule's wait
+# stays a wait, not a hang.
+MAX_RULES = 1000
+MAX_LATENCY_MS = 600_000
+# RE2's memory for one pattern: its compiled program and lazily built DFA. A pattern needing
+# more is refused at compile time, or matched by RE2's slower (still linear) engines.
+REGEX_MAX_MEM = 1 << 20
 
 
 def fault_finish_reasons() -> list[str]:
@@ -77,7 +90,7 @@ class FaultRule:
 
     # Conditions.
     prompt: str | None = None  # substring of any prompt text
-    prompt_regex: str | None = None  # re.search over each prompt text
+    prompt_regex: str | None = None  # RE2 search over each prompt text
     model_id: str | None = None  # a model id or its ARN
     operation: str | None = None  # InvokeModel or InvokeModelWithResponseStream
     nth: int | None = None  # only the n-th call seen
@@ -117,11 +130,12 @@ class FaultRule:
             raise FaultRuleError(f"'probability' must be between 0 and 1, got {self.probability}")
         if self.latency_ms < 0:
             raise FaultRuleError(f"'latency_ms' must not be negative, got {self.latency_ms}")
+        if self.latency_ms > MAX_LATENCY_MS:
+            raise FaultRuleError(
+                f"'latency_ms' must be at most {MAX_LATENCY_MS} (10 minutes), got {self.latency_ms}"
+            )
         if self.prompt_regex is not None:
-            try:
-                re.compile(self.prompt_regex)
-            except re.error as err:
-                raise FaultRuleError(f"'prompt_regex' is not a valid regex: {err}") from None
+            compiled_regex(self.prompt_regex)
         if self.operation is not None and self.operation not in OPERATIONS:
             raise FaultRuleError(_one_of("operation", self.operation, OPERATIONS))
         if self.error is not None and self.error not in error_statuses():
@@ -178,9 +192,10 @@ class FaultRule:
             return False
         if self.prompt is not None and not any(self.prompt in p for p in call.prompts):
             return False
-        return self.prompt_regex is None or any(
-            re.search(self.prompt_regex, p) for p in call.prompts
-        )
+        if self.prompt_regex is None:
+            return True
+        pattern = compiled_regex(self.prompt_regex)
+        return any(_search(pattern, p) for p in call.prompts)
 
     def counts(self, seen: int) -> bool:
         """Whether the ``seen``-th call the rule saw meets its call-count conditions."""
@@ -216,6 +231,34 @@ class FaultRule:
 
 _DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(FaultRule)}
 
+
+@lru_cache(maxsize=MAX_RULES)
+def compiled_regex(pattern: str) -> Any:
+    """``pattern`` compiled by RE2; FaultRuleError says why when RE2 cannot take it (a
+    syntax error, or what only backtracking engines do: backreferences, lookaround)."""
+    options = re2.Options()
+    options.log_errors = False  # the error is raised here; RE2 would also print it
+    options.max_mem = REGEX_MAX_MEM
+    try:
+        return re2.compile(pattern, options)
+    except UnicodeEncodeError:
+        raise FaultRuleError(f"'prompt_regex' {pattern!r} is not valid Unicode") from None
+    except re2.error as err:
+        reason = err.args[0] if err.args else err
+        if isinstance(reason, bytes):
+            reason = reason.decode("utf-8", errors="replace")
+        raise FaultRuleError(
+            f"'prompt_regex' {pattern!r} is not a valid regex for RE2, which matches in "
+            f"linear time (no backreferences or lookaround): {reason}"
+        ) from None
+
+
+def _search(pattern: Any, text: str) -> bool:
+    try:
+        return pattern.search(text) is not None
+    except UnicodeEncodeError:  # RE2 matches UTF-8: a lone surrogate is matched as U+FFFD
+        return pattern.search(text.encode("utf-8", "replace").decode("utf-8")) is not None
+
 # JSON types each field accepts (bool is excluded from the numbers: JSON true is not 1).
 _KINDS: dict[str, tuple[type, ...]] = {
     "nth": (int,), "every": (int,), "times": (int,), "seed": (int,), "latency_ms": (int,),
@@ -245,12 +288,16 @@ def _one_of(name: str, value: str, allowed: Iterable[str]) -> str:
 def rules_from_json(data: object, *, source: str = "fault rules") -> list[FaultRule]:
     """Rules from parsed JSON: one rule object or a list of them."""
     items = data if isinstance(data, list) else [data]
+    if len(items) > MAX_RULES:
+        raise FaultRuleError(f"{source}: {len(items)} rules; at most {MAX_RULES} may be in force")
     rules = []
     for index, item in enumerate(items):
         try:
             rules.append(FaultRule.from_dict(item))
         except (FaultRuleError, TypeError) as err:
-            raise FaultRuleError(f"{source}: rule {index}: {err}") from None
+            name = item.get("name") if isinstance(item, Mapping) else None
+            named = f" ({name!r})" if isinstance(name, str) else ""
+            raise FaultRuleError(f"{source}: rule {index}{named}: {err}") from None
     return rules
 
 
@@ -275,27 +322,34 @@ class _RuleState:
 
 
 class FaultSet:
-    """The rules in force, with their counters. Thread-safe."""
+    """The rules in force (at most :data:`MAX_RULES`), with their counters. Thread-safe."""
 
     def __init__(self, rules: Iterable[FaultRule] = ()) -> None:
         self._lock = threading.Lock()
-        self._states: list[_RuleState] = []
-        for rule in rules:
-            self.add(rule)
+        # Replaced, never changed in place: a call walks the list it found, lock released.
+        self._states: tuple[_RuleState, ...] = ()
+        self.extend(rules)
 
     def add(self, rule: FaultRule) -> None:
-        if not isinstance(rule, FaultRule):
-            raise TypeError(f"expected a FaultRule, got {type(rule).__name__}")
-        with self._lock:
-            self._states.append(_RuleState(rule, coin=random.Random(rule.seed)))
+        self.extend([rule])
 
     def extend(self, rules: Iterable[FaultRule]) -> None:
-        for rule in rules:
-            self.add(rule)
+        """Add ``rules``, all or none: FaultRuleError if they would pass :data:`MAX_RULES`."""
+        added = list(rules)
+        for rule in added:
+            if not isinstance(rule, FaultRule):
+                raise TypeError(f"expected a FaultRule, got {type(rule).__name__}")
+        with self._lock:
+            if len(self._states) + len(added) > MAX_RULES:
+                raise FaultRuleError(
+                    f"at most {MAX_RULES} fault rules may be in force; {len(self._states)} "
+                    f"are, and {len(added)} more were given"
+                )
+            self._states += tuple(_RuleState(r, coin=random.Random(r.seed)) for r in added)
 
     def clear(self) -> None:
         with self._lock:
-            self._states.clear()
+            self._states = ()
 
     def load_file(self, path: str | Path) -> list[FaultRule]:
         """Add the rules of a JSON file (a list of rule objects); returns them."""
@@ -329,15 +383,18 @@ class FaultSet:
             ]
 
     def decide(self, call: CallFacts) -> FaultDecision:
-        """What happens to ``call``; counts it against every rule that sees it."""
+        """What happens to ``call``; counts it against every rule that sees it. The rules
+        are matched outside the lock (a rule is immutable); only counting takes it."""
+        states = self._states
+        if not states:
+            return NO_FAULT
+        seeing = [state for state in states if state.rule.sees(call)]
+        if not seeing:
+            return NO_FAULT
         with self._lock:
-            if not self._states:
-                return NO_FAULT
             latency, chosen, fired = 0, None, []
-            for state in self._states:
+            for state in seeing:
                 rule = state.rule
-                if not rule.sees(call):
-                    continue
                 state.seen += 1
                 if chosen is not None and rule.outcome is not None:
                     continue  # the call already has its outcome
@@ -352,4 +409,4 @@ class FaultSet:
                 latency += rule.latency_ms
                 if rule.outcome is not None:
                     chosen = rule
-            return FaultDecision(latency, chosen, tuple(fired))
+            return FaultDecision(min(latency, MAX_LATENCY_MS), chosen, tuple(fired))

@@ -9,6 +9,11 @@ in a form that re-serializes to the exact bytes received, so replay is byte for 
 
 Nothing secret is stored: request headers are an allow-list (none of them carries a
 credential), and response headers lose the volatile and the credential-bearing ones.
+
+Replay reads a cassette file once and keeps it parsed while the file stays the same (its
+modification time, size and inode); it reads only regular files, of at most
+:data:`MAX_CASSETTE_BYTES`, and a file it cannot replay is a :class:`CassetteError` that names
+it.
 """
 
 from __future__ import annotations
@@ -18,7 +23,10 @@ import contextlib
 import hashlib
 import json
 import os
+import stat
 import tempfile
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +36,12 @@ from bedrock_contract.canonical import canonical_json
 
 FORMAT_VERSION = 1
 KEY_LENGTH = 20  # hex digits: 80 bits, no collision in any realistic cassette directory
+# The largest cassette file replayed. Bedrock's largest answer, a 16-megapixel upscale as
+# base64 in JSON, is about half of it; parsing a file takes up to three times its size.
+MAX_CASSETTE_BYTES = 128 * 1024 * 1024
+# Parsed cassettes kept for replay, by number and by the bytes of their bodies.
+CACHE_ENTRIES = 64
+CACHE_BYTES = 256 * 1024 * 1024
 
 # Request headers that change what the service answers; the signature, the security token
 # and the date are deliberately not among them.
@@ -69,6 +83,10 @@ _JSON_SPELLINGS: tuple[tuple[tuple[str, str], bool], ...] = (
 )
 
 
+class CassetteError(Exception):
+    """A cassette file that cannot be replayed; the message names the file and says why."""
+
+
 def canonical_body(body: bytes) -> Any:
     """What a request body means, for the key: its JSON value, or its bytes when it is not
     JSON (such bodies are recorded too: their refusal is an answer worth replaying)."""
@@ -83,7 +101,9 @@ def cassette_key(operation: str, model_id: str, body: bytes) -> str:
     canonical = canonical_json(
         {"operation": operation, "model_id": model_id, "body": canonical_body(body)}
     )
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:KEY_LENGTH]
+    # surrogatepass: a lone surrogate (a \ud800 escape) has no UTF-8 form, but still a key.
+    digest = hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+    return digest[:KEY_LENGTH]
 
 
 def body_summary(body: bytes, limit: int = 160) -> str:
@@ -180,9 +200,19 @@ class Cassette:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Cassette:
+        """The cassette ``data`` holds; ValueError, KeyError or TypeError when it is not
+        one (replay reports them through :class:`CassetteError`)."""
+        if not isinstance(data, dict):
+            raise ValueError(f"a cassette is a JSON object, not {type(data).__name__}")
         if data.get("format") != FORMAT_VERSION:
             raise ValueError(f"unknown cassette format {data.get('format')!r}")
         request, response = data["request"], data["response"]
+        status = response["status"]
+        if type(status) is not int or not 100 <= status <= 599:
+            raise ValueError(f"status {status!r} is not an HTTP status")
+        headers = [(str(n), str(v)) for n, v in response["headers"]]
+        if any(c in text for pair in headers for text in pair for c in "\r\n"):
+            raise ValueError("a response header holds a line break")
         stored_request = request["body"]
         # The request body is stored for the reader; read back, it is its meaning (the same
         # key), not necessarily the bytes the caller sent.
@@ -197,10 +227,58 @@ class Cassette:
             model_id=request["model_id"],
             request_headers=dict(request["headers"]),
             request_body=request_body,
-            status=int(response["status"]),
-            response_headers=[(str(n), str(v)) for n, v in response["headers"]],
+            status=status,
+            response_headers=headers,
             response_body=decode_body(response["body"]),
         )
+
+
+def _json_of(data: bytes) -> Any:
+    try:
+        return json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ValueError("it is not UTF-8 text") from None
+    except RecursionError:
+        raise ValueError("it is nested too deeply to parse") from None
+    except ValueError as err:
+        raise ValueError(f"it is not valid JSON ({err})") from None
+
+
+# (modification time, size, inode): a file rewritten (as save does, by rename) differs.
+Stamp = tuple[int, int, int]
+
+
+class _ParsedCassettes:
+    """Parsed cassettes by path, least recently used first out past ``CACHE_ENTRIES`` or
+    ``CACHE_BYTES`` of bodies. (The mock's response cache is the same idea for generations;
+    this one also checks each file's stamp.) Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[Path, tuple[Stamp, Cassette, int]] = OrderedDict()
+        self._bytes = 0
+
+    def get(self, path: Path, stamp: Stamp) -> Cassette | None:
+        with self._lock:
+            found = self._entries.get(path)
+            if found is None or found[0] != stamp:
+                return None
+            self._entries.move_to_end(path)
+            return found[1]
+
+    def put(self, path: Path, stamp: Stamp, cassette: Cassette) -> None:
+        size = len(cassette.response_body) + len(cassette.request_body)
+        if size > CACHE_BYTES:
+            return
+        with self._lock:
+            old = self._entries.pop(path, None)
+            if old is not None:
+                self._bytes -= old[2]
+            self._entries[path] = (stamp, cassette, size)
+            self._bytes += size
+            while len(self._entries) > CACHE_ENTRIES or self._bytes > CACHE_BYTES:
+                _, (_, _, freed) = self._entries.popitem(last=False)
+                self._bytes -= freed
 
 
 class CassetteDir:
@@ -208,26 +286,75 @@ class CassetteDir:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
+        self._parsed = _ParsedCassettes()
+        self._reading = threading.Lock()  # one file parsed at a time: see MAX_CASSETTE_BYTES
 
     def file_for(self, key: str) -> Path:
         return self.path / f"{key}.json"
 
     def load(self, key: str) -> Cassette | None:
+        """The cassette for ``key``, None if there is none; CassetteError if its file cannot
+        be replayed (not a regular file, too large, unreadable or not a cassette)."""
+        path = self.file_for(key)
+        # Non-blocking: opening a FIFO for reading would wait for a writer.
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
         try:
-            text = self.file_for(key).read_text(encoding="utf-8")
+            descriptor = os.open(path, flags)
         except FileNotFoundError:
             return None
-        return Cassette.from_json(json.loads(text))
+        except OSError as err:
+            raise CassetteError(f"cassette {path} cannot be read: {err.strerror}") from None
+        with os.fdopen(descriptor, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise CassetteError(f"cassette {path} is not a regular file")
+            if info.st_size > MAX_CASSETTE_BYTES:
+                raise CassetteError(
+                    f"cassette {path} is {info.st_size} bytes, over the "
+                    f"{MAX_CASSETTE_BYTES} bytes replay reads"
+                )
+            stamp = (info.st_mtime_ns, info.st_size, info.st_ino)
+            cassette = self._parsed.get(path, stamp)
+            if cassette is not None:
+                return cassette
+            with self._reading:
+                cassette = self._parsed.get(path, stamp)  # parsed while this call waited
+                if cassette is None:
+                    cassette = self._read(path, handle)
+                    self._parsed.put(path, stamp, cassette)
+        return cassette
+
+    @staticmethod
+    def _read(path: Path, handle: Any) -> Cassette:
+        try:
+            data = handle.read(MAX_CASSETTE_BYTES + 1)
+        except OSError as err:
+            raise CassetteError(f"cassette {path} cannot be read: {err.strerror}") from None
+        if len(data) > MAX_CASSETTE_BYTES:  # it grew since it was measured
+            raise CassetteError(f"cassette {path} is over the {MAX_CASSETTE_BYTES} bytes "
+                                "replay reads")
+        try:
+            value = _json_of(data)
+            del data  # parsing a large cassette peaks at three times its size, not four
+            return Cassette.from_json(value)
+        except KeyError as err:
+            raise CassetteError(f"cassette {path} has no {err.args[0]!r} field") from None
+        except (ValueError, TypeError, AttributeError) as err:
+            raise CassetteError(f"cassette {path} cannot be replayed: {err}") from None
 
     def save(self, cassette: Cassette) -> Path:
         """Write atomically (the server records from several threads at once)."""
         self.path.mkdir(parents=True, exist_ok=True)
         target = self.file_for(cassette.key)
-        text = json.dumps(cassette.to_json(), indent=2, ensure_ascii=False) + "\n"
+        stored = cassette.to_json()
+        try:
+            data = (json.dumps(stored, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate (a \ud800 escape) has no UTF-8 form
+            data = (json.dumps(stored, indent=2) + "\n").encode("ascii")
         handle, temporary = tempfile.mkstemp(dir=self.path, prefix=".", suffix=".tmp")
         try:
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                out.write(text)
+            with os.fdopen(handle, "wb") as out:
+                out.write(data)
             os.replace(temporary, target)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):

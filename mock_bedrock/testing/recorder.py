@@ -14,6 +14,7 @@ so callers may keep pointing fake credentials at the local endpoint.
 from __future__ import annotations
 
 import io
+import logging
 import os
 import re
 import uuid
@@ -29,14 +30,15 @@ from botocore.credentials import Credentials
 from botocore.exceptions import ConnectionError as BotocoreConnectionError, HTTPClientError
 from botocore.httpsession import URLLib3Session
 from botocore.utils import percent_encode
-from werkzeug.wrappers import Request, Response
+from werkzeug.wrappers import Response
 
 from mock_bedrock.service.app import WSGIApplication, route
 from mock_bedrock.service.errors import SERVICE_NAME, BedrockError, operation_model
-from mock_bedrock.service.wire import error_response
+from mock_bedrock.service.wire import BedrockRequest, error_response, read_body
 from mock_bedrock.testing.cassettes import (
     Cassette,
     CassetteDir,
+    CassetteError,
     body_summary,
     cassette_key,
     recordable_request_headers,
@@ -59,12 +61,16 @@ SIGNING_NAME = "bedrock"  # the service model's signingName for bedrock-runtime
 # not retried, so the miss is reported once.
 REPLAY_MISS_CODE = "CassetteNotFoundException"
 UPSTREAM_FAILED_CODE = "RecordingUpstreamUnreachable"
+# A cassette file replay cannot use: the mock's configuration is at fault, not the call (500).
+CASSETTE_UNREADABLE_CODE = "CassetteUnreadableException"
 # Responses not worth keeping: throttling and server-side failures say nothing about the
 # request and would replay a transient state forever.
 NOT_RECORDED = frozenset({429}) | frozenset(range(500, 600))
 # Generations take tens of seconds on the real service.
 UPSTREAM_READ_TIMEOUT = 300
 _BEDROCK_HOST = re.compile(r"bedrock-runtime(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com")
+
+logger = logging.getLogger("mock_bedrock")
 
 
 @dataclass(frozen=True)
@@ -142,12 +148,12 @@ class RecordingApp:
         self._http = URLLib3Session(timeout=(10, UPSTREAM_READ_TIMEOUT))
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        request = Request(environ)
+        request = BedrockRequest(environ)
         try:
             call = parse_call(request.method, request.path)
+            body = read_body(request)  # the service's own limit, so nothing larger is sent
         except BedrockError as err:
             return error_response(err, str(uuid.uuid4()))(environ, start_response)
-        body = request.get_data()
         headers = recordable_request_headers(request.headers.items())
         try:
             status, response_headers, response_body = self._forward(call, headers, body)
@@ -209,14 +215,24 @@ class ReplayingApp:
         return bool(getattr(self.fallthrough, "checks_signatures", True))  # unknown: it may
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        request = Request(environ)
-        body = request.get_data()
+        request = BedrockRequest(environ)
         try:
-            call: Call | None = parse_call(request.method, request.path)
+            call = parse_call(request.method, request.path)
         except BedrockError as err:
-            call, unknown = None, err
-        key = cassette_key(call.operation, call.model_id, body) if call else None
-        cassette = self.cassettes.load(key) if key else None
+            if self.fallthrough is not None:  # no cassette names it; the body is still unread
+                return self.fallthrough(environ, start_response)
+            return error_response(err, str(uuid.uuid4()))(environ, start_response)
+        try:
+            # Refused as the service (and the fallthrough mock) would refuse it.
+            body = read_body(request)
+        except BedrockError as err:
+            return error_response(err, str(uuid.uuid4()))(environ, start_response)
+        key = cassette_key(call.operation, call.model_id, body)
+        try:
+            cassette = self.cassettes.load(key)
+        except CassetteError as err:
+            logger.error("mock_bedrock replay: %s", err)
+            return aws_error(CASSETTE_UNREADABLE_CODE, str(err))(environ, start_response)
         if cassette is not None:
             return _replay(cassette)(environ, start_response)
         if self.fallthrough is not None:
@@ -225,8 +241,6 @@ class ReplayingApp:
             environ["CONTENT_LENGTH"] = str(len(body))
             environ.pop("wsgi.input_terminated", None)
             return self.fallthrough(environ, start_response)
-        if call is None or key is None:
-            return error_response(unknown, str(uuid.uuid4()))(environ, start_response)
         return self._miss(call, key, body)(environ, start_response)
 
     def _miss(self, call: Call, key: str, body: bytes) -> Response:
