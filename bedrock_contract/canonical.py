@@ -5,8 +5,15 @@ carries."""
 from __future__ import annotations
 
 import json
+import re
+
+# JSON can carry a lone surrogate ("\ud800"), and Python keeps it in the string, but UTF-8
+# cannot encode it: written back as its escape, the text stays JSON for the same value.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def canonical_json(value: object) -> str:
-    """``value`` as JSON with sorted keys, no spaces, and non-ASCII text kept as is."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """``value`` as JSON with sorted keys, no spaces, and non-ASCII text kept as is (a lone
+    surrogate excepted), so that it always encodes as UTF-8."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
