@@ -101,7 +101,10 @@ class _RequestHandler(WSGIRequestHandler):
         try:
             if not self._buffered.peek(1):
                 return
-            self._reader.expect(HEADER_TIMEOUT)
+        except TimeoutError:
+            return  # idle too long: closed without a word, as clients expect
+        self._reader.expect(HEADER_TIMEOUT)
+        try:
             line = self.rfile.readline(MAX_REQUEST_LINE + 1)
             if line == http2.PREFACE_FIRST_LINE:
                 self._serve_http2(line)
@@ -111,7 +114,6 @@ class _RequestHandler(WSGIRequestHandler):
                 self.send_error(414)
                 return
             self.raw_requestline = line
-            self.close_connection = False
             if not self.parse_request():  # it has answered 400 and marked the close
                 return
         except TimeoutError:
@@ -152,14 +154,17 @@ class _RequestHandler(WSGIRequestHandler):
             self.close_connection = True
             self._send_plain(400, b"Bad Content-Length\n")
             return
-        size = max_body_length() if body is None else body.limit
+        # The app reads no more than the largest body it takes (it refuses a longer one
+        # by its Content-Length), and a chunked body may be that long.
+        size = max_body_length() if body is None else min(body.limit, max_body_length())
         reserved = 0
         if size > SMALL_BODY:
             room = self.server.bodies.reserve(size, BODY_WAIT)
             if room is None:
                 self.close_connection = True
-                self._send_plain(503, b"mock-bedrock is reading as many request bodies as "
-                                      b"it takes at once; try again\n")
+                with contextlib.suppress(OSError):
+                    self._send(_busy_response("mock-bedrock is reading as many request "
+                                              "bodies as it holds at once; try again"))
                 return
             reserved = room
         try:
@@ -296,6 +301,12 @@ def _plain_response(code: int, text: bytes, content_type: str = "text/plain",
     return head.encode("latin-1") + text
 
 
+def _busy_response(message: str) -> bytes:
+    """A 503 that clients retry (boto3 does), its message in JSON as SDKs read it."""
+    body = json.dumps({"message": message}).encode() + b"\n"
+    return _plain_response(503, body, "application/json", "Retry-After: 1\r\n")
+
+
 class _ThreadedServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
     """One thread per connection, at most ``max_connections`` of them; remembers its
     connections (and since when each waits for a request) so it can make room and stop."""
@@ -363,10 +374,9 @@ class _ThreadedServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
         room), what the client already sent read first so the close does not reset it."""
         message = (f"mock-bedrock is serving its limit of {self.max_connections} "
                    "connections; try again, or start it with a higher --max-connections")
-        body = json.dumps({"message": message}).encode() + b"\n"
         request.setblocking(False)
         with contextlib.suppress(OSError):
-            request.send(_plain_response(503, body, "application/json", "Retry-After: 1\r\n"))
+            request.send(_busy_response(message))
             request.recv(65536)
             request.shutdown(socket.SHUT_WR)
         self.close_request(request)
