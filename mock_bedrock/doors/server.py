@@ -58,10 +58,11 @@ BODY_TIMEOUT = 10.0
 BODY_MIN_RATE = 1024 * 1024
 SEND_TIMEOUT = 30.0
 # Request bodies being read at once, in bytes announced (a chunked one counts as the largest
-# Bedrock takes); the app holds about 2.5 times a body while it parses it. Bodies up to
-# SMALL_BODY (every text-to-image call) need no room; past the budget a request waits up to
-# BODY_WAIT, then is answered 503.
-BODY_BUDGET = 128 * 1024 * 1024
+# Bedrock takes). The app holds a body several times over while it reads and parses it (and
+# each thread's allocator keeps some): thirty 24 MB bodies at once took 1.4 GiB, two at a
+# time stay near 250 MiB. Bodies up to SMALL_BODY (every text-to-image call) need no room;
+# past the budget a request waits up to BODY_WAIT, then is answered 503.
+BODY_BUDGET = 64 * 1024 * 1024
 SMALL_BODY = 64 * 1024
 BODY_WAIT = 30.0
 # Connections served at once. Below the usual 1,024 descriptors, which also leave room for a
