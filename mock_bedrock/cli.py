@@ -15,7 +15,7 @@ import click
 from bedrock_contract import parse_as_of
 from bedrock_contract.version import __version__
 from mock_bedrock.client_setup import setup_lines
-from mock_bedrock.doors.server import MockServer
+from mock_bedrock.doors.server import MAX_CONNECTIONS, MockServer
 from mock_bedrock.service.app import MockBedrock, WSGIApplication
 from mock_bedrock.service.faults import FaultRuleError
 from mock_bedrock.testing.recorder import bedrock_url, recording_app, replaying_app
@@ -59,6 +59,15 @@ def main() -> None:
               help="Address to listen on (0.0.0.0 or :: exposes the mock to the network).")
 @click.option("--port", default=8787, show_default=True, type=click.IntRange(0, 65535),
               help="TCP port; 0 picks a free one (the first line of output names it).")
+@click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME",
+              help="Also answer requests sent to this host name (repeatable; '*': any). "
+                   "It answers to its own address and loopback names (bound to 0.0.0.0 or "
+                   "::, any IP address) and refuses others: a web page could otherwise "
+                   "reach it by DNS rebinding.")
+@click.option("--max-connections", default=MAX_CONNECTIONS, show_default=True,
+              type=click.IntRange(min=1),
+              help="Connections served at once; past it the longest-idle one is closed, "
+                   "or the newcomer is answered 503.")
 @click.option("--faults", "faults_file", type=click.Path(exists=True, dir_okay=False,
               path_type=Path), help="JSON file with a list of fault rules to start with.")
 @click.option("--strict-credentials", "credentials", multiple=True, metavar="KEY:SECRET",
@@ -85,7 +94,8 @@ def main() -> None:
                                     "call with no cassette is a CassetteNotFoundException.")
 @click.option("--replay-fallthrough", is_flag=True,
               help="With --replay: answer calls with no cassette from the placeholder mock.")
-def serve(host: str, port: int, faults_file: Path | None,
+def serve(host: str, port: int, allow_hosts: tuple[str, ...], max_connections: int,
+          faults_file: Path | None,
           credentials: dict[str, str] | None, as_of: dt.date | None, log_requests: bool,
           record_dir: Path | None,
           upstream: str | None, region: str | None, replay_dir: Path | None,
@@ -97,7 +107,8 @@ def serve(host: str, port: int, faults_file: Path | None,
     """
     app = _app(faults_file, credentials, as_of, record_dir, upstream, region, replay_dir,
                replay_fallthrough)
-    server = MockServer(app, host=host, port=port, log_requests=log_requests)
+    server = MockServer(app, host=host, port=port, log_requests=log_requests,
+                        allow_hosts=allow_hosts, max_connections=max_connections)
     try:
         server.start()
     except OSError as err:

@@ -49,7 +49,9 @@ class ServedMock:
 
     def _admin(self, method: str, path: str, data: Any = None) -> Any:
         body = None if data is None else json.dumps(data).encode()
-        request = urllib.request.Request(f"{self.url}/_mock/{path}", body, method=method)
+        headers = {} if body is None else {"Content-Type": "application/json"}
+        request = urllib.request.Request(f"{self.url}/_mock/{path}", body, headers,
+                                         method=method)
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.load(response)
 

@@ -135,7 +135,7 @@ def test_garbage_bytes_do_not_take_it_down(server: MockServer) -> None:
 
 def test_oversized_body_is_refused_without_being_sent_whole(server: MockServer) -> None:
     too_long = max_body_length() + 1
-    head = (f"POST {INVOKE_PATH} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    head = (f"POST {INVOKE_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             f"Content-Length: {too_long}\r\n\r\n").encode()
     with socket.create_connection(address(server), timeout=10) as sock:
         sock.sendall(head + b"{" + b" " * 1000)  # a sliver of the promised body
@@ -148,7 +148,7 @@ def test_oversized_body_is_refused_without_being_sent_whole(server: MockServer) 
 
 
 def test_client_that_disconnects_mid_body(server: MockServer) -> None:
-    head = (f"POST {INVOKE_PATH} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    head = (f"POST {INVOKE_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             f"Content-Length: 100000\r\n\r\n").encode()
     server.journal.clear()
     for _ in range(3):
@@ -227,9 +227,9 @@ def test_a_crashing_app_gets_500_and_the_server_stays_up() -> None:
         raise RuntimeError("bug in the app")
 
     with MockServer(crash) as running:
-        reply = raw_exchange(running, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        reply = raw_exchange(running, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         assert reply.startswith(b"HTTP/1.1 500")
-        assert raw_exchange(running, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").startswith(
+        assert raw_exchange(running, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").startswith(
             b"HTTP/1.1 500")
 
 
@@ -240,7 +240,7 @@ def test_drop_connection_mid_stream_truncates_the_response() -> None:
         raise DropConnection("fault")
 
     with MockServer(dropping) as running:
-        reply = raw_exchange(running, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", half_close=False)
+        reply = raw_exchange(running, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", half_close=False)
         assert reply.startswith(b"HTTP/1.1 200")
         assert b"first piece" in reply
         assert not reply.endswith(b"0\r\n\r\n")  # no last chunk: the client sees a cut

@@ -6,19 +6,28 @@ connection (it cannot drain an unread body safely), but boto3 pools keep-alive c
 so the response side (:meth:`_RequestHandler.run_wsgi`) is written here: it knows the
 request body's length, so it can drain what the app left unread, or close when that is
 unsafe. A connection that opens with the HTTP/2 preface is handed to :mod:`.http2`.
+
+What one client may hold is bounded: a request head must arrive within HEADER_TIMEOUT of
+its first byte, a body at BODY_MIN_RATE on average, an answer must leave within
+SEND_TIMEOUT; past MAX_CONNECTIONS the longest-idle connection makes room, or the newcomer
+gets a 503. Every request passes :mod:`.guard` (the Host and Origin checks) first.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import http.server
+import io
 import ipaddress
+import json
 import socket
 import socketserver
 import sys
 import threading
+import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, BinaryIO, cast
 
 from werkzeug.exceptions import ClientDisconnected
@@ -26,7 +35,10 @@ from werkzeug.serving import WSGIRequestHandler
 from werkzeug.wsgi import LimitedStream
 
 from mock_bedrock.doors import http2
+from mock_bedrock.doors.guard import HostPolicy, RequestGuard
+from mock_bedrock.doors.limits import BodyBudget, SocketReader, descriptor_cap
 from mock_bedrock.service.app import DropConnection, MockBedrock, MockControls, WSGIApplication
+from mock_bedrock.service.wire import max_body_length
 
 __all__ = ["MockServer"]
 
@@ -36,6 +48,29 @@ DRAIN_LIMIT = 64 * 1024 * 1024
 DRAIN_PIECE = 256 * 1024
 # An idle keep-alive connection is closed after this long (clients reconnect transparently).
 IDLE_TIMEOUT = 120.0
+# Deadlines a slow client cannot stretch (module-level, so tests can lower them): the request
+# line and headers within HEADER_TIMEOUT of their first byte (clients send them in one
+# packet); a body within BODY_TIMEOUT plus a second per BODY_MIN_RATE bytes received (so a
+# trickle is cut early, and a 25 MB body has 34 s); each write of an answer within
+# SEND_TIMEOUT (a client that stops reading lets go of its thread and what it holds).
+HEADER_TIMEOUT = 10.0
+BODY_TIMEOUT = 10.0
+BODY_MIN_RATE = 1024 * 1024
+SEND_TIMEOUT = 30.0
+# Request bodies being read at once, in bytes announced (a chunked one counts as the largest
+# Bedrock takes). The app holds a body several times over while it reads and parses it (and
+# each thread's allocator keeps some): thirty 24 MB bodies at once took 1.4 GiB, two at a
+# time stay near 250 MiB. Bodies up to SMALL_BODY (every text-to-image call) need no room;
+# past the budget a request waits up to BODY_WAIT, then is answered 503.
+BODY_BUDGET = 64 * 1024 * 1024
+SMALL_BODY = 64 * 1024
+BODY_WAIT = 30.0
+# Connections served at once. Below the usual 1,024 descriptors, which also leave room for a
+# second descriptor per connection (the recorder's upstream socket, a cassette).
+MAX_CONNECTIONS = 256
+# When accept() fails for want of descriptors, wait this long before the next try: the
+# listener stays readable, so without a pause the accept loop spins at 100% CPU.
+ACCEPT_BACKOFF = 0.05
 MAX_REQUEST_LINE = 65536
 # What either door answers when the app itself raises (a bug in the mock, not a fault rule).
 CRASH_STATUS = "500 Internal Server Error"
@@ -54,24 +89,54 @@ class _RequestHandler(WSGIRequestHandler):
     disable_nagle_algorithm = True  # headers and body go out as separate writes
     timeout = IDLE_TIMEOUT
 
+    def setup(self) -> None:
+        super().setup()
+        self._reader = SocketReader(self.connection)
+        self._buffered = io.BufferedReader(self._reader)
+        self.rfile = self._buffered
+
     def handle_one_request(self) -> None:
-        line = self.rfile.readline(MAX_REQUEST_LINE + 1)
-        if not line:
+        self.close_connection = True  # unless a request is read and answered whole
+        self.server.mark_idle(self.connection)
+        self._reader.expect(IDLE_TIMEOUT)
+        try:
+            if not self._buffered.peek(1):
+                return
+        except TimeoutError:
+            return  # idle too long: closed without a word, as clients expect
+        self._reader.expect(HEADER_TIMEOUT)
+        try:
+            line = self.rfile.readline(MAX_REQUEST_LINE + 1)
+            if line == http2.PREFACE_FIRST_LINE:
+                self._serve_http2(line)
+                return
+            if len(line) > MAX_REQUEST_LINE:
+                self.requestline = self.request_version = self.command = ""
+                self.send_error(414)
+                return
+            self.raw_requestline = line
+            if not self.parse_request():  # it has answered 400 and marked the close
+                return
+        except TimeoutError:
             self.close_connection = True
+            self._send_plain(408, b"The request head did not arrive in time\n")
             return
-        if line == http2.PREFACE_FIRST_LINE:
-            self.close_connection = True
-            http2.serve_connection(self.connection, cast(BinaryIO, self.rfile),
-                                   self.server.app, line, environ_base=self._h2_environ_base())
+        if not self.server.mark_busy(self.connection):
+            self.close_connection = True  # made room for another while its head arrived
             return
-        if len(line) > MAX_REQUEST_LINE:
-            self.requestline = self.request_version = self.command = ""
-            self.send_error(414)
-            self.close_connection = True
+        self.run_wsgi()
+
+    def _serve_http2(self, line: bytes) -> None:
+        if not self.server.mark_busy(self.connection):
             return
-        self.raw_requestline = line
-        if self.parse_request():  # on failure it has answered 400 and marked the close
-            self.run_wsgi()
+        self._reader.untimed(IDLE_TIMEOUT)
+        http2.serve_connection(self.connection, cast(BinaryIO, self.rfile),
+                               self.server.app, line, environ_base=self._h2_environ_base())
+
+    def send_error(self, code: int, message: str | None = None,
+                   explain: str | None = None) -> None:
+        self.connection.settimeout(SEND_TIMEOUT)
+        super().send_error(code, message, explain)
 
     def _h2_environ_base(self) -> dict[str, Any]:
         return {
@@ -90,6 +155,26 @@ class _RequestHandler(WSGIRequestHandler):
             self.close_connection = True
             self._send_plain(400, b"Bad Content-Length\n")
             return
+        # The app reads no more than the largest body it takes (it refuses a longer one
+        # by its Content-Length), and a chunked body may be that long.
+        size = max_body_length() if body is None else min(body.limit, max_body_length())
+        reserved = 0
+        if size > SMALL_BODY:
+            room = self.server.bodies.reserve(size, BODY_WAIT)
+            if room is None:
+                self.close_connection = True
+                with contextlib.suppress(OSError):
+                    self._send(_busy_response("mock-bedrock is reading as many request "
+                                              "bodies as it holds at once; try again"))
+                return
+            reserved = room
+        try:
+            self._reader.expect(BODY_TIMEOUT, bytes_per_second=BODY_MIN_RATE)
+            self._run_app(environ, body)
+        finally:
+            self.server.bodies.release(reserved)
+
+    def _run_app(self, environ: dict[str, Any], body: LimitedStream | None) -> None:
         self._head_sent = False
         try:
             chunks = self.server.app(environ, self._start_response)
@@ -116,6 +201,7 @@ class _RequestHandler(WSGIRequestHandler):
         if self.server.log_requests:
             self.log_request(self._status.split(None, 1)[0], "-")
         if body is not None:
+            self._reader.expect(BODY_TIMEOUT, bytes_per_second=BODY_MIN_RATE)
             self._finish_body(body)
 
     def _request_body(self, environ: dict[str, Any]) -> LimitedStream | None:
@@ -174,7 +260,7 @@ class _RequestHandler(WSGIRequestHandler):
             lines.append("Connection: close\r\n")
         lines.append("\r\n")
         head = "".join(lines).encode("latin-1")
-        send = self.connection.sendall
+        send = self._send
         # One write for head and first piece: fewer packets, and no Nagle/delayed-ACK stall.
         send(head + (_chunk(first) if chunked and first else first))
         self._head_sent = True
@@ -184,14 +270,14 @@ class _RequestHandler(WSGIRequestHandler):
         if chunked:
             send(b"0\r\n\r\n")
 
+    def _send(self, data: bytes) -> None:
+        # Reads set their own timeouts; each write gets SEND_TIMEOUT in full.
+        self.connection.settimeout(SEND_TIMEOUT)
+        self.connection.sendall(data)
+
     def _send_plain(self, code: int, text: bytes) -> None:
-        reason = http.server.BaseHTTPRequestHandler.responses.get(code, ("",))[0]
-        head = (
-            f"HTTP/1.1 {code} {reason}\r\nContent-Type: text/plain\r\n"
-            f"Content-Length: {len(text)}\r\nConnection: close\r\n\r\n"
-        )
         with contextlib.suppress(OSError):
-            self.connection.sendall(head.encode("latin-1") + text)
+            self._send(_plain_response(code, text))
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         if self.server.log_requests:
@@ -206,8 +292,25 @@ def _chunk(data: bytes) -> bytes:
     return b"%x\r\n%b\r\n" % (len(data), data)
 
 
+def _plain_response(code: int, text: bytes, content_type: str = "text/plain",
+                    extra: str = "") -> bytes:
+    reason = http.server.BaseHTTPRequestHandler.responses.get(code, ("",))[0]
+    head = (
+        f"HTTP/1.1 {code} {reason}\r\nContent-Type: {content_type}\r\n{extra}"
+        f"Content-Length: {len(text)}\r\nConnection: close\r\n\r\n"
+    )
+    return head.encode("latin-1") + text
+
+
+def _busy_response(message: str) -> bytes:
+    """A 503 that clients retry (boto3 does), its message in JSON as SDKs read it."""
+    body = json.dumps({"message": message}).encode() + b"\n"
+    return _plain_response(503, body, "application/json", "Retry-After: 1\r\n")
+
+
 class _ThreadedServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    """One thread per connection; remembers its connections so stop() can end them."""
+    """One thread per connection, at most ``max_connections`` of them; remembers its
+    connections (and since when each waits for a request) so it can make room and stop."""
 
     daemon_threads = False
     block_on_close = True  # server_close() joins every connection thread
@@ -218,10 +321,14 @@ class _ThreadedServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
     ssl_context = None
     passthrough_errors = False
 
-    def __init__(self, address: tuple[str, int], app: WSGIApplication, log_requests: bool) -> None:
+    def __init__(self, address: tuple[str, int], app: WSGIApplication, log_requests: bool,
+                 max_connections: int) -> None:
         self.app = app
         self.log_requests = log_requests
-        self._connections: set[socket.socket] = set()
+        self.max_connections = descriptor_cap(max_connections)
+        self.bodies = BodyBudget(BODY_BUDGET)
+        # connection -> when it began waiting for a request (None: serving one)
+        self._connections: dict[socket.socket, float | None] = {}
         self._connections_lock = threading.Lock()
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         super().__init__(address, _RequestHandler)
@@ -231,14 +338,66 @@ class _ThreadedServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
         socketserver.TCPServer.server_bind(self)
         self.server_name, self.server_port = cast(tuple[str, int], self.server_address[:2])
 
+    def get_request(self) -> tuple[socket.socket, Any]:
+        try:
+            return super().get_request()
+        except OSError as err:
+            if err.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                time.sleep(ACCEPT_BACKOFF)
+            raise  # socketserver skips this round
+
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._connections_lock:
-            self._connections.add(request)
+            room = len(self._connections) < self.max_connections or self._evict_idle()
+            if room:
+                self._connections[request] = time.monotonic()
+        if not room:
+            self._refuse(request)
+            return
         super().process_request(request, client_address)
+
+    def _evict_idle(self) -> bool:
+        """End the connection that has waited longest for a request (an idle keep-alive
+        one, or one whose head is late); False if every connection is serving a request.
+        Clients reopen a pooled connection the server closed, transparently."""
+        waiting = [(since, id(c), c) for c, since in self._connections.items()
+                   if since is not None]
+        if not waiting:
+            return False
+        _, _, oldest = min(waiting)
+        del self._connections[oldest]
+        with contextlib.suppress(OSError):  # its thread sees the end and returns
+            oldest.shutdown(socket.SHUT_RDWR)
+        return True
+
+    def _refuse(self, request: socket.socket) -> None:
+        """Answer 503 without a thread: sent without waiting (a fresh socket's buffer has
+        room), what the client already sent read first so the close does not reset it."""
+        message = (f"mock-bedrock is serving its limit of {self.max_connections} "
+                   "connections; try again, or start it with a higher --max-connections")
+        request.setblocking(False)
+        with contextlib.suppress(OSError):
+            request.send(_busy_response(message))
+            request.recv(65536)
+            request.shutdown(socket.SHUT_WR)
+        self.close_request(request)
+
+    def mark_idle(self, connection: socket.socket) -> None:
+        with self._connections_lock:
+            if connection in self._connections:
+                self._connections[connection] = time.monotonic()
+
+    def mark_busy(self, connection: socket.socket) -> bool:
+        """Mark it as serving a request; False if it was ended to make room."""
+        with self._connections_lock:
+            if connection not in self._connections:
+                return False
+            self._connections[connection] = None
+            return True
 
     def shutdown_request(self, request: Any) -> None:
         with self._connections_lock:
-            self._connections.discard(request)
+            self._connections.pop(request, None)
         # A lingering close (as nginx does): closing with unread input in the socket makes
         # the kernel send RST, which can destroy the answer (a 400, a 414) before the client
         # reads it. So: end our side, read what the client still sends, then close.
@@ -280,6 +439,9 @@ class MockServer(MockControls):
 
     ``app`` may be any WSGI application (the recorder and replayer are served this way);
     ``faults`` and ``journal`` are there when it is a :class:`MockBedrock` (the default).
+    It answers to its own address, ``host`` and loopback names (and, bound to every
+    interface, to any address); ``allow_hosts`` adds names (``"*"``: any).
+    ``max_connections`` caps the connections served at once.
     """
 
     def __init__(
@@ -289,6 +451,8 @@ class MockServer(MockControls):
         port: int = 0,
         *,
         log_requests: bool = False,
+        allow_hosts: Sequence[str] = (),
+        max_connections: int = MAX_CONNECTIONS,
         **app_kwargs: Any,
     ) -> None:
         if app is not None and app_kwargs:
@@ -297,6 +461,10 @@ class MockServer(MockControls):
         self.host = host
         self.port = port
         self.log_requests = log_requests
+        self.allow_hosts = tuple(allow_hosts)
+        if max_connections < 1:
+            raise ValueError("max_connections must be at least 1")
+        self.max_connections = max_connections
         self._server: _ThreadedServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -324,7 +492,11 @@ class MockServer(MockControls):
         """Bind (port 0 picks a free one) and serve on a background thread."""
         if self._server is not None:
             raise RuntimeError("the server is already running")
-        self._server = _ThreadedServer((self.host, self.port), self.app, self.log_requests)
+        server = _ThreadedServer((self.host, self.port), self.app, self.log_requests,
+                                 self.max_connections)
+        policy = HostPolicy((self.host, str(server.server_address[0])), self.allow_hosts)
+        server.app = RequestGuard(self.app, policy)
+        self._server = server
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.1},

@@ -8,6 +8,11 @@
     GET    /_mock/journal   the calls received (the newest, within the journal's bounds)
                             and how many older ones were dropped
     DELETE /_mock/journal   forget them
+
+A body (POST's, and DELETE's if it sends one) must be ``application/json``: a web page can
+send ``text/plain`` or a form anywhere without asking, but not JSON (the browser asks first,
+and the mock never says yes). The server door refuses pages' requests outright
+(:mod:`mock_bedrock.doors.guard`); this holds wherever the app is served.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import json
 from typing import Any
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.http import parse_options_header
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
@@ -26,6 +32,10 @@ from mock_bedrock.service.journal import Journal
 from mock_bedrock.service.models import ModelTable
 
 PREFIX = "/_mock/"
+JSON = "application/json"
+# Fault rules are small; a body this size parses in a moment to a few MB at most.
+MAX_BODY = 1024 * 1024
+WRITES = frozenset({"POST", "DELETE"})
 
 
 def _json(data: Any, status: int = 200) -> Response:
@@ -45,6 +55,21 @@ def served_ids(models: ModelTable) -> list[str]:
             continue
         served.append(version.id)
     return sorted(served)
+
+
+def _has_body(request: Request) -> bool:
+    return bool(request.content_length) or "wsgi.input_terminated" in request.environ
+
+
+def _read_body(request: Request) -> bytes | None:
+    """The body, or None if it is longer than MAX_BODY (read no further than that)."""
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        return None
+    pieces, size = [], 0
+    while size <= MAX_BODY and (piece := request.stream.read(MAX_BODY + 1 - size)):
+        pieces.append(piece)  # a stream may answer a read with less than asked
+        size += len(piece)
+    return b"".join(pieces) if size <= MAX_BODY else None
 
 
 class AdminEndpoints:
@@ -72,6 +97,11 @@ class AdminEndpoints:
             return response
         except HTTPException:
             return _json({"message": f"no admin endpoint at {request.path}"}, 404)
+        if request.method in WRITES and (request.method == "POST" or _has_body(request)):
+            mimetype, _ = parse_options_header(request.headers.get("Content-Type", ""))
+            if mimetype.lower() != JSON:
+                return _json({"message": f"{request.method} {request.path} takes a JSON "
+                                         f"body: send Content-Type: {JSON}"}, 415)
         answer: Response = handler(request)
         return answer
 
@@ -84,10 +114,15 @@ class AdminEndpoints:
         return _json({"rules": self._faults.snapshot()})
 
     def _add_faults(self, request: Request) -> Response:
+        raw = _read_body(request)
+        if raw is None:
+            return _json({"message": f"body is over {MAX_BODY} bytes"}, 413)
         try:
-            data = json.loads(request.get_data())
+            data = json.loads(raw)
         except ValueError as err:
             return _json({"message": f"body is not JSON: {err}"}, 400)
+        except RecursionError:
+            return _json({"message": "body is not JSON the mock reads: nested too deep"}, 400)
         try:
             rules = rules_from_json(data, source="POST /_mock/faults")
             self._faults.extend(rules)  # refused whole past the bound on rules

@@ -1,0 +1,114 @@
+"""What the server door refuses before the app sees a request: names it does not answer to
+(DNS rebinding) and requests sent by a page from another origin.
+
+A web page whose name resolves to 127.0.0.1 makes the browser send that name as ``Host``
+(``:authority`` in HTTP/2) to the mock: refusing names other than the mock's own address, a
+loopback one or those the user allows is what stops such a page from reading the journal,
+setting faults or, with ``--record``, spending the user's AWS credentials. An IP address
+cannot be rebound, so with the mock on every interface (0.0.0.0, ::) any address is taken.
+A browser marks the requests of a page with ``Origin``; no client of the mock is a page
+(it answers no CORS preflight), so a request from any origin but its own is refused.
+
+Written here: werkzeug's ``host_is_trusted`` matches a fixed list of names (case-sensitively),
+and cannot say "any loopback address" or "any address".
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+from mock_bedrock.service.app import StartResponse, WSGIApplication, WSGIEnvironment
+
+ANY_HOST = "*"
+LOOPBACK_NAMES = frozenset({"localhost"})
+
+
+def host_name(authority: str) -> str:
+    """The host of a ``Host`` value (``name``, ``name:port``, ``[v6]:port``), lower case,
+    without a trailing dot, and without the brackets of an IPv6 address."""
+    value = authority.strip().lower()
+    if value.startswith("["):
+        value = value[1:].partition("]")[0]
+    elif value.count(":") == 1:  # name:port (a bare IPv6 address has two or more)
+        value = value.partition(":")[0]
+    return value.rstrip(".")
+
+
+def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(host.partition("%")[0])  # an IPv6 zone id is no part
+    except ValueError:
+        return None
+
+
+class HostPolicy:
+    """Which ``Host`` values a server answers: its ``own`` names and addresses (what it was
+    asked to bind, what it bound), loopback names and addresses, any address when it
+    listens on every interface, and the ``allowed`` names (``*``: any host at all)."""
+
+    def __init__(self, own: Iterable[str], allowed: Iterable[str] = ()) -> None:
+        own_names = {host_name(name) for name in own}
+        names = {host_name(name) for name in allowed}
+        self.any_host = ANY_HOST in names
+        self._names = (names - {ANY_HOST}) | own_names | LOOPBACK_NAMES
+        self._any_address = any(
+            address is not None and address.is_unspecified
+            for address in map(_address, own_names)
+        )
+
+    def allows(self, authority: str) -> bool:
+        host = host_name(authority)
+        if self.any_host or host in self._names:
+            return True
+        address = _address(host)
+        if address is None:
+            return False
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        return self._any_address or address.is_loopback
+
+
+def _refusal(start_response: StartResponse, status: str, message: str) -> list[bytes]:
+    body = json.dumps({"message": message}).encode() + b"\n"
+    start_response(status, [("Content-Type", "application/json"),
+                            ("Content-Length", str(len(body)))])
+    return [body]
+
+
+class RequestGuard:
+    """WSGI middleware in front of whatever the server door serves (the mock, the recorder,
+    the replayer), for HTTP/1.1 and HTTP/2 alike (both put the authority in HTTP_HOST)."""
+
+    def __init__(self, app: WSGIApplication, policy: HostPolicy) -> None:
+        self.app = app
+        self.policy = policy
+
+    def __call__(self, environ: WSGIEnvironment,
+                 start_response: StartResponse) -> Iterable[bytes]:
+        host = environ.get("HTTP_HOST")
+        # No Host at all (HTTP/1.0) is no browser's request: a browser always sends one.
+        if host is not None and not self.policy.allows(host):
+            name = host_name(host)
+            return _refusal(
+                start_response, "421 Misdirected Request",
+                f"mock-bedrock does not answer to the host {host!r}, only to its own address "
+                f"and loopback names (a web page may be trying DNS rebinding); to allow it, "
+                f"start it with: mock-bedrock serve --allow-host {name}",
+            )
+        origin = environ.get("HTTP_ORIGIN")
+        if origin is not None and not self._same_origin(origin, host):
+            return _refusal(
+                start_response, "403 Forbidden",
+                f"mock-bedrock refuses requests from web pages (Origin {origin!r} is not "
+                f"this server's own)",
+            )
+        return self.app(environ, start_response)
+
+    @staticmethod
+    def _same_origin(origin: str, host: str | None) -> bool:
+        parts = urlsplit(origin.strip().lower())
+        return (host is not None and parts.scheme == "http"
+                and parts.netloc == host.strip().lower())

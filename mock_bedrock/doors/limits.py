@@ -1,0 +1,93 @@
+"""The HTTP/1.1 server door's bounds on what clients may hold: read deadlines a trickle
+cannot stretch, a budget for the request bodies being read at once, and a connection cap
+under the descriptor limit. The figures are the server's (:mod:`.server`); the mechanisms
+are here, since the standard library's server has none of them.
+"""
+
+from __future__ import annotations
+
+import io
+import socket
+import threading
+import time
+from typing import Any
+
+
+class SocketReader(io.RawIOBase):
+    """The socket as a handler reads it, each read bounded by the deadline of the current
+    phase (waiting, head, body) rather than by a per-read timeout, which a client sending a
+    byte a second resets forever."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._deadline: float | None = None
+        self._seconds_per_byte = 0.0
+
+    def expect(self, seconds: float, *, bytes_per_second: float | None = None) -> None:
+        """From now on reads must end within ``seconds``, plus a second for each
+        ``bytes_per_second`` bytes that arrive meanwhile (a minimum average pace)."""
+        self._deadline = time.monotonic() + seconds
+        self._seconds_per_byte = 1 / bytes_per_second if bytes_per_second else 0.0
+
+    def untimed(self, timeout: float) -> None:
+        """A fixed per-read timeout, set once: the HTTP/2 door's threads share the socket,
+        and a socket's timeout is also its writes'."""
+        self._deadline = None
+        self._sock.settimeout(timeout)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._deadline is not None:
+            left = self._deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("the client is too slow")
+            self._sock.settimeout(left)
+        received = self._sock.recv_into(buffer)
+        if self._deadline is not None:
+            self._deadline += received * self._seconds_per_byte
+        return received
+
+    def fileno(self) -> int:
+        return self._sock.fileno()
+
+
+class BodyBudget:
+    """Bytes of request bodies the app may be reading at once, across connections. The app
+    holds a body whole (and more, while it parses it), so thirty 24 MB bodies at once would
+    take gigabytes; past the budget a request waits for room before its body is read."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self._used = 0
+        self._room = threading.Condition()
+
+    def reserve(self, size: int, timeout: float) -> int | None:
+        """Reserve ``size`` bytes (at most the whole budget), waiting up to ``timeout``
+        seconds for room; what was reserved (to :meth:`release`), or None."""
+        size = min(size, self.total)
+        with self._room:
+            if not self._room.wait_for(lambda: self._used + size <= self.total, timeout):
+                return None
+            self._used += size
+        return size
+
+    def release(self, size: int) -> None:
+        with self._room:
+            self._used -= size
+            self._room.notify_all()
+
+
+def descriptor_cap(wanted: int) -> int:
+    """``wanted`` connections, or fewer where the descriptor limit is low (macOS's default
+    is 256): half of it, as a connection may hold a second descriptor (the recorder's
+    upstream socket, a cassette)."""
+    try:
+        import resource
+    except ImportError:  # Windows: no such limit to stay under
+        return wanted
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return wanted
+    return max(1, min(wanted, soft // 2))
