@@ -18,6 +18,7 @@ from mock_bedrock.client_setup import setup_lines
 from mock_bedrock.doors.server import MAX_CONNECTIONS, MockServer
 from mock_bedrock.service.app import MockBedrock, WSGIApplication
 from mock_bedrock.service.faults import FaultRuleError
+from mock_bedrock.service.journal import DEFAULT_MAX_BYTES, DEFAULT_MAX_ENTRIES
 from mock_bedrock.testing.recorder import bedrock_url, recording_app, replaying_app
 
 
@@ -78,6 +79,12 @@ def main() -> None:
               help="Answer each model as Bedrock did on DATE (YYYY-MM-DD, or 'today'): "
                    "unknown before its release, ResourceNotFoundException after its end of "
                    "life. Default: serve every model, retired ones included.")
+@click.option("--journal-max-entries", default=DEFAULT_MAX_ENTRIES, show_default=True,
+              type=click.IntRange(min=1),
+              help="Calls the journal keeps (/_mock/journal); the oldest go first, counted.")
+@click.option("--journal-max-bytes", default=DEFAULT_MAX_BYTES, show_default=True,
+              type=click.IntRange(min=1),
+              help="Bytes of bodies the journal keeps, about.")
 @click.option("--log-requests", is_flag=True,
               help="Log each request to stderr (off by default: it costs latency).")
 @click.option("--record", "record_dir", type=click.Path(file_okay=False, path_type=Path),
@@ -96,7 +103,8 @@ def main() -> None:
               help="With --replay: answer calls with no cassette from the placeholder mock.")
 def serve(host: str, port: int, allow_hosts: tuple[str, ...], max_connections: int,
           faults_file: Path | None,
-          credentials: dict[str, str] | None, as_of: dt.date | None, log_requests: bool,
+          credentials: dict[str, str] | None, as_of: dt.date | None,
+          journal_max_entries: int, journal_max_bytes: int, log_requests: bool,
           record_dir: Path | None,
           upstream: str | None, region: str | None, replay_dir: Path | None,
           replay_fallthrough: bool) -> None:
@@ -105,8 +113,9 @@ def serve(host: str, port: int, allow_hosts: tuple[str, ...], max_connections: i
     The first line printed is the endpoint URL; under it, the shell lines that point a
     client with no AWS set-up at it. Stops cleanly on Ctrl-C or SIGTERM.
     """
-    app = _app(faults_file, credentials, as_of, record_dir, upstream, region, replay_dir,
-               replay_fallthrough)
+    journal = (journal_max_entries, journal_max_bytes)
+    app = _app(faults_file, credentials, as_of, journal, record_dir, upstream, region,
+               replay_dir, replay_fallthrough)
     server = MockServer(app, host=host, port=port, log_requests=log_requests,
                         allow_hosts=allow_hosts, max_connections=max_connections)
     try:
@@ -134,8 +143,9 @@ def serve(host: str, port: int, allow_hosts: tuple[str, ...], max_connections: i
 
 
 def _mock(faults_file: Path | None, credentials: dict[str, str] | None,
-          as_of: dt.date | None) -> MockBedrock:
-    app = MockBedrock(credentials=credentials, as_of=as_of)
+          as_of: dt.date | None, journal: tuple[int, int]) -> MockBedrock:
+    app = MockBedrock(credentials=credentials, as_of=as_of,
+                      journal_max_entries=journal[0], journal_max_bytes=journal[1])
     if faults_file is not None:
         try:
             app.faults.load_file(faults_file)
@@ -145,8 +155,9 @@ def _mock(faults_file: Path | None, credentials: dict[str, str] | None,
 
 
 def _app(faults_file: Path | None, credentials: dict[str, str] | None, as_of: dt.date | None,
-         record_dir: Path | None, upstream: str | None, region: str | None,
-         replay_dir: Path | None, replay_fallthrough: bool) -> WSGIApplication:
+         journal: tuple[int, int], record_dir: Path | None, upstream: str | None,
+         region: str | None, replay_dir: Path | None,
+         replay_fallthrough: bool) -> WSGIApplication:
     """The placeholder mock, or a recorder or replayer in front of it, as the options say."""
     if record_dir is not None and replay_dir is not None:
         raise click.UsageError("--record and --replay exclude each other")
@@ -166,9 +177,10 @@ def _app(faults_file: Path | None, credentials: dict[str, str] | None, as_of: dt
         except ValueError as err:  # no AWS credentials to sign the forwarded calls with
             raise click.ClickException(str(err)) from None
     if replay_dir is not None:
-        fallthrough = _mock(faults_file, credentials, as_of) if replay_fallthrough else None
+        fallthrough = (_mock(faults_file, credentials, as_of, journal)
+                       if replay_fallthrough else None)
         return replaying_app(replay_dir, fallthrough)
-    return _mock(faults_file, credentials, as_of)
+    return _mock(faults_file, credentials, as_of, journal)
 
 
 if __name__ == "__main__":
