@@ -15,6 +15,7 @@ import click
 from bedrock_contract import parse_as_of
 from bedrock_contract.version import __version__
 from mock_bedrock.client_setup import setup_lines
+from mock_bedrock.doors.allocator import map_large_blocks
 from mock_bedrock.doors.server import MAX_CONNECTIONS, MockServer
 from mock_bedrock.service.app import MockBedrock, WSGIApplication
 from mock_bedrock.service.faults import FaultRuleError
@@ -113,6 +114,7 @@ def serve(host: str, port: int, allow_hosts: tuple[str, ...], max_connections: i
     The first line printed is the endpoint URL; under it, the shell lines that point a
     client with no AWS set-up at it. Stops cleanly on Ctrl-C or SIGTERM.
     """
+    map_large_blocks()
     journal = (journal_max_entries, journal_max_bytes)
     app = _app(faults_file, credentials, as_of, journal, record_dir, upstream, region,
                replay_dir, replay_fallthrough)

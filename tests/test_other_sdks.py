@@ -43,7 +43,7 @@ def test_javascript_sdk_with_default_settings(mock_bedrock_server: MockServer) -
     assert found["invoked"]["artifacts"][0]["seed"] != 0
     assert found["streamed"] == found["invoked"]
     expected = sdxl.InvalidRequestBody(
-        [sdxl.Violation("#/cfg_scale", "40 is not less or equal to 35")]
+        [sdxl.Violation("#/cfg_scale", "40 is not less or equal to 35")], sdxl.SDXL
     ).message
     assert found["refusal"]["name"] == "ValidationException"
     assert (found["refusal"]["status"], found["refusal"]["message"]) == (400, expected)

@@ -173,6 +173,9 @@ class _RequestHandler(WSGIRequestHandler):
             self._run_app(environ, body)
         finally:
             self.server.bodies.release(reserved)
+            # werkzeug's request keeps itself in the environ, which it refers to: a cycle
+            # holding the whole body until the cyclic GC runs (the HTTP/2 door does the same).
+            environ.clear()
 
     def _run_app(self, environ: dict[str, Any], body: LimitedStream | None) -> None:
         self._head_sent = False
