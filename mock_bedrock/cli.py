@@ -87,7 +87,9 @@ def main() -> None:
               type=click.IntRange(min=1),
               help="Bytes of bodies the journal keeps, about.")
 @click.option("--log-requests", is_flag=True,
-              help="Log each request to stderr (off by default: it costs latency).")
+              help="Log one line per call to stderr: time, operation, model, status, error "
+                   "code, fault rules fired, request id, milliseconds (off by default: it "
+                   "costs latency).")
 @click.option("--record", "record_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Forward every call to real Bedrock (--upstream), re-signed with this "
                    "process's AWS credentials, and store each answer as a cassette in this "

@@ -38,6 +38,7 @@ from mock_bedrock.doors import http2
 from mock_bedrock.doors.guard import HostPolicy, RequestGuard
 from mock_bedrock.doors.limits import BodyBudget, SocketReader, descriptor_cap
 from mock_bedrock.service.app import DropConnection, MockBedrock, MockControls, WSGIApplication
+from mock_bedrock.service.call_log import CallLog
 from mock_bedrock.service.wire import max_body_length
 
 __all__ = ["MockServer"]
@@ -201,8 +202,6 @@ class _RequestHandler(WSGIRequestHandler):
             if not self._head_sent:
                 self._send_plain(500, CRASH_BODY)
             return
-        if self.server.log_requests:
-            self.log_request(self._status.split(None, 1)[0], "-")
         if body is not None:
             self._reader.expect(BODY_TIMEOUT, bytes_per_second=BODY_MIN_RATE)
             self._finish_body(body)
@@ -283,8 +282,7 @@ class _RequestHandler(WSGIRequestHandler):
             self._send(_plain_response(code, text))
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        if self.server.log_requests:
-            super().log_request(code, size)
+        pass  # calls are logged by the app's side (CallLog), both protocols alike
 
     def log_error(self, format: str, *args: Any) -> None:
         if self.server.log_requests:
@@ -499,6 +497,8 @@ class MockServer(MockControls):
                                  self.max_connections)
         policy = HostPolicy((self.host, str(server.server_address[0])), self.allow_hosts)
         server.app = RequestGuard(self.app, policy)
+        if self.log_requests:  # outermost: a call the guard refuses is logged too
+            server.app = CallLog(server.app)
         self._server = server
         self._thread = threading.Thread(
             target=self._server.serve_forever,

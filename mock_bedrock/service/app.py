@@ -82,6 +82,9 @@ _JOURNALED_KEYS = tuple((header, _environ_key(header)) for header in JOURNALED_H
 
 
 CLIENT_DISCONNECTED = "ClientDisconnected"  # a journal outcome: the body never arrived whole
+# Where a call's facts are left in the environ for the request log (mock_bedrock.service.call_log):
+CALL_ENTRY = "mock_bedrock.entry"  # the call's JournalEntry
+FIRED_RULES = "mock_bedrock.fired_rules"  # each fired fault rule's name, else "#<its index>"
 
 
 class DropConnection(Exception):
@@ -214,6 +217,7 @@ class MockBedrock:
             path=request.path, operation=None, model_id=None,
             headers={h: environ[k] for h, k in _JOURNALED_KEYS if k in environ},
         )
+        environ[CALL_ENTRY] = entry
         try:
             response = self._serve(request, request_id, entry)
         except DropConnection:
@@ -248,7 +252,7 @@ class MockBedrock:
         call = CallFacts(
             operation, served.model_id, _prompts(served, valid), contract.finish_reasons
         )
-        rule = self._apply_faults(call, entry)
+        rule = self._apply_faults(call, entry, request.environ)
         forced = rule is not None and rule.finish_reason is not None
         generation = served.engine.generate(
             contract, served.model_id, valid,
@@ -291,11 +295,15 @@ class MockBedrock:
         entry.body = valid.body
         return operation, served, valid
 
-    def _apply_faults(self, call: CallFacts, entry: JournalEntry) -> FaultRule | None:
+    def _apply_faults(
+        self, call: CallFacts, entry: JournalEntry, environ: WSGIEnvironment
+    ) -> FaultRule | None:
         """Waits and raises as the rules say; returns the rule whose outcome is left for
         the response (a finish reason or a stream error), if any."""
         decision = self.faults.decide(call)
         entry.faults = [rule.name or rule.outcome or "latency_ms" for rule in decision.fired]
+        if decision.fired:
+            environ[FIRED_RULES] = _rule_labels(decision.fired, self.faults.rules)
         if decision.latency_ms:
             time.sleep(decision.latency_ms / 1000)
         rule = decision.rule
@@ -306,6 +314,15 @@ class MockBedrock:
                 rule.error, rule.message or FAULT_MESSAGES.get(rule.error, _injected(rule.error))
             )
         return rule
+
+
+def _rule_labels(fired: Iterable[FaultRule], rules: list[FaultRule]) -> list[str]:
+    """Each fired rule's name, else its place in the rule list (where a person finds it in
+    the faults file or ``GET /_mock/faults``); rules are equal by value, so by identity."""
+    places = {id(rule): index for index, rule in enumerate(rules)}
+    return [
+        rule.name or (f"#{places[id(rule)]}" if id(rule) in places else "#?") for rule in fired
+    ]
 
 
 def _prompts(served: ServedModel, valid: ValidRequest) -> tuple[str, ...]:
