@@ -24,6 +24,7 @@ from sdxl_adapter.cli.options import (
     PROMPT,
     given_options,
     model_options,
+    options_behind,
     request_from_options,
     requires_prompt,
     takes_prompt,
@@ -188,10 +189,16 @@ def _request(target: Target, prompt: str | None, body_file: Path | None,
     try:
         return request.validate()
     except errors.InvalidRequest as err:
-        if not unfitted(contract, request.to_body()):
+        # Bedrock's message names body fields; say which of the options typed set them.
+        behind = options_behind(contract, (v.pointer for v in err.violations),
+                                {**options, PROMPT: prompt})
+        hints = [f"({behind})"] if behind else []
+        if unfitted(contract, request.to_body()):
+            hints.append(FIT_HINT)
+        if not hints:
             raise
         message, code = describe(err)
-        raise Failure(f"{message}\n{FIT_HINT}", code) from err
+        raise Failure("\n".join([message, *hints]), code) from err
 
 
 def _read_input(path: Path) -> bytes:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -40,13 +40,35 @@ PROMPT = "prompt"
 FIT_HINT = "use --fit to resize it to the model's limits"
 
 
+# How a row of the options table turns its value into body fields.
+VALUE = "value"  # the value itself
+IMAGE = "image"  # a file path; the file's bytes (fitted with --fit)
+PROMPTS = "prompts"  # PROMPT and --negative together, as the model's prompt fields hold them
+PAIR = "pair"  # --size: a width x height pair
+
+
 @dataclass(frozen=True)
 class FieldOption:
-    """What one generated option sets."""
+    """One row of the table of what each request option sets in the body: it builds the
+    body (:func:`request_from_options`) and names the options behind a refusal
+    (:func:`options_behind`)."""
 
     param: str  # the click parameter name, also a batch line's key
-    field: str  # the body field
-    image: bool = False
+    fields: tuple[str, ...]  # the body fields it sets
+    kind: str = VALUE
+
+    @property
+    def field(self) -> str:
+        return self.fields[0]
+
+    @property
+    def image(self) -> bool:
+        return self.kind == IMAGE
+
+    @property
+    def flag(self) -> str:
+        """As a person types it: ``--size``, ``--style``, ``PROMPT``."""
+        return PROMPT.upper() if self.param == PROMPT else "--" + self.param.replace("_", "-")
 
 
 def schema_type(spec: Mapping[str, Any]) -> click.ParamType:
@@ -135,11 +157,13 @@ class ModelOptions:
     """The request options of one model: click parameters, and what each sets."""
 
     contract: ModelContract
-    params: tuple[click.Parameter, ...]
-    fields: tuple[FieldOption, ...]
+    params: tuple[click.Parameter, ...]  # PROMPT, where the model takes one, is the caller's
+    fields: tuple[FieldOption, ...]  # every option that sets body fields, PROMPT included
 
     def field_option(self, field: str) -> FieldOption | None:
-        return next((f for f in self.fields if f.field == field), None)
+        """The option that sets ``field`` by its value (not a prompt or a size)."""
+        return next((f for f in self.fields if f.field == field and f.kind in (VALUE, IMAGE)),
+                    None)
 
 
 class Built(NamedTuple):
@@ -162,21 +186,27 @@ def requires_prompt(contract: ModelContract) -> bool:
 @cache
 def model_options(contract: ModelContract) -> ModelOptions:
     """Every request option of ``contract``'s model, in the schema's order."""
-    negative = contract.prompts.negative_field or contract.prompts.list_field
+    prompts = contract.prompts
+    positive = prompts.list_field or prompts.text_field
+    negative = prompts.negative_field or prompts.list_field
     params: list[click.Parameter] = []
+    fields: list[FieldOption] = []
+    if positive:
+        fields.append(FieldOption(PROMPT, (positive,), PROMPTS))
     if negative:
         params.append(click.Option(
             ["--negative", "--negative-prompt", "-n", NEGATIVE], multiple=True, metavar="TEXT",
             help="A negative prompt: what the image should not show; repeat for more."))
+        fields.append(FieldOption(NEGATIVE, (negative,), PROMPTS))
     if isinstance(contract.size, PairsRule):
         params.append(click.Option(
             ["--size", SIZE], type=SizeType(contract.size),
             help="[width, height] Output size, width x height; the service's default is "
                  f"{format_size(contract.size.default)}."))
-    skip = {*contract.prompts.fields}
+        fields.append(FieldOption(SIZE, contract.size.fields, PAIR))
+    skip = {*prompts.fields}
     if isinstance(contract.size, PairsRule):
         skip.update(contract.size.fields)
-    fields: list[FieldOption] = []
     for name, spec in contract.properties.items():
         if name in skip:
             continue
@@ -191,7 +221,7 @@ def model_options(contract: ModelContract) -> ModelOptions:
         else:
             option = click.Option(decls, type=schema_type(spec), help=_schema_help(name, spec))
         params.append(option)
-        fields.append(FieldOption(param, name, image))
+        fields.append(FieldOption(param, (name,), IMAGE if image else VALUE))
     if contract.image_fields:
         params.append(click.Option(
             ["--fit", FIT], is_flag=True,
@@ -209,22 +239,22 @@ def request_from_options(
     the service, so the contract refuses what it requires. With ``fit`` set, each image is
     fitted to the model's limits first. Raises OSError when an image file cannot be read,
     FitError when one cannot be fitted."""
-    known = model_options(contract)
-    negatives = [str(t) for t in options.get(NEGATIVE) or ()]
-    positives = [prompt] if prompt is not None else []
-    body: dict[str, Any] = dict(contract.prompts.body_fields(positives, negatives))
-    size = options.get(SIZE)
-    if size is not None and isinstance(contract.size, PairsRule):
-        body.update(contract.size.body_fields(size))
+    body: dict[str, Any] = {}
     notes: list[str] = []
-    for option in known.fields:
+    for option in model_options(contract).fields:
         value = options.get(option.param)
-        if value is None:
+        if value is None or option.kind == PROMPTS:  # both prompt options at once, below
+            continue
+        if option.kind == PAIR and isinstance(contract.size, PairsRule):
+            body.update(contract.size.body_fields(value))
             continue
         if option.image:
             value = _read_image(contract, option.field, Path(value), bool(options.get(FIT)),
                                 notes)
         body[option.field] = value
+    negatives = [str(t) for t in options.get(NEGATIVE) or ()]
+    positives = [prompt] if prompt is not None else []
+    body = {**contract.prompts.body_fields(positives, negatives), **body}
     return Built(ModelRequest(model_id, body), notes)
 
 
@@ -241,11 +271,43 @@ def _read_image(contract: ModelContract, field: str, path: Path, fit: bool,
     return fitted.data
 
 
+def _is_given(value: Any) -> bool:
+    return value is not None and value != () and value is not False
+
+
 def given_options(contract: ModelContract, options: Mapping[str, Any]) -> list[str]:
     """The request options that were set, as flags (for messages)."""
-    names = {NEGATIVE, SIZE, FIT} | {f.param for f in model_options(contract).fields}
+    names = {FIT} | {f.param for f in model_options(contract).fields}
     return [f"--{k.replace('_', '-')}" for k, v in options.items()
-            if k in names and v is not None and v != () and v is not False]
+            if k in names and _is_given(v)]
+
+
+def options_behind(contract: ModelContract, pointers: Iterable[str],
+                   given: Mapping[str, Any]) -> str | None:
+    """Which of the options given (PROMPT under its parameter name) set the body fields a
+    refusal points at, e.g. ``--size sets width and height`` for ``#/height``; None when no
+    given option did, or only ones spelled as their field (``--image`` for ``#/image``).
+    A pointer's first step is the body field (``#/text_prompts/0/text``); a refusal of the
+    body as a whole (``#``) names no field this way."""
+    pointed = {_top_field(p) for p in pointers} - {None}
+    setters: dict[tuple[str, ...], list[str]] = {}  # SDXL's PROMPT and --negative share one
+    for option in model_options(contract).fields:
+        if option.flag == "--" + option.field.replace("_", "-"):
+            continue  # says itself
+        if pointed & set(option.fields) and _is_given(given.get(option.param)):
+            setters.setdefault(option.fields, []).append(option.flag)
+    behind = [
+        f"{' and '.join(flags)} {'sets' if len(flags) == 1 else 'set'} {' and '.join(fields)}"
+        for fields, flags in setters.items()
+    ]
+    return "; ".join(behind) or None
+
+
+def _top_field(pointer: str) -> str | None:
+    steps = pointer.removeprefix("#").split("/")
+    if len(steps) < 2 or not steps[1]:
+        return None
+    return steps[1].replace("~1", "/").replace("~0", "~")  # RFC 6901 escapes, in this order
 
 
 def request_from_mapping(
@@ -323,7 +385,8 @@ def line_keys(contract: ModelContract) -> dict[str, str]:
                 spelled = flag.removeprefix("--")
                 keys[spelled] = keys[spelled.replace("-", "_")] = param.name
     for option in model_options(contract).fields:
-        keys.setdefault(option.field, option.param)
+        if option.kind in (VALUE, IMAGE):  # a prompt or size key is spelled as its option
+            keys.setdefault(option.field, option.param)
     return keys
 
 

@@ -1,0 +1,73 @@
+"""A local refusal keeps Bedrock's message, which names body fields, and says under it which
+of the options typed set the fields it points at (``--size`` for ``#/height``). Only the
+pointers are relied on here: the message texts are the contract's and may be reworded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from sdxl_adapter.cli import main
+from sdxl_adapter.cli.errors import ExitCode
+from tests.images import image_bytes
+
+CORE = "stability.stable-image-core-v1:1"
+SD35 = "stability.sd3-5-large-v1:0"
+INPAINT = "stability.stable-image-inpaint-v1:0"
+LONG = "x" * 20_000  # longer than any model's prompt allows
+
+
+@pytest.fixture
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "photo.png").write_bytes(image_bytes((1024, 1024)))
+    return tmp_path
+
+
+def refusal(*args: str) -> list[str]:
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    assert result.exit_code == ExitCode.REFUSED_LOCALLY, result.output
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("Error: refused locally, nothing was sent: ")
+    return lines
+
+
+@pytest.mark.parametrize(("args", "pointers", "hint"), [
+    (["generate", "a harbour", "--init-image", "photo.png", "--size", "1152x896"],
+     ["#/height", "#/width"], "(--size sets width and height)"),
+    (["generate", "a harbour", "--negative", LONG],
+     ["#/text_prompts/1"], "(PROMPT and --negative set text_prompts)"),
+    (["generate", LONG, "--seed", "3"], ["#/text_prompts/0"], "(PROMPT sets text_prompts)"),
+    (["--model-id", CORE, "generate", LONG, "--negative", LONG, "--seed", "3"],
+     ["#/prompt", "#/negative_prompt"], "(PROMPT sets prompt; --negative sets negative_prompt)"),
+    (["--model-id", CORE, "generate", "a harbour", "-n", LONG],
+     ["#/negative_prompt"], "(--negative sets negative_prompt)"),
+    (["--model-id", INPAINT, "generate", LONG, "--image", "photo.png"],
+     ["#/prompt"], "(PROMPT sets prompt)"),
+], ids=["sdxl-size", "sdxl-negative", "sdxl-prompt", "core-both", "core-negative",
+        "inpaint-prompt"])
+def test_the_refusal_names_the_options_behind_its_fields(
+    in_tmp: Path, args: list[str], pointers: list[str], hint: str
+) -> None:
+    lines = refusal(*args)
+    for pointer in pointers:
+        assert pointer in lines[0]  # Bedrock's message, as it was
+    assert lines[1:] == [hint]
+
+
+def test_a_refusal_of_the_body_as_a_whole_adds_nothing(in_tmp: Path) -> None:
+    # "#": the fields are named in the text only; an option is named by pointer, never by
+    # reading the text.
+    lines = refusal("--model-id", SD35, "generate", "a harbour", "--strength", "0.5")
+    assert "#: " in lines[0]
+    assert lines[1:] == []
+
+
+def test_an_option_spelled_as_its_field_is_not_restated(in_tmp: Path) -> None:
+    (in_tmp / "tiny.png").write_bytes(image_bytes((40, 40)))
+    lines = refusal("--model-id", INPAINT, "generate", "a door", "--image", "tiny.png")
+    assert "#/image" in lines[0]
+    assert not any(line.startswith("(") for line in lines[1:])  # no "(--image sets image)"
