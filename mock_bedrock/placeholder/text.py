@@ -4,14 +4,21 @@ Text is set a word at a time from cached word masks: FreeType's per-call cost (a
 millisecond for a line) dominated a first render, and a new prompt mostly repeats words
 already drawn (the banner, "prompt:", the model line, common words). The seed line is set on
 its own small layer, so the panel is reused when only the seed changes.
+
+The font is DejaVu Sans, cut to Latin, Greek and Cyrillic (``fonts/README.md``); a character
+it lacks is written as its code point, ``<U+6771>`` (as ``less`` shows such characters):
+unlike a ``?``, that still tells which characters a prompt carried, so a wrongly decoded
+prompt looks different from a right one.
 """
 
 from __future__ import annotations
 
+import io
 import textwrap
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
+from importlib import resources
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -25,14 +32,65 @@ TEXT_COLOUR = (250, 250, 250)
 SEED_COLOUR = (255, 214, 90)
 
 
+FONT_FILE = "DejaVuSans-subset.ttf"
+# A private-use code point of plane 16: in no font, so drawn as the font's .notdef glyph.
+NOT_IN_ANY_FONT = "\U0010fffd"
+
+
+@cache
+def _font_data() -> bytes:
+    return (resources.files(__package__) / "fonts" / FONT_FILE).read_bytes()
+
+
 @lru_cache(maxsize=16)
 def font(size: int) -> Font:
-    """Pillow's built-in font at ``size`` pixels; its fixed-size bitmap font when Pillow was
-    built without FreeType (smaller, still legible)."""
+    """The caption's font at ``size`` pixels; Pillow's fixed-size bitmap font (ASCII only,
+    smaller, still legible) when Pillow was built without FreeType."""
     try:
-        return ImageFont.load_default(size=size)
-    except (ImportError, OSError, TypeError):
+        return ImageFont.truetype(io.BytesIO(_font_data()), size)
+    except ImportError:  # no FreeType in this Pillow
         return ImageFont.load_default()
+
+
+def _drawn(char: str, face: ImageFont.FreeTypeFont) -> tuple[tuple[float, ...], bytes]:
+    box = face.getbbox(char)
+    image = Image.new("L", (max(1, int(box[2]) + 1), max(1, int(box[3]) + 1)))
+    ImageDraw.Draw(image).text((0, 0), char, font=face, fill=255)
+    return (*box, face.getlength(char)), image.tobytes()
+
+
+@lru_cache(maxsize=4096)
+def covers(face: Font, char: str) -> bool:
+    """Whether ``face`` has a glyph for ``char``. Pillow does not expose a font's character
+    map, so FreeType is asked to draw it: a character the font lacks comes out as the
+    .notdef glyph (the empty box), exactly as a character no font has."""
+    if " " <= char <= "~":
+        return True
+    if not isinstance(face, ImageFont.FreeTypeFont):
+        return False  # the bitmap fallback: ASCII only
+    return _drawn(char, face) != _drawn(NOT_IN_ANY_FONT, face)
+
+
+def drawable(text: str, face: Font) -> str:
+    """``text`` with each character ``face`` lacks written as its code point, each such
+    ``<U+XXXX>`` set off by spaces from what follows it, so that a long run of them (a
+    Japanese sentence) can wrap between characters."""
+    if text.isascii():
+        return text
+    pieces: list[str] = []
+    after_code = False
+    for char in text:
+        if covers(face, char):
+            if after_code and char != " ":
+                pieces.append(" ")
+            pieces.append(char)
+            after_code = False
+            continue
+        if pieces and pieces[-1] != " ":
+            pieces.append(" ")
+        pieces.append(f"<U+{ord(char):04X}>")
+        after_code = True
+    return "".join(pieces)
 
 
 def font_size(size: tuple[int, int]) -> int:
@@ -65,7 +123,7 @@ def space(face: Font) -> float:
 def text_length(line: str, face: Font) -> float:
     """The width ``set_line`` gives ``line``: its words' advances and a space between each
     two (spaces keep their count, so "a   b" stays wide)."""
-    words = line.split(" ")
+    words = drawable(line, face).split(" ")
     return sum(word(w, face)[1] for w in words) + space(face) * (len(words) - 1)
 
 
@@ -74,7 +132,7 @@ def set_line(layer: Image.Image, line: str, face: Font, top: int) -> None:
     lays out only whole strings, which is the per-call cost avoided here; inside a word,
     FreeType's own layout and kerning still apply)."""
     x = 0.0
-    for text in line.split(" "):
+    for text in drawable(line, face).split(" "):
         mask, advance = word(text, face)
         if mask is not None:
             layer.paste(255, (round(x), top), mask)
@@ -84,7 +142,7 @@ def set_line(layer: Image.Image, line: str, face: Font, top: int) -> None:
 def wrap(text: str, face: Font, width: int, max_lines: int) -> list[str]:
     """``text`` wrapped to ``width`` pixels, at most ``max_lines`` lines, an ellipsis marking
     a cut. Proportional letters: start from a generous column count, narrow until it fits."""
-    words = " ".join(text.split())
+    words = " ".join(drawable(text, face).split())
     average = max(1.0, (text_length("abcdefghijklmnopqrstuvwxyz", face) + space(face)) / 27)
     columns = max(8, int(1.25 * width / average))
     lines = textwrap.wrap(words, columns) or [""]
@@ -245,5 +303,5 @@ def caption(
 
 def clear_text_cache() -> None:
     """Forget drawn words, panels and seed lines (the fonts stay loaded)."""
-    for cached in (word, caption_panel, seed_layer):
+    for cached in (word, covers, caption_panel, seed_layer):
         cached.cache_clear()
