@@ -65,6 +65,12 @@ def test_a_character_the_font_lacks_is_drawn_as_its_code_point(bedrock_runtime: 
     assert ImageChops.difference(drawn, spelled).getbbox() is None  # pixel for pixel
 
 
+def test_a_control_character_is_drawn_as_its_code_point(bedrock_runtime: Any) -> None:
+    drawn = panel(generate(bedrock_runtime, "a bell\x07rings\tand\nstops"))
+    spelled = panel(generate(bedrock_runtime, "a bell <U+0007> rings and stops"))
+    assert ImageChops.difference(drawn, spelled).getbbox() is None
+
+
 def test_the_same_request_gives_the_same_bytes(bedrock_runtime: Any) -> None:
     first = generate(bedrock_runtime, CAPTION).tobytes()
     assert generate(bedrock_runtime, CAPTION).tobytes() == first

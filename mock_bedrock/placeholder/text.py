@@ -47,7 +47,10 @@ def font(size: int) -> Font:
     """The caption's font at ``size`` pixels; Pillow's fixed-size bitmap font (ASCII only,
     smaller, still legible) when Pillow was built without FreeType."""
     try:
-        return ImageFont.truetype(io.BytesIO(_font_data()), size)
+        # Basic layout, as Pillow's own default font has: the same pixels whether or not
+        # this Pillow has raqm, and no raqm failure on a control character in a prompt.
+        return ImageFont.truetype(io.BytesIO(_font_data()), size,
+                                  layout_engine=ImageFont.Layout.BASIC)
     except ImportError:  # no FreeType in this Pillow
         return ImageFont.load_default()
 
@@ -72,14 +75,17 @@ def covers(face: Font, char: str) -> bool:
 
 
 def drawable(text: str, face: Font) -> str:
-    """``text`` with each character ``face`` lacks written as its code point, each such
-    ``<U+XXXX>`` set off by spaces from what follows it, so that a long run of them (a
-    Japanese sentence) can wrap between characters."""
-    if text.isascii():
+    """``text`` with each character ``face`` lacks (a control character too) written as
+    its code point, each such ``<U+XXXX>`` set off by spaces from what follows it, so that a
+    long run of them (a Japanese sentence) can wrap between characters; any whitespace is
+    a space."""
+    if text.isascii() and text.isprintable():  # the font has every printable ASCII letter
         return text
     pieces: list[str] = []
     after_code = False
     for char in text:
+        if char.isspace():
+            char = " "  # a tab, a newline: a space, as wrapping makes of it anyway
         if covers(face, char):
             if after_code and char != " ":
                 pieces.append(" ")
