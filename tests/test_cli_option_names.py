@@ -37,7 +37,11 @@ def refusal(*args: str) -> list[str]:
 
 @pytest.mark.parametrize(("args", "pointers", "hint"), [
     (["generate", "a harbour", "--init-image", "photo.png", "--size", "1152x896"],
-     ["#/height", "#/width"], "(--size sets width and height)"),
+     ["#/height", "#/width"],
+     "(--size sets width and height; --init-image excludes height and width)"),
+    (["--model-id", SD35, "generate", "a harbour", "--image", "photo.png", "--strength", "0.5",
+      "--aspect-ratio", "16:9"],
+     ["#/aspect_ratio"], "(--image excludes aspect_ratio)"),
     (["generate", "a harbour", "--negative", LONG],
      ["#/text_prompts/1"], "(PROMPT and --negative set text_prompts)"),
     (["generate", LONG, "--seed", "3"], ["#/text_prompts/0"], "(PROMPT sets text_prompts)"),
@@ -47,7 +51,7 @@ def refusal(*args: str) -> list[str]:
      ["#/negative_prompt"], "(--negative sets negative_prompt)"),
     (["--model-id", INPAINT, "generate", LONG, "--image", "photo.png"],
      ["#/prompt"], "(PROMPT sets prompt)"),
-], ids=["sdxl-size", "sdxl-negative", "sdxl-prompt", "core-both", "core-negative",
+], ids=["sdxl-size", "sd35-aspect-ratio", "sdxl-negative", "sdxl-prompt", "core-both", "core-negative",
         "inpaint-prompt"])
 def test_the_refusal_names_the_options_behind_its_fields(
     in_tmp: Path, args: list[str], pointers: list[str], hint: str

@@ -300,7 +300,25 @@ def options_behind(contract: ModelContract, pointers: Iterable[str],
         f"{' and '.join(flags)} {'sets' if len(flags) == 1 else 'set'} {' and '.join(fields)}"
         for fields, flags in setters.items()
     ]
+    behind += _excluded_by(contract, pointed, given)
     return "; ".join(behind) or None
+
+
+def _excluded_by(contract: ModelContract, pointed: set[str | None],
+                 given: Mapping[str, Any]) -> list[str]:
+    """``--init-image excludes width and height``: the given options whose field forbids a
+    pointed one (a ``"not": {}`` in the schema's dependency of that field)."""
+    found = []
+    for trigger, needs in contract.request_schema.get("dependencies", {}).items():
+        if not isinstance(needs, dict):
+            continue
+        forbidden = sorted(f for f, rule in needs.get("properties", {}).items()
+                           if rule == {"not": {}} and f in pointed)
+        flags = [o.flag for o in model_options(contract).fields
+                 if trigger in o.fields and _is_given(given.get(o.param))]
+        if forbidden and flags:
+            found.append(f"{flags[0]} excludes {' and '.join(forbidden)}")
+    return found
 
 
 def _top_field(pointer: str) -> str | None:
