@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint check-wheel bench soak fuzz-long faultrun js-sdk-check clean
+.PHONY: setup demo test lint check-wheel bench soak fuzz-long faultrun js-sdk-check container-check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,12 @@ js-sdk-check: $(STAMP)
 	cd .cache/js-sdk && ([ -f package.json ] || npm init -y > /dev/null) && \
 		npm install --no-audit --no-fund --silent @aws-sdk/client-bedrock-runtime
 	SDXL_JS_SDK_DIR=$(CURDIR)/.cache/js-sdk $(BIN)/python -m pytest -q -rs tests/test_other_sdks.py
+
+## The container image (Dockerfile) built and run: boto3 against it through the URL it prints,
+## its health endpoint, HEALTHCHECK, user and stop. Needs docker; when python:3.12-slim
+## cannot be pulled it builds a base from Debian's packages (container/make-base.sh, root).
+container-check: $(STAMP)
+	PYTHON=$(BIN)/python container/check.sh
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info out
