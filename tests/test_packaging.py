@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_wheel_installed_elsewhere_carries_the_schemas(tmp_path: Path) -> None:
+    # Built from a copy: setuptools reuses a checkout's build/ folder, whose stale files
+    # would hide a module the package list forgot.
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "dist", "out", ".cache", "*.egg-info", "__pycache__"))
     # --no-build-isolation and --no-deps keep this offline: the test venv already has the
     # build backend and every runtime dependency.
     subprocess.run(
@@ -24,11 +31,19 @@ def test_wheel_installed_elsewhere_carries_the_schemas(tmp_path: Path) -> None:
             "--no-build-isolation",
             "-w",
             str(tmp_path / "dist"),
-            str(ROOT),
+            str(source),
         ],
         check=True,
     )
     (wheel,) = (tmp_path / "dist").glob("*.whl")
+    # Every module of the three packages travels: an editable install would find one the
+    # package list forgot from the source tree, so the probe below alone cannot tell.
+    with zipfile.ZipFile(wheel) as built:
+        carried = set(built.namelist())
+    sources = {str(p.relative_to(ROOT)) for name in ("bedrock_contract", "sdxl_adapter",
+                                                      "mock_bedrock")
+               for p in (ROOT / name).rglob("*.py")}
+    assert sources - carried == set()
     target = tmp_path / "site"
     subprocess.run(
         [
