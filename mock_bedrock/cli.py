@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import signal
 import sys
-import threading
+import time
 from pathlib import Path
 from types import FrameType
 
@@ -126,10 +126,10 @@ def serve(host: str, port: int, allow_hosts: tuple[str, ...], max_connections: i
         server.start()
     except OSError as err:
         raise click.ClickException(f"cannot listen on {host}:{port}: {err.strerror}") from None
-    stop = threading.Event()
-
+    # The handler raises rather than setting an Event: Event.set from a handler deadlocks
+    # when the signal lands while the main thread holds the Event's own lock.
     def request_stop(signum: int, frame: FrameType | None) -> None:
-        stop.set()
+        raise _StopServing
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -138,12 +138,20 @@ def serve(host: str, port: int, allow_hosts: tuple[str, ...], max_connections: i
                                 strict_keys=credentials):
             click.echo(line)
         sys.stdout.flush()
-        while not stop.wait(3600):
-            pass
+        while True:
+            time.sleep(3600)
+    except _StopServing:
+        pass
     finally:
+        for sig in previous:
+            signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C does not cut the stop short
         server.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+class _StopServing(Exception):
+    """SIGINT or SIGTERM arrived: stop serving."""
 
 
 def _mock(faults_file: Path | None, credentials: dict[str, str] | None,
