@@ -13,13 +13,15 @@ REGION = "us-east-1"
 _CONFIG = Config(region_name=REGION, retries={"total_max_attempts": 1, "mode": "standard"})
 
 
-def bedrock_runtime(endpoint_url: str | None = None) -> Any:
+def bedrock_runtime(endpoint_url: str | None = None, config: Config | None = None) -> Any:
     """A real bedrock-runtime client with fake credentials (no credential lookup, which
-    could otherwise reach instance metadata)."""
+    could otherwise reach instance metadata); ``config`` adds to the one-attempt config
+    (timeouts, say). With no ``endpoint_url``, boto3 finds it as a user's client would
+    (``AWS_ENDPOINT_URL_BEDROCK_RUNTIME``)."""
     return boto3.session.Session().client(
         "bedrock-runtime",
         endpoint_url=endpoint_url,
         aws_access_key_id="bench",
         aws_secret_access_key="bench",
-        config=_CONFIG,
+        config=_CONFIG.merge(config) if config is not None else _CONFIG,
     )

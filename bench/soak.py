@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import click
 from botocore.eventstream import EventStreamBuffer
@@ -155,24 +156,31 @@ def _client_thread(host: str, port: int, plan: Plan, tally: Tally, timeout: floa
         connection.close()
 
 
+def proc_status(pid: int, key: str) -> int:
+    """A number from /proc/<pid>/status (Linux): VmRSS and VmHWM in KiB, Threads a count."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name == key:
+            return int(value.split()[0])
+    raise RuntimeError(f"no {key} for process {pid}")
+
+
 def rss_kib(pid: int) -> int:
     """Resident set size of a process, from /proc (Linux)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no VmRSS for process {pid}")
+    return proc_status(pid, "VmRSS")
 
 
 @contextmanager
 def mock_server_process(
-    *options: str, log: Path | None = None
+    *options: str, log: Path | None = None, python: str = sys.executable, **popen: Any
 ) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """``mock-bedrock serve --port 0 [options]`` in a child process; yields it and its URL.
-    Its stderr goes to ``log`` (else nowhere: an unread pipe would fill and stall it)."""
+    Its stderr goes to ``log`` (else nowhere: an unread pipe would fill and stall it).
+    ``python`` and ``popen`` (``env``, ``cwd``) choose which mock-bedrock runs."""
     with (log.open("w") if log else open(os.devnull, "w")) as errors:
         process = subprocess.Popen(
-            [sys.executable, "-m", "mock_bedrock.cli", "serve", "--port", "0", *options],
-            stdout=subprocess.PIPE, stderr=errors, text=True,
+            [python, "-m", "mock_bedrock.cli", "serve", "--port", "0", *options],
+            stdout=subprocess.PIPE, stderr=errors, text=True, **popen,
         )
         try:
             yield process, _first_line(process, STARTUP_TIMEOUT)
