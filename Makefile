@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint check-wheel bench soak fuzz-long faultrun js-sdk-check container-check clean
+.PHONY: setup demo test lint check-wheel bench soak attack fuzz-long faultrun js-sdk-check container-check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ bench: $(STAMP)
 ## 20,000 mixed requests at 32 connections against a server process.
 soak: $(STAMP)
 	$(BIN)/python -m bench.soak
+
+## Issue 12's resource attacks, each on a fresh server process: its peak RSS, a normal call
+## during and after, its CPU (writes bench/results/attack.md and attack.json; ~6 minutes).
+attack: $(STAMP)
+	$(BIN)/python -m bench.attacks.run
 
 ## A 200-line batch through the CLI against a throttling server, killed midway, resumed.
 faultrun: $(STAMP)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import Counter
 
 from bench.attacks.calls import Answer, call, invoke
 from bench.attacks.harness import Attack, Siege
@@ -52,11 +53,12 @@ def huge_latency(siege: Siege) -> None:
     second (is it a 500?)."""
     installed = _install(siege, {"prompt": "slow down", "latency_ms": 10**20})
     siege.note("install", installed.describe())
-    answers: list[str] = []
+    answers: Counter[str] = Counter()
     while siege.running():
-        answers.append(_prompt_call(siege, "slow down", min(3.0, siege.remaining())).describe())
+        answer = _prompt_call(siege, "slow down", min(3.0, siege.remaining()))
+        answers[str(answer.status) if answer.status else f"no answer ({answer.error})"] += 1
         siege.hold(1.0)
-    siege.note("matching calls", sorted(set(answers)))
+    siege.note("matching calls", dict(answers))
 
 
 def many_rules(siege: Siege, count: int = 100_000, batch: int = 10_000) -> None:

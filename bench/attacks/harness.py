@@ -82,6 +82,7 @@ class Attack:
 @dataclass
 class Result:
     attack: Attack
+    pid: int  # the server's, stopped by now
     seconds: float  # the attack's own time, until its client left
     fresh_rss_mib: float
     peak_rss_mib: float
@@ -157,7 +158,7 @@ def run_attack(attack: Attack, source: Source, *, cap_mib: float = DEFAULT_CAP_M
             stopping = time.monotonic()
         stop_seconds = time.monotonic() - stopping
     return Result(
-        attack=attack, seconds=left - started,
+        attack=attack, pid=server.pid, seconds=left - started,
         fresh_rss_mib=watch.fresh_kib / 1024, peak_rss_mib=watch.peak_kib / 1024,
         over_cap=watch.over_cap.is_set(), killed=watch.killed, peak_threads=watch.peak_threads,
         warm_up=warm_up, during=during, after=after[0] if after else None,

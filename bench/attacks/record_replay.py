@@ -11,6 +11,7 @@ import os
 import socket
 import threading
 import time
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -60,13 +61,13 @@ def record_huge_body(siege: Siege, total: int = HUGE_BODY) -> None:
                 ended = f"server stopped reading or closed ({type(err).__name__})"
                 break
             sent += min(len(PIECE), total - sent)
-        if sent >= total:
-            if connection.sock is not None:
-                connection.sock.settimeout(max(1.0, siege.remaining()))
-            try:
-                siege.note("answer", connection.getresponse().status)
-            except (OSError, http.client.HTTPException) as err:
-                siege.note("answer", f"none ({type(err).__name__})")
+        # An answer the server sent before it stopped reading may still be there to read.
+        if connection.sock is not None:
+            connection.sock.settimeout(max(1.0, siege.remaining()))
+        try:
+            siege.note("answer", connection.getresponse().status)
+        except (OSError, http.client.HTTPException) as err:
+            siege.note("answer", f"none ({type(err).__name__})")
     finally:
         connection.close()
     siege.note("MiB sent", round(sent / 2**20))
@@ -100,14 +101,16 @@ def big_cassette_options(work: Path) -> Sequence[str]:
 def replay_big_cassette(siege: Siege, at_once: int = 4) -> None:
     """``at_once`` clients, each asking for the 300 MB cassette again as soon as it is
     answered; the answer is read in 1 MiB pieces and dropped."""
-    answers: list[str] = []
+    answers: Counter[str] = Counter()
+    slowest = [0.0]
     lock = threading.Lock()
 
     def client() -> None:
         while siege.running():
-            outcome = _read_away(siege, BIG_BODY)
+            outcome, seconds = _read_away(siege, BIG_BODY)
             with lock:
-                answers.append(outcome)
+                answers[outcome] += 1
+                slowest[0] = max(slowest[0], seconds)
 
     clients = [threading.Thread(target=client, name=f"attack-replay-{i}", daemon=True)
                for i in range(at_once)]
@@ -115,10 +118,12 @@ def replay_big_cassette(siege: Siege, at_once: int = 4) -> None:
         thread.start()
     for thread in clients:
         thread.join()
-    siege.note("answers", answers)
+    siege.note("answers", dict(answers))
+    siege.note("slowest s", round(slowest[0], 1))
 
 
-def _read_away(siege: Siege, body: bytes) -> str:
+def _read_away(siege: Siege, body: bytes) -> tuple[str, float]:
+    """One call, its answer read away: its status and size (or why none), and seconds."""
     connection = http.client.HTTPConnection(*siege.address, timeout=max(1.0, siege.remaining()))
     started, received = time.monotonic(), 0
     try:
@@ -131,7 +136,8 @@ def _read_away(siege: Siege, body: bytes) -> str:
         status = f"no answer ({type(err).__name__})"
     finally:
         connection.close()
-    return f"{status}: {received / 1e6:.0f} MB in {time.monotonic() - started:.1f} s"
+    cut = "" if received == 0 or not siege.stop.is_set() else ", cut at the RSS cap"
+    return f"{status}, {round(received / 1e6, -1):.0f} MB{cut}", time.monotonic() - started
 
 
 def fifo_options(work: Path) -> Sequence[str]:
@@ -144,11 +150,12 @@ def fifo_options(work: Path) -> Sequence[str]:
 def fifo_cassette(siege: Siege) -> None:
     """The call whose cassette is a FIFO (nobody writes to it), once a second, each given
     2 s: is it answered, or does each one hold a server thread?"""
-    answers: list[str] = []
+    answers: Counter[str] = Counter()
     while siege.running():
-        answers.append(invoke(siege.address, FIFO_BODY, timeout=2.0).describe())
+        answer = invoke(siege.address, FIFO_BODY, timeout=2.0)
+        answers[str(answer.status) if answer.status else "no answer in 2 s"] += 1
         siege.hold(1.0)
-    siege.note("calls", answers)
+    siege.note("calls", dict(answers))
 
 
 ATTACKS = (

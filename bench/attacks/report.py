@@ -12,6 +12,9 @@ from bench.attacks.harness import RSS_TARGET_MIB, Result
 from bench.attacks.probe import TARGET_SECONDS, Probe
 from bench.report import machine
 
+# Server CPU seconds in the 3 s after the attacker left beyond which the server is still
+# working for it (a normal probe costs a few hundredths).
+STILL_BUSY_CPU = 1.0
 COLUMNS = ("attack", "what", "peak RSS MiB", "normal call during: worst", "missed",
            "after", "server CPU s during", "CPU s in 3 s after", "peak threads",
            "stop s", "verdict")
@@ -40,6 +43,8 @@ def _missed(result: Result) -> str:
 def _cells(result: Result, cap_mib: float) -> tuple[str, ...]:
     after = result.after.describe() if result.after else "no probe"
     cpu_after = f"{result.cpu_after:.1f}" if result.cpu_after is not None else "exited"
+    if result.cpu_after is not None and result.cpu_after > STILL_BUSY_CPU:
+        cpu_after += " (still busy)"
     verdict = result.verdict
     if verdict == "FAIL":
         verdict += " (" + ", ".join(result.missed()) + ")"
@@ -49,12 +54,17 @@ def _cells(result: Result, cap_mib: float) -> tuple[str, ...]:
 
 
 def _notes(result: Result) -> str:
-    parts = [f"{key}: {value}" for key, value in result.notes.items()]
+    parts = [f"{key}: {_short(value)}" for key, value in result.notes.items()]
     if result.exited is not None:
         parts.append(f"the server exited with {result.exited} during the attack")
     if result.error:
         parts.append(f"harness error: {result.error}")
     return f"- {result.attack.name} ({result.seconds:.1f} s): " + "; ".join(parts)
+
+
+def _short(value: object, limit: int = 300) -> str:
+    text = str(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _row(cells: Sequence[str]) -> str:
