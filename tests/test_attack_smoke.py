@@ -5,6 +5,7 @@ the command writing attack.md and attack.json. Timings are never asserted."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 from functools import partial
@@ -17,6 +18,7 @@ from bench.attacks.harness import Attack, run_attack
 from bench.attacks.report import as_json, markdown
 from bench.attacks.run import main
 from bench.attacks.target import Source
+from mock_bedrock.client_setup import ENDPOINT_VARIABLE
 
 TINY = Attack("tiny-slowloris", "HTTP/1.1", "10 connections sending a head at 1 byte/s",
               partial(http1.slowloris, count=10), seconds=2)
@@ -26,6 +28,7 @@ ABOUT = {"server": "this tree", "nofile": 1024, "cap_mib": 2048, "seconds": 1.0,
 
 def test_one_attack_is_measured_reported_and_its_server_stopped() -> None:
     before = set(threading.enumerate())
+    endpoint = os.environ.get(ENDPOINT_VARIABLE)
     result = run_attack(TINY, Source(sys.executable), scale=0.5)
     assert result.error is None
     held, cut = result.notes["still held at the end"], result.notes["closed by the server"]
@@ -38,6 +41,7 @@ def test_one_attack_is_measured_reported_and_its_server_stopped() -> None:
     assert result.verdict in {"PASS", "FAIL"}
     assert not Path(f"/proc/{result.pid}").exists()  # stopped and reaped
     assert set(threading.enumerate()) - before == set()
+    assert os.environ.get(ENDPOINT_VARIABLE) == endpoint  # later clients not sent to a dead server
     table = markdown([result], None, ABOUT)
     assert "| tiny-slowloris | 10 connections sending a head at 1 byte/s |" in table
     [row] = json.loads(as_json([result], None, ABOUT))["attacks"]

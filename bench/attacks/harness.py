@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.attacks.probe import Probe, Prober, normal_call, point_clients_at
+from bench.attacks.probe import Probe, Prober, clients_pointed_at, normal_call
 from bench.attacks.target import Server, Source, Watch, cpu_seconds, served, wait_until
 
 RSS_TARGET_MIB = 512
@@ -129,8 +129,7 @@ def run_attack(attack: Attack, source: Source, *, cap_mib: float = DEFAULT_CAP_M
     with tempfile.TemporaryDirectory(prefix=f"attack-{attack.name}-") as folder:
         work = Path(folder)
         options = attack.options(work)
-        with served(source, options) as server:
-            point_clients_at(server.url)
+        with served(source, options) as server, clients_pointed_at(server.url):
             warm_up = normal_call()  # imports and first render, outside the measurement
             with Watch(server.pid, cap_mib, kill_mib=cap_mib + 1024) as watch:
                 stop = watch.over_cap

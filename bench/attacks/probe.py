@@ -8,6 +8,8 @@ import itertools
 import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from botocore.config import Config
@@ -49,9 +51,19 @@ class Probe:
             ("" if self.detail == "ok" else f" ({self.detail})")
 
 
-def point_clients_at(url: str) -> None:
-    """Where every later probe's client finds the mock (one server at a time)."""
+@contextmanager
+def clients_pointed_at(url: str) -> Iterator[None]:
+    """Where probes' clients find the mock while the block runs (one server at a time);
+    the variable is put back as it was after."""
+    before = os.environ.get(ENDPOINT_VARIABLE)
     os.environ[ENDPOINT_VARIABLE] = url
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ[ENDPOINT_VARIABLE]
+        else:
+            os.environ[ENDPOINT_VARIABLE] = before
 
 
 def normal_call() -> Probe:
