@@ -194,26 +194,33 @@ def test_past_the_cap_with_every_connection_busy_a_newcomer_gets_503() -> None:
 # --- deadlines ----------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def trickling(sock: socket.socket, piece: bytes, every: float) -> Iterator[None]:
+    """Sends ``piece`` every ``every`` seconds while the block runs (until the socket fails)."""
+    stop = threading.Event()
+
+    def trickle() -> None:
+        with contextlib.suppress(OSError):
+            while not stop.wait(every):
+                sock.send(piece)
+
+    sender = threading.Thread(target=trickle)
+    sender.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        sender.join()
+
+
 def test_a_request_head_sent_a_byte_at_a_time_is_cut_off(
     server: MockServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(door, "HEADER_TIMEOUT", 0.5)
     with socket.create_connection(address(server), timeout=10) as sock:
         sock.sendall(b"GET /_mock/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
-        stop = threading.Event()
-
-        def trickle() -> None:
-            with contextlib.suppress(OSError):
-                while not stop.wait(0.05):
-                    sock.send(b"a")
-
-        sender = threading.Thread(target=trickle)
-        sender.start()
-        try:
+        with trickling(sock, b"a", every=0.05):
             assert closed_within(sock, 5)
-        finally:
-            stop.set()
-            sender.join()
     assert answers_correctly(server)
 
 
@@ -225,20 +232,8 @@ def test_a_trickled_body_is_cut_off(server: MockServer,
             "Content-Type: application/json\r\nContent-Length: 1000000\r\n\r\n").encode()
     with socket.create_connection(address(server), timeout=10) as sock:
         sock.sendall(head)
-        stop = threading.Event()
-
-        def trickle() -> None:  # 1,000 bytes a second: a tenth of the pace asked
-            with contextlib.suppress(OSError):
-                while not stop.wait(0.1):
-                    sock.send(b" " * 100)
-
-        sender = threading.Thread(target=trickle)
-        sender.start()
-        try:
+        with trickling(sock, b" " * 100, every=0.1):  # 1,000 bytes a second: a tenth of the pace
             assert closed_within(sock, 5)
-        finally:
-            stop.set()
-            sender.join()
     assert answers_correctly(server)
 
 

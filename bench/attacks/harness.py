@@ -183,3 +183,13 @@ def _cpu_or_none(pid: int) -> float | None:
         return cpu_seconds(pid)
     except OSError:
         return None
+
+
+def run_together(client: Callable[[], None], count: int, name: str) -> None:
+    """``count`` threads running ``client`` together; returns when all have ended."""
+    threads = [threading.Thread(target=client, name=f"{name}-{i}", daemon=True)
+               for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()

@@ -14,7 +14,7 @@ from PIL import Image, PngImagePlugin
 
 from bedrock_contract import contract_for
 from bench.attacks.calls import call
-from bench.attacks.harness import Attack, Siege
+from bench.attacks.harness import Attack, Siege, run_together
 from bench.bodies import encode, image_body, image_field
 
 MODEL_ID = "stability.stable-image-remove-background-v1:0"  # its answer is the input's size
@@ -57,12 +57,7 @@ def text_chunk_bombs(siege: Siege, at_once: int = 8) -> None:
             with counting:
                 answers[str(answer.status or answer.error)] += 1
 
-    clients = [threading.Thread(target=client, name=f"attack-png-{i}", daemon=True)
-               for i in range(at_once)]
-    for thread in clients:
-        thread.start()
-    for thread in clients:
-        thread.join()
+    run_together(client, at_once, "attack-png")
     siege.note("answers", dict(answers))
 
 

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench.attacks.calls import INVOKE_PATH, JSON, invoke
-from bench.attacks.harness import Attack, Siege
+from bench.attacks.harness import Attack, Siege, run_together
 from bench.bodies import SDXL, SDXL_ID, encode, text_to_image
 from mock_bedrock.testing.cassettes import Cassette, CassetteDir, cassette_key
 
@@ -112,12 +112,7 @@ def replay_big_cassette(siege: Siege, at_once: int = 4) -> None:
                 answers[outcome] += 1
                 slowest[0] = max(slowest[0], seconds)
 
-    clients = [threading.Thread(target=client, name=f"attack-replay-{i}", daemon=True)
-               for i in range(at_once)]
-    for thread in clients:
-        thread.start()
-    for thread in clients:
-        thread.join()
+    run_together(client, at_once, "attack-replay")
     siege.note("answers", dict(answers))
     siege.note("slowest s", round(slowest[0], 1))
 
