@@ -12,6 +12,7 @@ import base64
 import binascii
 import io
 import json
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,21 +63,27 @@ class _Parsed:
     types them ``BigDecimal`` (and ``Double``), so a body holding one goes to everit."""
 
     def __init__(self, text: str) -> None:
-        self.java_typed_differently = False
-        self.value = json.loads(text, object_pairs_hook=_no_duplicates,
-                                parse_float=self._float, parse_int=self._int,
-                                parse_constant=_refuse_constant)
+        _noted.java_typed_differently = False
+        self.value = _DECODER.decode(text)
+        self.java_typed_differently: bool = _noted.java_typed_differently
 
-    def _float(self, literal: str) -> float:
-        value = float(literal)
-        if value.is_integer():
-            self.java_typed_differently = True
-        return value
 
-    def _int(self, literal: str) -> int:
-        if literal == "-0":
-            self.java_typed_differently = True
-        return int(literal)
+# One decoder for every call (making one costs ~25 us); its number hooks note, per thread,
+# what the call being parsed holds.
+_noted = threading.local()
+
+
+def _float(literal: str) -> float:
+    value = float(literal)
+    if value.is_integer():
+        _noted.java_typed_differently = True
+    return value
+
+
+def _int(literal: str) -> int:
+    if literal == "-0":
+        _noted.java_typed_differently = True
+    return int(literal)
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -89,6 +96,10 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def _refuse_constant(name: str) -> float:
     # Python's json accepts NaN and Infinity, which are not JSON.
     raise ValueError(f"{name} is not a JSON value")
+
+
+_DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_float=_float,
+                            parse_int=_int, parse_constant=_refuse_constant)
 
 
 def body_text(raw: object) -> str:
