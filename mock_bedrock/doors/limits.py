@@ -12,6 +12,9 @@ import threading
 import time
 from typing import Any
 
+# How much later than its phase's deadline a read may end (see SocketReader.readinto).
+SLACK = 0.25
+
 
 class SocketReader(io.RawIOBase):
     """The socket as a handler reads it, each read bounded by the deadline of the current
@@ -43,7 +46,11 @@ class SocketReader(io.RawIOBase):
             left = self._deadline - time.monotonic()
             if left <= 0:
                 raise TimeoutError("the client is too slow")
-            self._sock.settimeout(left)
+            # settimeout costs a system call or two: set anew only when the time left and
+            # the timeout set differ by more than SLACK (so a read ends at most that late).
+            timeout = self._sock.gettimeout()
+            if timeout is None or abs(timeout - left) > SLACK:
+                self._sock.settimeout(left)
         received = self._sock.recv_into(buffer)
         if self._deadline is not None:
             self._deadline += received * self._seconds_per_byte
