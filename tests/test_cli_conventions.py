@@ -53,7 +53,12 @@ def test_python_m_mock_bedrock_serves_and_prints_its_url() -> None:
         assert server.stdout.readline().startswith("http://127.0.0.1:")
     finally:
         server.terminate()
-        _, stderr = server.communicate(timeout=30)
+        try:
+            _, stderr = server.communicate(timeout=30)
+        finally:
+            if server.poll() is None:  # it did not stop: never leave it running
+                server.kill()
+                server.wait()
     assert server.returncode == 0, stderr
     help_text = run(sys.executable, "-m", "mock_bedrock", "--help").stdout
     assert help_text.startswith("Usage: mock-bedrock [OPTIONS] COMMAND [ARGS]...")
