@@ -35,6 +35,19 @@ def check_dialect(schema: Mapping[str, Any], path: Path) -> None:
         raise ContractFileError(f"{path}: not a valid JSON Schema ({err.message})") from err
 
 
+def excluded_by(schema: Mapping[str, Any]) -> dict[str, list[str]]:
+    """For each field whose presence forbids others (``"not": {}`` under its
+    ``dependencies`` schema: SDXL's init_image and the size), the fields it forbids."""
+    excludes: dict[str, list[str]] = {}
+    for name, dependency in schema.get("dependencies", {}).items():
+        if isinstance(dependency, dict):
+            forbidden = [field for field, rule in dependency.get("properties", {}).items()
+                         if rule == {"not": {}}]
+            if forbidden:
+                excludes[name] = forbidden
+    return excludes
+
+
 def required_with(schema: Mapping[str, Any]) -> dict[str, list[str]]:
     """For each field that needs others present (``dependencies``), the fields it needs."""
     needs: dict[str, list[str]] = {}

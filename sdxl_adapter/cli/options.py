@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 import click
 
 from bedrock_contract import ModelContract, PairsRule, format_size
+from bedrock_contract.dialect import excluded_by
 from sdxl_adapter.batch import BadLine
 from sdxl_adapter.fit import FitError, fit_image
 from sdxl_adapter.request import ModelRequest
@@ -307,13 +308,10 @@ def options_behind(contract: ModelContract, pointers: Iterable[str],
 def _excluded_by(contract: ModelContract, pointed: set[str | None],
                  given: Mapping[str, Any]) -> list[str]:
     """``--init-image excludes width and height``: the given options whose field forbids a
-    pointed one (a ``"not": {}`` in the schema's dependency of that field)."""
+    pointed one."""
     found = []
-    for trigger, needs in contract.request_schema.get("dependencies", {}).items():
-        if not isinstance(needs, dict):
-            continue
-        forbidden = sorted(f for f, rule in needs.get("properties", {}).items()
-                           if rule == {"not": {}} and f in pointed)
+    for trigger, excluded in excluded_by(contract.request_schema).items():
+        forbidden = sorted(f for f in excluded if f in pointed)
         flags = [o.flag for o in model_options(contract).fields
                  if trigger in o.fields and _is_given(given.get(o.param))]
         if forbidden and flags:
