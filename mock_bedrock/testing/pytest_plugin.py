@@ -2,7 +2,9 @@
 
 - ``mock_bedrock``: the in-process mock is on for the test; yields its handle (faults and
   journal start empty).
-- ``bedrock_runtime``: a boto3 bedrock-runtime client answered by that in-process mock.
+- ``bedrock_runtime``: a boto3 bedrock-runtime client answered by that in-process mock, new
+  for each test (made from one botocore session for the run: see
+  :mod:`mock_bedrock.testing.clients`).
 - ``mock_bedrock_server``: a running :class:`~mock_bedrock.doors.server.MockServer`, one per
   test session (under pytest-xdist one per worker, each on its own free port).
 - ``mock_bedrock_endpoint``: points ``AWS_ENDPOINT_URL_BEDROCK_RUNTIME`` at that server for
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
     from mock_bedrock.doors.inprocess import MockHandle
     from mock_bedrock.doors.server import MockServer
     from mock_bedrock.service.app import MockBedrock
+    from mock_bedrock.testing.clients import ClientFactory
 
 from mock_bedrock.doors import hook
 
@@ -100,15 +103,19 @@ def mock_bedrock(
         _mock_bedrock_app.as_of = session_as_of
 
 
+@pytest.fixture(scope="session")
+def _bedrock_runtime_clients() -> ClientFactory:
+    # The botocore session for the run: it makes each test's client in a few milliseconds.
+    from mock_bedrock.testing.clients import ClientFactory
+
+    return ClientFactory()
+
+
 @pytest.fixture
-def bedrock_runtime(mock_bedrock: MockHandle) -> Iterator[Any]:
-    import boto3
-
-    from bedrock_contract.service import SERVICE_NAME, isolated_session
-
-    # The mock needs nothing from the AWS configuration, so the client reads none of it: an
-    # unknown AWS_PROFILE or a broken config file must not fail the user's tests.
-    client = boto3.session.Session(botocore_session=isolated_session()).client(SERVICE_NAME)
+def bedrock_runtime(
+    mock_bedrock: MockHandle, _bedrock_runtime_clients: ClientFactory
+) -> Iterator[Any]:
+    client = _bedrock_runtime_clients.client()
     yield client
     client.close()
 
@@ -123,9 +130,10 @@ def mock_bedrock_server(pytestconfig: pytest.Config) -> Iterator[MockServer]:
 
 @pytest.fixture
 def mock_bedrock_endpoint(
-    mock_bedrock_server: MockServer, monkeypatch: pytest.MonkeyPatch
+    mock_bedrock_server: MockServer, monkeypatch: pytest.MonkeyPatch, pytestconfig: pytest.Config
 ) -> Iterator[str]:
     from mock_bedrock.doors.inprocess import missing_identity
+    from mock_bedrock.service.app import MockBedrock
 
     _clear(mock_bedrock_server)
     url = mock_bedrock_server.endpoint_url
@@ -134,3 +142,6 @@ def mock_bedrock_endpoint(
         monkeypatch.setenv(name, value)
     yield url
     _clear(mock_bedrock_server)
+    if isinstance(mock_bedrock_server.app, MockBedrock):  # it is: the session fixture made it
+        # A test may have set the date through the app: the next one gets the session's.
+        mock_bedrock_server.app.as_of = _configured_as_of(pytestconfig)
