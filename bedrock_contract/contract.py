@@ -8,18 +8,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
-
-import jsonschema_rs
+from typing import TYPE_CHECKING, Any
 
 from bedrock_contract.dialect import check_dialect
-from bedrock_contract.everit import JavaSchema
 from bedrock_contract.lifecycle import Lifecycle, ModelVersion
-from bedrock_contract.loader import PROFILE, REQUEST, RESPONSE, read_json
+from bedrock_contract.loader import PROFILE, REQUEST, RESPONSE, built_in, read_json
 from bedrock_contract.operations import Operation
 from bedrock_contract.request_fields import AlphaRule, ImageRule, PromptFields
 from bedrock_contract.response_shape import ResponseShape
 from bedrock_contract.sizes import Size, SizeRule, size_rule
+
+if TYPE_CHECKING:
+    # The validators are imported when first compiled: a process that only reads the
+    # catalogue (``sdxl models``, ``--help``) never loads them.
+    import jsonschema_rs
+
+    from bedrock_contract.everit import JavaSchema
 
 
 @dataclass(frozen=True)
@@ -71,8 +75,11 @@ class ModelContract:
         profile = read_json(folder / PROFILE)
         request, response = read_json(folder / REQUEST), read_json(folder / RESPONSE)
         where = str(folder / PROFILE)
-        check_dialect(request, folder / REQUEST)
-        check_dialect(response, folder / RESPONSE)
+        # The built-in schemas are checked against the draft-07 meta-schema by the test
+        # suite; a user's folder is checked here, when it is loaded.
+        checked = not built_in(folder)
+        check_dialect(request, folder / REQUEST, against_metaschema=checked)
+        check_dialect(response, folder / RESPONSE, against_metaschema=checked)
         try:
             spec = profile["request"]
             alpha = spec.get("alpha_required")
@@ -203,17 +210,25 @@ class ModelContract:
     def fast_request_validator(self) -> jsonschema_rs.Validator:
         """The verdict on the hot path (~2 us a body); the pure-Python validator below is
         asked for the verdict on the rest, and for the words of a refusal."""
+        import jsonschema_rs
+
         return jsonschema_rs.validator_for(dict(self.request_schema))
 
     @cached_property
     def java_request_schema(self) -> JavaSchema:
         """The service's validator, emulated: the verdict and the words of a refusal."""
+        from bedrock_contract.everit import JavaSchema
+
         return JavaSchema.from_file(self.folder / REQUEST)
 
     @cached_property
     def fast_response_validator(self) -> jsonschema_rs.Validator:
+        import jsonschema_rs
+
         return jsonschema_rs.validator_for(dict(self.response_schema))
 
     @cached_property
     def java_response_schema(self) -> JavaSchema:
+        from bedrock_contract.everit import JavaSchema
+
         return JavaSchema.from_file(self.folder / RESPONSE)

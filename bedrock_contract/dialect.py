@@ -10,25 +10,38 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft7Validator, SchemaError
+from typing import TYPE_CHECKING, Any
 
 from bedrock_contract.loader import ContractFileError
 
+if TYPE_CHECKING:
+    # jsonschema is imported when a validator is made: reading the catalogue needs none.
+    from jsonschema import Draft7Validator
+
 DRAFT_07 = "http://json-schema.org/draft-07/schema#"
-SchemaValidator = Draft7Validator
 
 
-def check_dialect(schema: Mapping[str, Any], path: Path) -> None:
-    """Raise :class:`ContractFileError` unless ``schema`` (read from ``path``) is a valid
-    draft-07 schema."""
+def schema_validator(schema: Mapping[str, Any]) -> Draft7Validator:
+    """jsonschema's validator of ``schema``, in the contract's dialect."""
+    from jsonschema import Draft7Validator
+
+    return Draft7Validator(schema)
+
+
+def check_dialect(schema: Mapping[str, Any], path: Path, *,
+                  against_metaschema: bool = True) -> None:
+    """Raise :class:`ContractFileError` unless ``schema`` (read from ``path``) declares
+    draft-07 and (``against_metaschema``) is a valid draft-07 schema."""
     declared = schema.get("$schema", DRAFT_07)
     if str(declared).rstrip("#") != DRAFT_07.rstrip("#"):
         raise ContractFileError(
             f"{path}: $schema is {declared}, but Bedrock's validator reads draft-07 schemas "
             f"(set $schema to {DRAFT_07})"
         )
+    if not against_metaschema:
+        return
+    from jsonschema import Draft7Validator, SchemaError
+
     try:
         Draft7Validator.check_schema(schema)
     except SchemaError as err:

@@ -26,6 +26,11 @@ def schemas_dir() -> Path:
     return installed if installed.is_dir() else here.parent / "schemas"
 
 
+def built_in(folder: Path) -> bool:
+    """Whether ``folder`` is one of the built-in model folders."""
+    return folder.resolve().parent == schemas_dir()
+
+
 class ContractFileError(ValueError):
     """A contract file that cannot be read or is not what its folder promises."""
 

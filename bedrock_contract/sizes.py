@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PIL import Image
+if TYPE_CHECKING:  # only named in annotations: reading the catalogue needs no Pillow
+    from PIL import Image
 
 Size = tuple[int, int]  # (width, height)
 

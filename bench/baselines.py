@@ -15,7 +15,7 @@ from typing import Any
 from PIL import Image, ImageDraw
 
 from bedrock_contract import ModelContract
-from bedrock_contract.dialect import SchemaValidator
+from bedrock_contract.dialect import schema_validator
 from bench import clients
 
 
@@ -148,7 +148,7 @@ def naive_upscale(source: Image.Image, size: tuple[int, int],
 
 def plain_validator(contract: ModelContract) -> Callable[[bytes], None]:
     """Parse and validate with pure-Python jsonschema: the textbook way to check a body."""
-    validator = SchemaValidator(contract.request_schema)
+    validator = schema_validator(contract.request_schema)
 
     def validate(raw: bytes) -> None:
         validator.validate(json.loads(raw))

@@ -1,4 +1,8 @@
-"""``mock-bedrock``: run the mock Bedrock Runtime on a port."""
+"""``mock-bedrock``: run the mock Bedrock Runtime on a port.
+
+The mock itself (the app, the server, the recorder) is imported when ``serve`` runs:
+``mock-bedrock --help`` needs only the options' defaults.
+"""
 
 from __future__ import annotations
 
@@ -8,24 +12,23 @@ import sys
 import time
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
-import botocore.session
 import click
 
-from bedrock_contract import parse_as_of
 from bedrock_contract.version import __version__
-from mock_bedrock.client_setup import setup_lines
-from mock_bedrock.doors.allocator import map_large_blocks
-from mock_bedrock.doors.server import MAX_CONNECTIONS, MockServer
-from mock_bedrock.service.app import MockBedrock, WSGIApplication
-from mock_bedrock.service.faults import FaultRuleError
+from mock_bedrock.doors.limits import MAX_CONNECTIONS
 from mock_bedrock.service.journal import DEFAULT_MAX_BYTES, DEFAULT_MAX_ENTRIES
-from mock_bedrock.testing.recorder import bedrock_url, recording_app, replaying_app
+
+if TYPE_CHECKING:
+    from mock_bedrock.service.app import MockBedrock, WSGIApplication
 
 
 def _as_of(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
     if value is None:
         return None
+    from bedrock_contract import parse_as_of
+
     try:
         return parse_as_of(value)
     except ValueError as err:
@@ -116,6 +119,10 @@ def serve(host: str, port: int, allow_hosts: tuple[str, ...], max_connections: i
     The first line printed is the endpoint URL; under it, the shell lines that point a
     client with no AWS set-up at it. Stops cleanly on Ctrl-C or SIGTERM.
     """
+    from mock_bedrock.client_setup import setup_lines
+    from mock_bedrock.doors.allocator import map_large_blocks
+    from mock_bedrock.doors.server import MockServer
+
     map_large_blocks()
     journal = (journal_max_entries, journal_max_bytes)
     app = _app(faults_file, credentials, as_of, journal, record_dir, upstream, region,
@@ -156,6 +163,9 @@ class _StopServing(Exception):
 
 def _mock(faults_file: Path | None, credentials: dict[str, str] | None,
           as_of: dt.date | None, journal: tuple[int, int]) -> MockBedrock:
+    from mock_bedrock.service.app import MockBedrock
+    from mock_bedrock.service.faults import FaultRuleError
+
     app = MockBedrock(credentials=credentials, as_of=as_of,
                       journal_max_entries=journal[0], journal_max_bytes=journal[1])
     if faults_file is not None:
@@ -171,6 +181,10 @@ def _app(faults_file: Path | None, credentials: dict[str, str] | None, as_of: dt
          region: str | None, replay_dir: Path | None,
          replay_fallthrough: bool) -> WSGIApplication:
     """The placeholder mock, or a recorder or replayer in front of it, as the options say."""
+    import botocore.session
+
+    from mock_bedrock.testing.recorder import bedrock_url, recording_app, replaying_app
+
     if record_dir is not None and replay_dir is not None:
         raise click.UsageError("--record and --replay exclude each other")
     if (upstream or region) and record_dir is None:

@@ -34,6 +34,7 @@ from bedrock_contract.service import (
     has_local_credentials,
     isolated_session,
 )
+from sdxl_adapter.endpoints import AWS, MOCK
 from sdxl_adapter.errors import (
     ClientConfigError,
     ConnectionFailed,
@@ -46,8 +47,6 @@ from sdxl_adapter.response import result_from_body
 from sdxl_adapter.result import GenerationResult
 
 __all__ = ["DEFAULT_MODEL_ID", "BedrockImageClient", "SDXLClient"]
-AWS = "aws"
-MOCK = "mock"
 # The in-process mock started here checks no signatures, and a user's real credentials have
 # no business there, so its client signs with placeholders (never walking the credential
 # chain, which may reach the network for instance metadata). A URL endpoint is often a local

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bedrock_contract import AspectRatioRule, ModelContract, PairsRule, default_catalogue
-from bedrock_contract.dialect import SchemaValidator
+from bedrock_contract.dialect import schema_validator
 from sdxl_adapter.models import DEFAULT_MODEL_ID, capabilities, contract_of
 from sdxl_adapter.request import check
 
@@ -185,7 +185,7 @@ class _Move:
             if name in self.handled:
                 continue
             spec = self.target.properties.get(name)
-            if spec is not None and SchemaValidator(spec).is_valid(value):
+            if spec is not None and schema_validator(spec).is_valid(value):
                 self.out[name] = value
             elif spec is not None:
                 self.drop(name, f"{self.target.name} does not take {name} {value!r}")

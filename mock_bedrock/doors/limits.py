@@ -1,7 +1,8 @@
 """The HTTP/1.1 server door's bounds on what clients may hold: read deadlines a trickle
 cannot stretch, a budget for the request bodies being read at once, and a connection cap
-under the descriptor limit. The figures are the server's (:mod:`.server`); the mechanisms
-are here, since the standard library's server has none of them.
+under the descriptor limit. The figures are the server's (:mod:`.server`), but for the
+connection cap, which ``mock-bedrock --help`` shows without loading the server; the
+mechanisms are here, since the standard library's server has none of them.
 """
 
 from __future__ import annotations
@@ -11,6 +12,10 @@ import socket
 import threading
 import time
 from typing import Any
+
+# Connections served at once. Below the usual 1,024 descriptors, which also leave room for a
+# second descriptor per connection (the recorder's upstream socket, a cassette).
+MAX_CONNECTIONS = 256
 
 # How much later than its phase's deadline a read may end (see SocketReader.readinto).
 SLACK = 0.25

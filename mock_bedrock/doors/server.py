@@ -36,7 +36,7 @@ from werkzeug.wsgi import LimitedStream
 
 from mock_bedrock.doors import http2
 from mock_bedrock.doors.guard import HostPolicy, RequestGuard
-from mock_bedrock.doors.limits import BodyBudget, SocketReader, descriptor_cap
+from mock_bedrock.doors.limits import MAX_CONNECTIONS, BodyBudget, SocketReader, descriptor_cap
 from mock_bedrock.service.app import DropConnection, MockBedrock, MockControls, WSGIApplication
 from mock_bedrock.service.call_log import CallLog
 from mock_bedrock.service.wire import max_body_length
@@ -66,9 +66,6 @@ SEND_TIMEOUT = 30.0
 BODY_BUDGET = 64 * 1024 * 1024
 SMALL_BODY = 64 * 1024
 BODY_WAIT = 30.0
-# Connections served at once. Below the usual 1,024 descriptors, which also leave room for a
-# second descriptor per connection (the recorder's upstream socket, a cassette).
-MAX_CONNECTIONS = 256
 # When accept() fails for want of descriptors, wait this long before the next try: the
 # listener stays readable, so without a pause the accept loop spins at 100% CPU.
 ACCEPT_BACKOFF = 0.05

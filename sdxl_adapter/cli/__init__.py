@@ -1,11 +1,14 @@
 """The ``sdxl`` command line: the group, its endpoint options, and the small commands.
 
-``generate``, ``batch``, ``contract``, ``models`` and ``migrate`` live in their own modules.
-``generate`` is made per model, from the group's ``--model-id`` (:class:`ModelGroup`).
+``generate``, ``batch``, ``contract``, ``models`` and ``migrate`` live in their own modules,
+each imported when its command is asked for (:data:`COMMANDS`): ``sdxl --version`` loads
+none of them, and ``sdxl models`` no other. ``generate`` is made per model, from the
+group's ``--model-id`` (:class:`ModelGroup`).
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import sys
@@ -15,33 +18,46 @@ import click
 
 import bedrock_contract
 from bedrock_contract.version import __version__
-from sdxl_adapter.cli.batch import batch
-from sdxl_adapter.cli.contract import contract
 from sdxl_adapter.cli.endpoint import Target, target_options
 from sdxl_adapter.cli.errors import ExitCode, exit_code_epilog
-from sdxl_adapter.cli.generate import generate_command
-from sdxl_adapter.cli.migrate import migrate_command
-from sdxl_adapter.cli.models import models
-from sdxl_adapter.client import DEFAULT_MODEL_ID
-from sdxl_adapter.models import contract_of
+from sdxl_adapter.models import DEFAULT_MODEL_ID, contract_of
 
 GENERATE = "generate"
+# The commands with a module of their own: name -> "module:attribute". A command module
+# imports at its top what its options and help need, and the rest when it runs.
+COMMANDS = {
+    "batch": "sdxl_adapter.cli.batch:batch",
+    "contract": "sdxl_adapter.cli.contract:contract",
+    "migrate": "sdxl_adapter.cli.migrate:migrate_command",
+    "models": "sdxl_adapter.cli.models:models",
+}
+
+
+def _load(where: str) -> click.Command:
+    module, _, name = where.partition(":")
+    command: click.Command = getattr(importlib.import_module(module), name)
+    return command
 
 
 class ModelGroup(click.Group):
     """A group whose ``generate`` command carries the options of the model that
     ``--model-id`` names. The group's options are parsed (and checked) before the command
-    is looked up, ``--help`` after the command name included."""
+    is looked up, ``--help`` after the command name included. The commands of
+    :data:`COMMANDS` are loaded when looked up."""
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name == GENERATE:
+            from sdxl_adapter.cli.generate import generate_command
+
             # The group's own --help lists commands before --model-id may be parsed.
             model_id = ctx.params.get("model_id") or DEFAULT_MODEL_ID
             return generate_command(contract_of(model_id))
+        if cmd_name in COMMANDS:
+            return _load(COMMANDS[cmd_name])
         return super().get_command(ctx, cmd_name)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), GENERATE})
+        return sorted({*super().list_commands(ctx), GENERATE, *COMMANDS})
 
 
 @click.group(cls=ModelGroup, context_settings={"help_option_names": ["-h", "--help"]},
@@ -114,8 +130,3 @@ def schema(target: Target, which: str) -> None:
     loaded = found.request_schema if which == "request" else found.response_schema
     click.echo(json.dumps(loaded, indent=2))
 
-
-main.add_command(batch)
-main.add_command(contract)
-main.add_command(models)
-main.add_command(migrate_command)

@@ -1,4 +1,9 @@
-"""``sdxl batch``: a JSON Lines file of requests, run concurrently and resumably."""
+"""``sdxl batch``: a JSON Lines file of requests, run concurrently and resumably.
+
+The batch machinery (:mod:`sdxl_adapter.batch`, the manifest, the folder lock) and the
+client are imported when the command runs: ``sdxl --help`` reads this module for the
+command's options and help.
+"""
 
 from __future__ import annotations
 
@@ -9,33 +14,24 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from sdxl_adapter.batch import (
-    BadLine,
-    BatchLine,
-    BatchRun,
-    BatchSummary,
-    Generate,
-    Parse,
-    WriteFailure,
-    output_name,
-    parse_batch,
-    read_batch,
-)
 from sdxl_adapter.cli.endpoint import PLACEHOLDER_NOTE, Target, known_model
 from sdxl_adapter.cli.errors import ExitCode, Failure, describable, describe, reported
-from sdxl_adapter.cli.migrate import migration_notes
-from sdxl_adapter.cli.options import FIT_HINT, request_from_mapping
 from sdxl_adapter.cli.output import check_writable_dir, make_dir
-from sdxl_adapter.errors import InvalidRequest
-from sdxl_adapter.fit import FitError, unfitted
-from sdxl_adapter.folder_lock import FolderBusy, exclusive
-from sdxl_adapter.manifest import MANIFEST_NAME
-from sdxl_adapter.migration import migrate
-from sdxl_adapter.request import AnyRequest, ModelRequest, elided
+
+if TYPE_CHECKING:
+    from sdxl_adapter.batch import (
+        BatchLine,
+        BatchRun,
+        BatchSummary,
+        Generate,
+        Parse,
+        WriteFailure,
+    )
+    from sdxl_adapter.request import AnyRequest
 
 DEFAULT_OUT_ROOT = Path("out")
 STDIN = "-"
@@ -94,6 +90,7 @@ def batch(
     made again, its old image kept as 000N.prev-<hash>.<format>. Bad lines are reported
     and skipped. One run at a time per out-dir: a second one is refused (exit 15).
     """
+    from sdxl_adapter.batch import BatchRun
     from_stdin = str(file) == STDIN
     out_dir = out_dir or DEFAULT_OUT_ROOT / ("stdin" if from_stdin else file.stem)
     source = "<stdin>" if from_stdin else str(file)  # what messages name
@@ -132,6 +129,8 @@ def batch(
 @contextlib.contextmanager
 def _locked(out_dir: Path) -> Iterator[None]:
     """Hold the out dir's lock (:mod:`sdxl_adapter.folder_lock`), or refuse in one line."""
+    from sdxl_adapter.folder_lock import FolderBusy, exclusive
+
     stack = contextlib.ExitStack()
     try:
         stack.enter_context(exclusive(out_dir))
@@ -148,6 +147,8 @@ def _locked(out_dir: Path) -> Iterator[None]:
 
 def _read_lines(file: Path, parse: Parse) -> list[BatchLine]:
     """FILE's lines, or standard input's (image paths then relative to the current folder)."""
+    from sdxl_adapter.batch import parse_batch, read_batch
+
     try:
         if str(file) == STDIN:
             return parse_batch(sys.stdin.buffer.read().decode("utf-8"), Path.cwd(), parse)
@@ -161,6 +162,13 @@ def _parser(target: Target, migrate_to: str | None, fit: bool) -> Parse:
     """How a line becomes a request: with the options of the group's model (its images
     fitted with --fit or the line's "fit"), then (with --migrate-to) moved to the other
     model."""
+    from sdxl_adapter.batch import BadLine
+    from sdxl_adapter.cli.migrate import migration_notes
+    from sdxl_adapter.cli.options import FIT_HINT, request_from_mapping
+    from sdxl_adapter.errors import InvalidRequest
+    from sdxl_adapter.fit import FitError, unfitted
+    from sdxl_adapter.migration import migrate
+    from sdxl_adapter.request import ModelRequest
 
     def parse(data: dict[str, Any], base_dir: Path) -> tuple[AnyRequest, list[str]]:
         try:
@@ -194,6 +202,9 @@ def _prepare(out_dir: Path) -> None:
 
 
 def _dry_run(run: BatchRun, target: Target) -> None:
+    from sdxl_adapter.batch import output_name
+    from sdxl_adapter.request import elided
+
     pending = run.pending()
     for line in pending:
         assert line.request is not None
@@ -232,6 +243,8 @@ def _run_with_progress(run: BatchRun, generate: Generate) -> BatchSummary:
 
 def _finish(run: BatchRun, summary: BatchSummary, source: str, as_json: bool,
             target: Target) -> None:
+    from sdxl_adapter.manifest import MANIFEST_NAME
+
     for record in sorted(summary.failures, key=lambda r: r.line):
         click.echo(f"{source}:{record.line}: failed: {record.error}", err=True)
     manifest = run.out_dir / MANIFEST_NAME

@@ -11,7 +11,7 @@ import click
 
 from sdxl_adapter.cli.endpoint import EndpointType, Target, known_model
 from sdxl_adapter.cli.errors import reported
-from sdxl_adapter.client import AWS
+from sdxl_adapter.endpoints import AWS
 from sdxl_adapter.models import contract_of
 
 # Exit statuses of this command (the suite's verdict, not sdxl's generation table):

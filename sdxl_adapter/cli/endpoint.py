@@ -1,21 +1,31 @@
-"""Where the ``sdxl`` command sends requests: the group options, and the client they make."""
+"""Where the ``sdxl`` command sends requests: the group options, and the client they make.
+
+boto3 is imported when a client is made: the options are parsed by every command,
+``sdxl --help`` and ``sdxl models`` included.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import botocore.exceptions
-import botocore.session
 import click
-from botocore.config import Config
 
-from bedrock_contract import ModelContract, Resolved
 from sdxl_adapter.cli.errors import ExitCode, Failure
-from sdxl_adapter.client import AWS, DEFAULT_MODEL_ID, MOCK, BedrockImageClient
-from sdxl_adapter.models import UnknownModel, find_model, is_end_of_life, replacement_for
+from sdxl_adapter.endpoints import AWS, MOCK
+from sdxl_adapter.models import (
+    DEFAULT_MODEL_ID,
+    UnknownModel,
+    find_model,
+    is_end_of_life,
+    replacement_for,
+)
+
+if TYPE_CHECKING:
+    from bedrock_contract import ModelContract, Resolved
+    from sdxl_adapter.client import BedrockImageClient
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -80,6 +90,10 @@ class Target:
         chain (AWS_DEFAULT_REGION, AWS_PROFILE, ~/.aws/config); its URL honours
         AWS_ENDPOINT_URL_BEDROCK_RUNTIME as any boto3 client does. ``connections`` sizes the
         connection pool for that many concurrent calls (botocore keeps 10 by default)."""
+        from botocore.config import Config
+
+        from sdxl_adapter.client import BedrockImageClient
+
         config = Config(max_pool_connections=connections) if connections else None
         # botocore's default "legacy" retry mode backs off without a cap (one always-throttled
         # line of a batch waited 53 s over 8 attempts); "standard" caps each wait at 20 s.
@@ -104,6 +118,9 @@ class Target:
 
 
 def _retry_mode_configured(profile: str | None) -> bool:
+    import botocore.exceptions
+    import botocore.session
+
     session = botocore.session.Session(profile=profile)
     try:
         return "retry_mode" in session.get_scoped_config() or "AWS_RETRY_MODE" in os.environ

@@ -2,7 +2,9 @@
 failure the command may meet.
 
 The table here is the only list of exit codes: ``sdxl --help`` prints its epilog from it and
-the commands exit through :class:`Failure`, so the two cannot disagree.
+the commands exit through :class:`Failure`, so the two cannot disagree. The errors it
+describes (botocore's, the client's) are imported when one is described: the table is
+read by ``sdxl --help``, which needs neither.
 """
 
 from __future__ import annotations
@@ -12,21 +14,13 @@ import enum
 import sys
 import traceback
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import click
-from botocore.exceptions import (
-    EndpointConnectionError,
-    InvalidRegionError,
-    NoCredentialsError,
-    NoRegionError,
-    PartialCredentialsError,
-    ProfileNotFound,
-    UnknownEndpointError,
-)
 
-from sdxl_adapter import errors
-from sdxl_adapter.fit import FitError
+if TYPE_CHECKING:
+    from sdxl_adapter import errors
 
 
 class ExitCode(enum.IntEnum):
@@ -111,6 +105,19 @@ def describe(err: BaseException) -> tuple[str, ExitCode]:
     Errors this table does not know are not described: the caller lets them raise, since a
     traceback is the honest report of a bug.
     """
+    from botocore.exceptions import (
+        EndpointConnectionError,
+        InvalidRegionError,
+        NoCredentialsError,
+        NoRegionError,
+        PartialCredentialsError,
+        ProfileNotFound,
+        UnknownEndpointError,
+    )
+
+    from sdxl_adapter import errors
+    from sdxl_adapter.fit import FitError
+
     if isinstance(err, errors.InvalidRequest):
         return f"refused locally, nothing was sent: {err.message}", ExitCode.REFUSED_LOCALLY
     if isinstance(err, FitError):
@@ -204,6 +211,8 @@ def _is_local(url: str | None) -> bool:
 
 
 def _cause_text(err: BaseException) -> str:
+    from sdxl_adapter import errors
+
     cause = err.__cause__ if isinstance(err, errors.ConnectionFailed) and err.__cause__ else err
     return str(cause) or type(cause).__name__
 

@@ -2,7 +2,8 @@
 
 The command is made per model: its request options are the ones the group's
 ``--model-id`` names (:func:`generate_command`), so ``sdxl --model-id M generate --help``
-shows M's own options.
+shows M's own options. What making an image needs (the request, the client, the result)
+is imported when the command runs: ``sdxl --help`` makes this command for its summary line.
 """
 
 from __future__ import annotations
@@ -11,12 +12,10 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from bedrock_contract import ModelContract
-from sdxl_adapter import errors
 from sdxl_adapter.cli.endpoint import PLACEHOLDER_NOTE, Target
 from sdxl_adapter.cli.errors import ExitCode, Failure, describe, reported
 from sdxl_adapter.cli.options import (
@@ -30,12 +29,14 @@ from sdxl_adapter.cli.options import (
     takes_prompt,
 )
 from sdxl_adapter.cli.output import body_json, check_writable_dir, make_dir
-from sdxl_adapter.cli.placeholder import is_placeholder
-from sdxl_adapter.fit import unfitted
 from sdxl_adapter.models import is_sdxl
 from sdxl_adapter.output_names import free_name
-from sdxl_adapter.request import ModelRequest
-from sdxl_adapter.result import EXTENSIONS, GenerationResult, output_format_of
+
+if TYPE_CHECKING:
+    from bedrock_contract import ModelContract
+    from sdxl_adapter import errors
+    from sdxl_adapter.request import ModelRequest
+    from sdxl_adapter.result import GenerationResult
 
 # The options every model's generate command has, besides its request options.
 _COMMON = (
@@ -95,6 +96,8 @@ def _stem(contract: ModelContract) -> str:
 
 
 def _generate(**kwargs: Any) -> None:
+    from sdxl_adapter import errors
+
     target = click.get_current_context().find_object(Target) or Target()
     common = {name: kwargs.pop(name, False) for name in _COMMON}
     prompt = kwargs.pop(PROMPT, None)
@@ -142,6 +145,8 @@ def _format_option(contract: ModelContract) -> str | None:
 
 def _format_from_name(contract: ModelContract, output: Path | None, body_file: Path | None,
                       options: dict[str, Any]) -> None:
+    from sdxl_adapter.result import output_format_of
+
     # -o x.jpg without --output-format asks for JPEG, where the model makes it.
     named = output_format_of(output) if output is not None else None
     param = _format_option(contract)
@@ -153,6 +158,8 @@ def _format_from_name(contract: ModelContract, output: Path | None, body_file: P
 
 def _check_format(contract: ModelContract, output: Path | None, request: ModelRequest,
                   options: dict[str, Any]) -> None:
+    from sdxl_adapter.result import EXTENSIONS, output_format_of
+
     named = output_format_of(output) if output is not None else None
     asked = request.output_format
     if named is None or named == asked:
@@ -171,6 +178,10 @@ def _check_format(contract: ModelContract, output: Path | None, request: ModelRe
 
 def _request(target: Target, prompt: str | None, body_file: Path | None,
              options: dict[str, Any]) -> ModelRequest:
+    from sdxl_adapter import errors
+    from sdxl_adapter.fit import unfitted
+    from sdxl_adapter.request import ModelRequest
+
     contract = target.contract
     given = given_options(contract, options)
     if body_file is not None:
@@ -255,6 +266,8 @@ def _save(result: GenerationResult, destination: _Destination, overwrite: bool,
 
 
 def _summary(result: GenerationResult, path: Path | None, target: Target) -> dict[str, Any]:
+    from sdxl_adapter.cli.placeholder import is_placeholder
+
     width, height = result.size if result.has_image else (None, None)
     return {
         "file": str(path) if path else None,
@@ -270,6 +283,8 @@ def _summary(result: GenerationResult, path: Path | None, target: Target) -> dic
 
 
 def _report(result: GenerationResult, path: Path, target: Target, as_json: bool) -> None:
+    from sdxl_adapter.cli.placeholder import is_placeholder
+
     if as_json:
         click.echo(json.dumps(_summary(result, path, target)))
         return
@@ -288,6 +303,8 @@ def _report_unfinished(
     as_json: bool,
 ) -> None:
     """Report a filtered or failed generation and exit with its code (never returns)."""
+    from sdxl_adapter import errors
+
     message, code = describe(err)
     kept = None
     if keep_filtered and isinstance(err, errors.ContentFiltered) and err.result.has_image:

@@ -1,17 +1,20 @@
-"""``sdxl migrate``: an SDXL request body as another model's body."""
+"""``sdxl migrate``: an SDXL request body as another model's body (the migration and the
+request's validation are imported when the command runs)."""
 
 from __future__ import annotations
 
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from sdxl_adapter import errors
 from sdxl_adapter.cli.endpoint import Target, known_model
 from sdxl_adapter.cli.errors import ExitCode, Failure
-from sdxl_adapter.migration import Migration, migrate
+
+if TYPE_CHECKING:
+    from sdxl_adapter.migration import Migration
 
 
 def migration_notes(migration: Migration) -> list[str]:
@@ -36,6 +39,9 @@ def migrate_command(target: Target, body: Path, to: str) -> None:
       sdxl migrate body.json --to stability.stable-image-core-v1:1 > core.json
       sdxl --model-id stability.stable-image-core-v1:1 generate --body core.json
     """
+    from sdxl_adapter import errors
+    from sdxl_adapter.migration import migrate
+
     try:
         raw = sys.stdin.buffer.read() if str(body) == "-" else body.read_bytes()
     except OSError as err:

@@ -10,6 +10,9 @@ which fits each image to the model's limits (:mod:`sdxl_adapter.fit`). The same 
 parameters convert the keys of a batch line (:func:`request_from_mapping`), so a line and
 the command line accept exactly the same values; image paths on a line are relative to the
 batch file.
+
+What building a request needs (the request, fitting, a batch line's error) is imported when
+a request is built: ``sdxl --help`` builds ``generate``'s options and no request.
 """
 
 from __future__ import annotations
@@ -20,15 +23,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import click
 
-from bedrock_contract import ModelContract, PairsRule, format_size
+from bedrock_contract import PairsRule, format_size
 from bedrock_contract.dialect import excluded_by
-from sdxl_adapter.batch import BadLine
-from sdxl_adapter.fit import FitError, fit_image
-from sdxl_adapter.request import ModelRequest
+
+if TYPE_CHECKING:
+    from bedrock_contract import ModelContract
+    from sdxl_adapter.request import ModelRequest
 
 # Short flags a person types for long field names, where a model has such a field. The
 # option then keeps its long spelling too (``--style-preset``), and a batch line uses the
@@ -240,6 +244,8 @@ def request_from_options(
     the service, so the contract refuses what it requires. With ``fit`` set, each image is
     fitted to the model's limits first. Raises OSError when an image file cannot be read,
     FitError when one cannot be fitted."""
+    from sdxl_adapter.request import ModelRequest
+
     body: dict[str, Any] = {}
     notes: list[str] = []
     for option in model_options(contract).fields:
@@ -261,6 +267,8 @@ def request_from_options(
 
 def _read_image(contract: ModelContract, field: str, path: Path, fit: bool,
                 notes: list[str]) -> bytes:
+    from sdxl_adapter.fit import FitError, fit_image
+
     data = path.read_bytes()
     if not fit:
         return data
@@ -335,6 +343,8 @@ def request_from_mapping(
     converted by the same click type as on the command line.
     Image paths are read relative to ``base_dir`` (the batch file's folder). ``fit`` is
     the default of the line's own ``fit`` key."""
+    from sdxl_adapter.batch import BadLine
+
     template = _line_template(contract)
     params = {p.name: p for p in template.params if p.name}
     named = _by_param(data, line_keys(contract))
@@ -367,6 +377,8 @@ def request_from_mapping(
 
 def _by_param(data: Mapping[str, Any], keys: Mapping[str, str]) -> dict[str, tuple[str, Any]]:
     """A line's values by parameter name, each with the key the line spelled it as."""
+    from sdxl_adapter.batch import BadLine
+
     unknown = [key for key in data if key not in keys]
     if unknown:
         guesses = [_unknown_key(key, keys) for key in unknown]

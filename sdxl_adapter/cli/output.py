@@ -6,15 +6,18 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bedrock_contract import ModelContract
 from sdxl_adapter.cli.errors import ExitCode, Failure
-from sdxl_adapter.request import elided
+
+if TYPE_CHECKING:
+    from bedrock_contract import ModelContract
 
 
 def body_json(contract: ModelContract, body: Mapping[str, Any]) -> str:
     """The body as indented JSON, each base64 image (which would drown it) elided."""
+    from sdxl_adapter.request import elided
+
     return json.dumps(elided(contract, body), indent=2)
 
 
