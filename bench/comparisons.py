@@ -1,4 +1,5 @@
-"""The five comparisons, each turning measurements into table rows."""
+"""The comparisons, each turning measurements into table rows (a user's suite and the
+command-line start-up in their own modules)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from bench.bodies import Request
 from bench.invoke import invoke
 from bench.plan import Plan
 from bench.rows import Row, Target
+from bench.startup import cli_startup
 from bench.timing import (
     Call,
     Contender,
@@ -34,6 +36,7 @@ from bench.timing import (
     interleaved,
     summarize,
 )
+from bench.user_suite import user_suite
 
 # The targets issue 6 sets (bench goals, not contract rules); the Stable Image Core rows
 # are held to SDXL's, as the multi-model issue asks ("the ratios hold").
@@ -502,4 +505,6 @@ SECTIONS: dict[str, tuple[str, Section]] = {
     "render": ("3. first placeholder render", first_renders),
     "validation": ("4. request validation", validation_rate),
     "memory": ("5. in-process memory", memory_growth),
+    "suite": ("6. a user's pytest suite", user_suite),
+    "startup": ("7. command-line start-up", cli_startup),
 }

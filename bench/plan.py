@@ -1,4 +1,6 @@
-"""How many calls each comparison makes: enough for stable medians, under ~3 minutes."""
+"""How many calls each comparison makes: enough for stable medians. The comparisons of
+sections 1-5 take about 3 minutes; a user's pytest suite (6) about 15 more, most of it
+moto's; the command-line start-up (7) about one."""
 
 from __future__ import annotations
 
@@ -17,6 +19,9 @@ class Plan:
     validated_bodies: int = 60_000
     baseline_validated_bodies: int = 3_000  # pure-Python jsonschema is ~100x slower
     memory_calls: int = 1_000
+    suite_tests: int = 1_000  # tests in each generated user suite
+    suite_rounds: int = 3  # runs of every suite, alternating, with and without xdist
+    startup_runs: int = 15  # runs of each command, and of the baseline beside it
 
     def scaled(self, factor: float) -> Plan:
         """Every count times ``factor`` (at least 2), for a quick run; threads stay."""

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
 import sys
 import threading
 
@@ -14,7 +16,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from bedrock_contract import check_request
-from bench import baselines, bodies, clients, memory, subjects
+from bench import baselines, bodies, clients, memory, startup, subjects, user_suite
 from bench.comparisons import (
     first_renders,
     guarded,
@@ -154,3 +156,41 @@ def test_command_writes_latest_md_and_json(tmp_path) -> None:
     [row] = json.loads((tmp_path / "latest.json").read_text())["rows"]
     assert row["section"] == "4. request validation"
     assert row["target"] == ">= 20,000 bodies/s"
+
+
+def test_every_generated_user_suite_passes(tmp_path) -> None:
+    # One pytest run over the four suites, two tests each: each is a suite a user could run.
+    user_suite.write_suites(tmp_path, 2)
+    env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}  # only the mock's plugin
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           "-p", "mock_bedrock.testing.pytest_plugin"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"{2 * len(user_suite.SUITES)} passed" in done.stdout
+
+
+def test_user_suite_rows_put_the_fixture_beside_a_tests_own_client() -> None:
+    times = user_suite.SuiteTimes(1_000, 2, {"fixture": [24.0, 20.0, 22.0],
+                                             "own client": [20.0, 21.0, 19.0],
+                                             "moto": [110.0, 100.0, 120.0],
+                                             "empty": [1.0, 1.2, 0.8]})
+    rows = user_suite.rows_of(times, "6. a user's pytest suite")
+    assert [(row.subject_name, row.baseline_name) for row in rows] == [
+        ("bedrock_runtime fixture", "own boto3.client in mock_bedrock"),
+        ("own boto3.client in mock_bedrock", "moto mock_aws() per test"),
+        ("bedrock_runtime fixture", "empty tests"),
+    ]
+    first = rows[0]
+    assert (first.subject, first.baseline) == (22.0, 20.0)  # medians, ms per test
+    assert first.verdict == "PASS"  # 1.1x, within 1.2x
+    assert "-n 2" in first.metric and "20.0-24.0 s" in first.note
+
+
+def test_startup_rows_time_each_command_beside_importing_boto3(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(startup, "COMMANDS", startup.COMMANDS[:1])  # sdxl --version
+    [row] = startup.cli_startup(Plan(startup_runs=1))
+    assert (row.metric, row.baseline_name) == ("sdxl --version, median",
+                                               'python -c "import boto3"')
+    assert row.subject and row.baseline and row.target == startup.START_UP
