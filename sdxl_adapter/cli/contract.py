@@ -1,6 +1,6 @@
 """``sdxl contract``: run the contract suite against an endpoint and report the differences.
 
-Attached to the ``sdxl`` group with ``main.add_command(contract)``.
+Loaded by the ``sdxl`` group when asked for (``COMMANDS`` in :mod:`sdxl_adapter.cli`).
 """
 
 from __future__ import annotations
