@@ -43,6 +43,7 @@ class ServiceWords:
     streaming_unsupported: ModelRefusal
     frame: RefusalFrame
     geographies: tuple[str, ...]
+    field_detail: str  # how a model words a field outside its list (field_check.py)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ServiceWords:
@@ -56,6 +57,7 @@ class ServiceWords:
             refusal("streaming_unsupported"),
             RefusalFrame(frame["prefix"], frame["separator"], frame["suffix"]),
             tuple(data["geographies"]),
+            data["field_check"]["detail"],
         )
 
 
@@ -91,7 +93,8 @@ class Catalogue:
         """The built-in folders, ``extra``, and ``BEDROCK_CONTRACT_PATH``'s."""
         words = ServiceWords.from_json(read_json(schemas_dir() / SERVICE))
         folders = model_folders(extra)
-        return cls(tuple(ModelContract.from_folder(f, words.frame) for f in folders), words)
+        return cls(tuple(ModelContract.from_folder(f, words.frame, words.field_detail)
+                         for f in folders), words)
 
     def __iter__(self) -> Iterator[ModelContract]:
         return iter(self._families.values())

@@ -14,6 +14,7 @@ import jsonschema_rs
 
 from bedrock_contract.dialect import check_dialect
 from bedrock_contract.everit import JavaSchema
+from bedrock_contract.field_check import FieldCheck
 from bedrock_contract.lifecycle import Lifecycle, ModelVersion
 from bedrock_contract.loader import PROFILE, REQUEST, RESPONSE, read_json
 from bedrock_contract.operations import Operation
@@ -65,9 +66,11 @@ class ModelContract:
     cheapest: tuple[str, ...]  # fields that, at their minimum, make the cheapest generation
     response: ResponseShape
     frame: RefusalFrame
+    field_check: FieldCheck | None  # the model's own check of field names, if it has one
 
     @classmethod
-    def from_folder(cls, folder: Path, frame: RefusalFrame) -> ModelContract:
+    def from_folder(cls, folder: Path, frame: RefusalFrame,
+                    field_detail: str | None = None) -> ModelContract:
         profile = read_json(folder / PROFILE)
         request, response = read_json(folder / REQUEST), read_json(folder / RESPONSE)
         where = str(folder / PROFILE)
@@ -113,6 +116,8 @@ class ModelContract:
                 cheapest=tuple(spec.get("cheapest", ())),
                 response=ResponseShape.from_profile(profile["response"]),
                 frame=RefusalFrame(**{**frame.__dict__, **(own_frame or {})}),
+                field_check=FieldCheck.from_profile(
+                    profile.get("field_check"), field_detail, request),
             )
         except (KeyError, TypeError, ValueError) as err:
             problem = f"{type(err).__name__}: {err}"

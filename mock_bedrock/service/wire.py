@@ -165,9 +165,11 @@ def json_response(body: bytes, request_id: str) -> FixedResponse:
 
 
 def error_response(error: BedrockError, request_id: str) -> Response:
-    response = Response(
-        json.dumps({"message": error.message}), status=error.status, content_type=JSON
-    )
+    # Compact, as the service writes it: a refusal seen from it measured exactly
+    # {"message":"..."} (the Content-Length of aws-samples/amazon-bedrock-client-for-mac
+    # issue 121's answer).
+    body = json.dumps({"message": error.message}, separators=(",", ":"))
+    response = Response(body, status=error.status, content_type=JSON)
     response.headers[ERROR_TYPE_HEADER] = f"{error.code}:{namespace_of(error.code)}"
     for name, value in error.headers.items():
         response.headers[name] = value
