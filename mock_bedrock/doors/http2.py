@@ -371,6 +371,8 @@ class _Connection:
             name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
             if name.startswith(":") or "_" in name:  # "_" would alias "-" (as werkzeug does)
                 continue
+            if name == "host" and ":authority" in pseudo:
+                continue  # the same value (h2 refuses a request where they differ): Host once
             key = name.upper().replace("-", "_")
             if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
                 key = "HTTP_" + key
