@@ -41,6 +41,7 @@ class ServiceWords:
     unknown_model: ModelRefusal
     end_of_life: ModelRefusal
     streaming_unsupported: ModelRefusal
+    on_demand_unsupported: ModelRefusal  # its message names the id: {model_id}
     frame: RefusalFrame
     geographies: tuple[str, ...]
     field_detail: str  # how a model words a field outside its list (field_check.py)
@@ -55,6 +56,7 @@ class ServiceWords:
             refusal("unknown_model"),
             refusal("end_of_life"),
             refusal("streaming_unsupported"),
+            refusal("on_demand_unsupported"),
             RefusalFrame(frame["prefix"], frame["separator"], frame["suffix"]),
             tuple(data["geographies"]),
             data["field_check"]["detail"],
@@ -63,10 +65,12 @@ class ServiceWords:
 
 @dataclass(frozen=True)
 class Resolved:
-    """What a model id names: the family's contract and the version asked for."""
+    """What a model id names: the family's contract, the version asked for, and whether
+    the id named it through an inference profile."""
 
     contract: ModelContract
     version: ModelVersion
+    through_profile: bool = False
 
 
 # arn:<partition>:bedrock:<region>:<account>:<kind>/<id>; the account is empty for
@@ -121,7 +125,7 @@ class Catalogue:
         geo, _, rest = plain.partition(".")
         hit = self._ids.get(rest)
         if hit is not None and geo in hit[0].inference_profiles:
-            return Resolved(*hit)
+            return Resolved(*hit, through_profile=True)
         return None
 
     def resolve(self, model_id: str, as_of: dt.date | None = None) -> Resolved:
@@ -138,13 +142,22 @@ class Catalogue:
         if as_of is None:
             if not found.version.described:
                 raise ModelRefused(self.words.end_of_life, model_id)
-            return found
+            return self._on_demand(found, model_id)
         state = found.version.lifecycle.state_on(as_of)
         if state == NOT_YET:
             raise ModelRefused(self.words.unknown_model, model_id)
         if state == EOL:
             raise ModelRefused(self.words.end_of_life, model_id)
-        return found
+        return self._on_demand(found, model_id)
+
+    def _on_demand(self, found: Resolved, model_id: str) -> Resolved:
+        """``found``, unless the call names by its own id a model that has no in-Region
+        endpoint (the model card's "In-Region: No"): the service refuses that."""
+        if found.through_profile or found.contract.in_region:
+            return found
+        words = self.words.on_demand_unsupported
+        raise ModelRefused(
+            ModelRefusal(words.error, words.message.format(model_id=model_id)), model_id)
 
 
 @cache

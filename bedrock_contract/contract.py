@@ -51,6 +51,7 @@ class ModelContract:
     engine: str
     models: tuple[ModelVersion, ...]
     inference_profiles: tuple[str, ...]
+    in_region: bool  # callable by its own id; else only through an inference profile
     replacement: str | None
     streaming: bool
     request_schema: Mapping[str, Any]
@@ -98,6 +99,7 @@ class ModelContract:
                     for m in profile["models"]
                 ),
                 inference_profiles=tuple(profile.get("inference_profiles", ())),
+                in_region=bool(profile.get("in_region", True)),
                 replacement=profile.get("replacement"),
                 streaming=bool(profile["streaming"]),
                 request_schema=request,
@@ -197,6 +199,18 @@ class ModelContract:
     def primary(self) -> ModelVersion:
         """The newest version the schemas describe (the family's first described id)."""
         return next(m for m in self.models if m.described)
+
+    def id_to_call(self, version: ModelVersion) -> str:
+        """The id a call names ``version`` by: its own, or where the model has no in-Region
+        endpoint, its first inference profile's."""
+        if self.in_region or not self.inference_profiles:
+            return version.id
+        return f"{self.inference_profiles[0]}.{version.id}"
+
+    @property
+    def invocation_id(self) -> str:
+        """The id a call names the newest version by (:meth:`id_to_call`)."""
+        return self.id_to_call(self.primary)
 
     @property
     def model_ids(self) -> tuple[str, ...]:

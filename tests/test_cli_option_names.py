@@ -15,7 +15,7 @@ from tests.images import image_bytes
 
 CORE = "stability.stable-image-core-v1:1"
 SD35 = "stability.sd3-5-large-v1:0"
-INPAINT = "stability.stable-image-inpaint-v1:0"
+INPAINT = "us.stability.stable-image-inpaint-v1:0"
 LONG = "x" * 20_000  # longer than any model's prompt allows
 
 

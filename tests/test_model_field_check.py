@@ -105,7 +105,7 @@ def test_core_and_ultra_check_the_schema_first(client: Any, model_id: str) -> No
 @pytest.mark.parametrize("contract", LIVE, ids=[c.family for c in LIVE])
 def test_every_live_family_refuses_a_field_outside_its_list(client: Any, contract: Any) -> None:
     body = {**valid_body(contract.family), "no_such_field": 1}
-    message = refused(client, contract.primary.id, body)
+    message = refused(client, contract.invocation_id, body)
     detail = json.loads(message)["detail"]
     assert detail.startswith(
         f"Invalid field 'no_such_field' in request. Available fields for "
@@ -128,7 +128,7 @@ def test_a_schema_violation_and_an_unknown_field_get_the_checks_answer_in_order(
     body = {**valid_body(contract.family), "zzz": 1}
     missing = contract.required[0]
     del body[missing]
-    message = refused(client, contract.primary.id, body)
+    message = refused(client, contract.invocation_id, body)
     if contract.field_check.before_schema:
         assert json.loads(message)["detail"].startswith("Invalid field 'zzz' in request.")
     else:

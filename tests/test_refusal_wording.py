@@ -619,7 +619,7 @@ def test_the_mock_refuses_with_the_clients_local_message(
     with pytest.raises(InvalidRequestBody) as local:
         check_request(contract, body)
     with pytest.raises(ClientError) as answered:
-        client.invoke_model(modelId=contract.primary.id, body=body.encode(),
+        client.invoke_model(modelId=contract.invocation_id, body=body.encode(),
                             contentType="application/json", accept="application/json")
     error = answered.value.response["Error"]
     assert (error["Code"], error["Message"]) == ("ValidationException", local.value.message)

@@ -268,6 +268,30 @@ def test_profiles_a_model_lacks_and_unknown_ids_are_invalid(client: Any, model_i
     assert refusal(client, model_id, {"prompt": "x"}) == INVALID
 
 
+SERVICE_IDS = sorted(c.primary.id for c in default_catalogue() if c.engine == "services")
+
+
+@pytest.mark.parametrize("plain", SERVICE_IDS)
+def test_an_image_service_is_called_through_its_profile_never_on_demand(
+    client: Any, plain: str
+) -> None:
+    # The Erase Object and Search and Recolor cards: In-Region "No", Geo (US) "Yes"; Remove
+    # Background was seen refused in these words. The id is named as the call named it.
+    body = {"image": b64_image((64, 64)), "prompt": "x"}
+    arn = f"arn:aws:bedrock:us-east-1::foundation-model/{plain}"
+    for named in (plain, arn):
+        assert refusal(client, named, body) == ("ValidationException", (
+            f"Invocation of model ID {named} with on-demand throughput isn't supported. Retry "
+            "your request with the ID or ARN of an inference profile that contains this model."
+        ))
+    # Through the profile, by id or ARN, the call reaches the model (its own checks answer).
+    profile_arn = f"arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.{plain}"
+    for named in (f"us.{plain}", profile_arn):
+        with pytest.raises(ClientError) as reached:
+            invoke(client, named, {"no_such_field": 1})
+        assert "Invalid field 'no_such_field'" in reached.value.response["Error"]["Message"]
+
+
 # --- streaming ----------------------------------------------------------------------------
 
 
