@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from bedrock_contract.contract import ModelContract, RefusalFrame
+from bedrock_contract.input_check import header_members
+from bedrock_contract.invoke_parameters import Offered, ParameterRefusal, offered_from_json
 from bedrock_contract.lifecycle import EOL, NOT_YET, ModelVersion
 from bedrock_contract.loader import SERVICE, model_folders, read_json, schemas_dir
 
@@ -43,6 +45,8 @@ class ServiceWords:
     streaming_unsupported: ModelRefusal
     frame: RefusalFrame
     geographies: tuple[str, ...]
+    offered: Offered  # what every model offers of InvokeModel's per-model parameters
+    parameter_refusals: Mapping[str, ParameterRefusal]
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ServiceWords:
@@ -56,7 +60,27 @@ class ServiceWords:
             refusal("streaming_unsupported"),
             RefusalFrame(frame["prefix"], frame["separator"], frame["suffix"]),
             tuple(data["geographies"]),
+            offered_from_json(data["invoke_parameters"], SERVICE),
+            {member: ParameterRefusal.from_json(words)
+             for member, words in data["invoke_parameter_refusals"].items()
+             if not member.startswith("$")},
         )
+
+    @property
+    def service_checked(self) -> frozenset[str]:
+        """The members whose constraints the service checks, not the AWS framework."""
+        return frozenset(m for m, r in self.parameter_refusals.items() if r.checked_by_service)
+
+    def parameter_refusal(
+        self, operation: str, offered: Offered, given: Mapping[str, str]
+    ) -> ModelRefusal | None:
+        """The service's refusal of the first ``given`` header parameter (in the model's
+        order) a model that offers ``offered`` does not offer, or None."""
+        for member in header_members(operation):
+            value = given.get(member)
+            if value is not None and member in offered and value not in offered[member]:
+                return ModelRefusal(*self.parameter_refusals[member].words(value))
+        return None
 
 
 @dataclass(frozen=True)
@@ -91,7 +115,8 @@ class Catalogue:
         """The built-in folders, ``extra``, and ``BEDROCK_CONTRACT_PATH``'s."""
         words = ServiceWords.from_json(read_json(schemas_dir() / SERVICE))
         folders = model_folders(extra)
-        return cls(tuple(ModelContract.from_folder(f, words.frame) for f in folders), words)
+        return cls(tuple(ModelContract.from_folder(f, words.frame, words.offered)
+                         for f in folders), words)
 
     def __iter__(self) -> Iterator[ModelContract]:
         return iter(self._families.values())

@@ -14,6 +14,7 @@ import jsonschema_rs
 
 from bedrock_contract.dialect import check_dialect
 from bedrock_contract.everit import JavaSchema
+from bedrock_contract.invoke_parameters import Offered, merged
 from bedrock_contract.lifecycle import Lifecycle, ModelVersion
 from bedrock_contract.loader import PROFILE, REQUEST, RESPONSE, read_json
 from bedrock_contract.operations import Operation
@@ -65,9 +66,14 @@ class ModelContract:
     cheapest: tuple[str, ...]  # fields that, at their minimum, make the cheapest generation
     response: ResponseShape
     frame: RefusalFrame
+    # What of InvokeModel's per-model header parameters it offers (botocore member ->
+    # values): the service's defaults, or its profile's invoke_parameters where it differs.
+    invoke_parameters: Offered
 
     @classmethod
-    def from_folder(cls, folder: Path, frame: RefusalFrame) -> ModelContract:
+    def from_folder(
+        cls, folder: Path, frame: RefusalFrame, offered: Offered | None = None
+    ) -> ModelContract:
         profile = read_json(folder / PROFILE)
         request, response = read_json(folder / REQUEST), read_json(folder / RESPONSE)
         where = str(folder / PROFILE)
@@ -113,6 +119,8 @@ class ModelContract:
                 cheapest=tuple(spec.get("cheapest", ())),
                 response=ResponseShape.from_profile(profile["response"]),
                 frame=RefusalFrame(**{**frame.__dict__, **(own_frame or {})}),
+                invoke_parameters=merged(offered or {}, profile.get("invoke_parameters"),
+                                         where),
             )
         except (KeyError, TypeError, ValueError) as err:
             problem = f"{type(err).__name__}: {err}"
