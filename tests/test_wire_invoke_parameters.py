@@ -1,11 +1,13 @@
 """InvokeModel's own parameters (its headers) over the wire, through both doors with real
 boto3 clients: the framework's refusals from botocore's constraints, the model's tiers and
-latencies, and the answer's headers saying how a call was served.
+latencies, the answer's headers saying how a call was served, and the Date of every answer.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -224,3 +226,24 @@ def test_a_profile_offering_a_value_botocore_does_not_know_does_not_load(
     (folder / "profile.json").write_text(json.dumps(profile))
     with pytest.raises(ValueError, match=r"invoke_parameters.serviceTier holds \['flx'\]"):
         Catalogue.load((folder,))
+
+
+# --- Date ----------------------------------------------------------------------------------
+
+
+def answered_at(metadata: dict[str, Any]) -> dt.datetime:
+    when = parsedate_to_datetime(metadata["HTTPHeaders"]["date"])
+    assert when.tzinfo is not None  # IMF-fixdate: GMT
+    assert abs((dt.datetime.now(dt.timezone.utc) - when).total_seconds()) < 60
+    return when
+
+
+def test_every_answer_carries_the_date(client: Any) -> None:
+    answered_at(client.invoke_model(modelId=CORE, body=CORE_BODY)["ResponseMetadata"])
+    streamed = client.invoke_model_with_response_stream(modelId=SDXL, body=SDXL_BODY)
+    answered_at(streamed["ResponseMetadata"])
+    streamed["body"].close()
+    for model_id, params in ((CORE, {"trace": "bogus"}), ("acme.none-v1:0", {})):
+        with pytest.raises(ClientError) as refused:
+            client.invoke_model(modelId=model_id, body=CORE_BODY, **params)
+        answered_at(refused.value.response["ResponseMetadata"])
