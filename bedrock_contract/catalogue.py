@@ -12,12 +12,11 @@ import datetime as dt
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from bedrock_contract.contract import ModelContract, RefusalFrame
-from bedrock_contract.input_check import header_members
 from bedrock_contract.invoke_parameters import Offered, ParameterRefusal, offered_from_json
 from bedrock_contract.lifecycle import EOL, NOT_YET, ModelVersion
 from bedrock_contract.loader import SERVICE, model_folders, read_json, schemas_dir
@@ -66,19 +65,17 @@ class ServiceWords:
              if not member.startswith("$")},
         )
 
-    @property
+    @cached_property
     def service_checked(self) -> frozenset[str]:
         """The members whose constraints the service checks, not the AWS framework."""
         return frozenset(m for m, r in self.parameter_refusals.items() if r.checked_by_service)
 
-    def parameter_refusal(
-        self, operation: str, offered: Offered, given: Mapping[str, str]
-    ) -> ModelRefusal | None:
-        """The service's refusal of the first ``given`` header parameter (in the model's
-        order) a model that offers ``offered`` does not offer, or None."""
-        for member in header_members(operation):
+    def parameter_refusal(self, offered: Offered, given: Mapping[str, str]) -> ModelRefusal | None:
+        """The service's refusal of the first ``given`` header parameter (``offered`` is in
+        the model's member order) a model that offers ``offered`` does not offer, or None."""
+        for member, values in offered.items():
             value = given.get(member)
-            if value is not None and member in offered and value not in offered[member]:
+            if value is not None and value not in values:
                 return ModelRefusal(*self.parameter_refusals[member].words(value))
         return None
 

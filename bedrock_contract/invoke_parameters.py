@@ -23,7 +23,8 @@ _NOTES = ("$comment", "source", "sources")
 
 
 def offered_from_json(data: Mapping[str, Any], where: str) -> dict[str, tuple[str, ...]]:
-    """The members listed in ``data`` (an ``invoke_parameters`` object) and their values."""
+    """The members listed in ``data`` (an ``invoke_parameters`` object) and their values, in
+    the model's member order (the order the service judges them in)."""
     members = operation_model(INVOKE).input_shape.members
     found: dict[str, tuple[str, ...]] = {}
     for member, values in data.items():
@@ -40,14 +41,19 @@ def offered_from_json(data: Mapping[str, Any], where: str) -> dict[str, tuple[st
             raise ValueError(f"{where}: invoke_parameters.{member} holds {unknown}, not in "
                              f"botocore's values {list(enum)}")
         found[member] = tuple(values)
-    return found
+    return _in_model_order(found)
+
+
+def _in_model_order(offered: Offered) -> dict[str, tuple[str, ...]]:
+    members = operation_model(INVOKE).input_shape.members
+    return {member: offered[member] for member in members if member in offered}
 
 
 def merged(default: Offered, override: Mapping[str, Any] | None, where: str) -> Offered:
     """What one model offers: ``default``, with the members its profile lists replaced."""
     if override is None:
         return default
-    return {**default, **offered_from_json(override, where)}
+    return _in_model_order({**default, **offered_from_json(override, where)})
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,6 @@ def check_parameters(
     found = default_catalogue().find(model_id)
     if found is None:
         return
-    refusal = words.parameter_refusal(operation, found.contract.invoke_parameters, parameters)
+    refusal = words.parameter_refusal(found.contract.invoke_parameters, parameters)
     if refusal is not None:
         raise InvalidRequest(refusal.message, [])

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Response
@@ -88,8 +88,7 @@ class DropConnection(Exception):
     """A fault asked for the connection to be dropped; each door drops it its own way."""
 
 
-@dataclass(frozen=True)
-class Admitted:
+class Admitted(NamedTuple):
     """A call that passed every check the service makes before the model runs."""
 
     operation: str
@@ -306,7 +305,7 @@ class MockBedrock:
         if operation == INVOKE_STREAM and not served.contract.streaming:
             raise BedrockError(*words.streaming_unsupported)
         check_media_types(request, operation, MEDIA_TYPE)
-        refusal = words.parameter_refusal(operation, offered, parameters)
+        refusal = words.parameter_refusal(offered, parameters)
         if refusal is not None:
             raise BedrockError(*refusal)
         try:
