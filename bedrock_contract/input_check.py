@@ -14,10 +14,13 @@ to 25000000`` (langchain-ai/langchain-aws issue 419). A sensitive member's value
 shown (``Value at 'body'``; Cognito's sensitive ``username`` the same, massif-press/compcon
 issue 1951). An enum's values are listed sorted: Bedrock listed PerformanceConfigLatency,
 modelled ``[standard, optimized]``, as ``[optimized, standard]`` (NousResearch/hermes-agent
-PR 34476). A pattern must match the whole value (Cognito refused ``'bar '`` against
-``[\\p{L}...]+``). Ours, for want of evidence from Bedrock: violations come in the model's
-member order; within one member the pattern before the length (most services' refusals seen
-list them so, e.g. DynamoDB's and Cognito's ``2 validation errors detected`` messages).
+PR 34476). A pattern must match the whole value, as Java's ``matches`` does (Lambda refuses
+a function ARN ending in an empty qualifier, ``...:function:name:``, whose beginning its
+pattern matches). Ours, for want of evidence from Bedrock: violations come in the model's
+member order (other services list theirs in no documented order); within one member the
+pattern before the length, as most refusals seen list them (DynamoDB's ``tableName``,
+Firehose's and Cognito's ``2 validation errors detected`` messages; one Cognito message has
+the length first).
 """
 
 from __future__ import annotations
@@ -50,17 +53,6 @@ def refusal_message(violations: list[ConstraintViolation]) -> str:
     count = len(violations)
     noun = "error" if count == 1 else "errors"
     return f"{count} validation {noun} detected: " + "; ".join(map(str, violations))
-
-
-class InvalidInput(ValueError):
-    """An input the framework refuses (``ValidationException``); ``message`` is its words."""
-
-    error = "ValidationException"
-
-    def __init__(self, violations: list[ConstraintViolation]) -> None:
-        self.violations = violations
-        self.message = refusal_message(violations)
-        super().__init__(self.message)
 
 
 @cache
@@ -147,12 +139,3 @@ def input_violations(
             continue
         found += check.violations(value)
     return found
-
-
-def check_input(
-    operation: str, given: Mapping[str, str | int], unchecked: Collection[str] = ()
-) -> None:
-    """Raise :class:`InvalidInput` when :func:`input_violations` finds any."""
-    found = input_violations(operation, given, unchecked)
-    if found:
-        raise InvalidInput(found)
