@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from bedrock_contract.contract import ModelContract, RefusalFrame
+from bedrock_contract.invoke_parameters import Offered, ParameterRefusal, offered_from_json
 from bedrock_contract.lifecycle import EOL, NOT_YET, ModelVersion
 from bedrock_contract.loader import SERVICE, model_folders, read_json, schemas_dir
 
@@ -45,6 +46,8 @@ class ServiceWords:
     frame: RefusalFrame
     geographies: tuple[str, ...]
     field_detail: str  # how a model words a field outside its list (field_check.py)
+    offered: Offered  # what every model offers of InvokeModel's per-model parameters
+    parameter_refusals: Mapping[str, ParameterRefusal]
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ServiceWords:
@@ -60,7 +63,28 @@ class ServiceWords:
             RefusalFrame(frame["prefix"], frame["separator"], frame["suffix"]),
             tuple(data["geographies"]),
             data["field_check"]["detail"],
+            offered_from_json(data["invoke_parameters"], SERVICE),
+            {member: ParameterRefusal.from_json(words)
+             for member, words in data["invoke_parameter_refusals"].items()
+             if not member.startswith("$")},
         )
+
+    @cached_property
+    def service_checked(self) -> frozenset[str]:
+        """The members whose constraints the service checks, not the AWS framework."""
+        return frozenset(m for m, r in self.parameter_refusals.items() if r.checked_by_service)
+
+    def parameter_refusal(self, offered: Offered, given: Mapping[str, str], model_id: str,
+                          region: str) -> ModelRefusal | None:
+        """The service's refusal of the first ``given`` header parameter (``offered`` is in
+        the model's member order) that ``model_id``'s model, offering ``offered``, does not
+        offer in ``region``; None when it offers every one."""
+        for member, values in offered.items():
+            value = given.get(member)
+            if value is not None and value not in values:
+                words = self.parameter_refusals[member].words(value, model_id, region)
+                return ModelRefusal(*words)
+        return None
 
 
 @dataclass(frozen=True)
@@ -97,7 +121,8 @@ class Catalogue:
         """The built-in folders, ``extra``, and ``BEDROCK_CONTRACT_PATH``'s."""
         words = ServiceWords.from_json(read_json(schemas_dir() / SERVICE))
         folders = model_folders(extra)
-        return cls(tuple(ModelContract.from_folder(f, words.frame, words.field_detail)
+        return cls(tuple(ModelContract.from_folder(f, words.frame, words.field_detail,
+                                                   words.offered)
                          for f in folders), words)
 
     def __iter__(self) -> Iterator[ModelContract]:

@@ -15,6 +15,7 @@ import jsonschema_rs
 from bedrock_contract.dialect import check_dialect
 from bedrock_contract.everit import JavaSchema
 from bedrock_contract.field_check import FieldCheck
+from bedrock_contract.invoke_parameters import Offered, merged
 from bedrock_contract.lifecycle import Lifecycle, ModelVersion
 from bedrock_contract.loader import PROFILE, REQUEST, RESPONSE, read_json
 from bedrock_contract.operations import Operation
@@ -68,10 +69,15 @@ class ModelContract:
     response: ResponseShape
     frame: RefusalFrame
     field_check: FieldCheck | None  # the model's own check of field names, if it has one
+    # What of InvokeModel's per-model header parameters it offers (botocore member ->
+    # values): the service's defaults, or its profile's invoke_parameters where it differs.
+    invoke_parameters: Offered
 
     @classmethod
-    def from_folder(cls, folder: Path, frame: RefusalFrame,
-                    field_detail: str | None = None) -> ModelContract:
+    def from_folder(
+        cls, folder: Path, frame: RefusalFrame, field_detail: str | None = None,
+        offered: Offered | None = None,
+    ) -> ModelContract:
         profile = read_json(folder / PROFILE)
         request, response = read_json(folder / REQUEST), read_json(folder / RESPONSE)
         where = str(folder / PROFILE)
@@ -120,6 +126,8 @@ class ModelContract:
                 frame=RefusalFrame(**{**frame.__dict__, **(own_frame or {})}),
                 field_check=FieldCheck.from_profile(
                     profile.get("field_check"), field_detail, request),
+                invoke_parameters=merged(offered or {}, profile.get("invoke_parameters"),
+                                         where),
             )
         except (KeyError, TypeError, ValueError) as err:
             problem = f"{type(err).__name__}: {err}"

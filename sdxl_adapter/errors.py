@@ -32,7 +32,8 @@ class InvalidRequest(SDXLError, ValueError):
     """The request breaks the model's contract and was refused locally: nothing was sent.
 
     ``message`` is worded as Bedrock words the same refusal; ``violations`` lists each
-    broken rule as (JSON pointer, text).
+    broken rule of the body as (JSON pointer, text) (none for a refused header parameter,
+    such as a service tier).
     """
 
     def __init__(self, message: str, violations: Sequence[Violation]) -> None:

@@ -46,6 +46,8 @@ _COMMON = (
 def generate_command(contract: ModelContract) -> click.Command:
     """``generate`` with ``contract``'s request options (and PROMPT where the model takes a
     prompt; optional on the command line, so the contract words a missing one)."""
+    from sdxl_adapter.cli.parameters import parameter_options
+
     prompt = [click.Argument([PROMPT], required=False)] if takes_prompt(contract) else []
     params: list[click.Parameter] = [
         *prompt,
@@ -62,6 +64,7 @@ def generate_command(contract: ModelContract) -> click.Command:
         click.Option(["--overwrite"], is_flag=True, help="Replace an existing --output file."),
         click.Option(["--keep-filtered"], is_flag=True,
                      help="Keep the (blurred) image of a content-filtered generation."),
+        *parameter_options(contract),
         click.Option(["--json", "as_json"], is_flag=True, help="Print a JSON summary on stdout."),
         click.Option(["--dry-run"], is_flag=True,
                      help="Check the request and print it; send nothing."),
@@ -95,12 +98,21 @@ def _stem(contract: ModelContract) -> str:
 
 
 def _generate(**kwargs: Any) -> None:
+    from bedrock_contract.service import INVOKE, INVOKE_STREAM
+    from sdxl_adapter.parameters import ARGUMENTS, call_parameters, check_parameters
+
     target = click.get_current_context().find_object(Target) or Target()
     common = {name: kwargs.pop(name, False) for name in _COMMON}
+    arguments = {name: kwargs.pop(name, None) for name in ARGUMENTS}
     prompt = kwargs.pop(PROMPT, None)
     output, folder = _output_path(common["output"])
     with reported(target.debug):
         contract = target.contract
+        # Checked first, as the service checks them before it reads the body (what the
+        # model offers in its region again by the client, once the region is known).
+        operation = INVOKE_STREAM if common["stream"] else INVOKE
+        check_parameters(operation, target.model_id, call_parameters(**arguments),
+                         region=target.region)
         _format_from_name(contract, output, common["body_file"], kwargs)
         request = _request(target, prompt, common["body_file"], kwargs)
         _check_format(contract, output, request, kwargs)
@@ -116,7 +128,7 @@ def _generate(**kwargs: Any) -> None:
             if warning:
                 click.echo(warning, err=True)
             try:
-                result = client.generate(request, stream=bool(common["stream"]))
+                result = client.generate(request, stream=bool(common["stream"]), **arguments)
             except (errors.ContentFiltered, errors.GenerationFailed) as err:
                 _report_unfinished(err, target, destination, common["keep_filtered"],
                                    common["as_json"])
