@@ -176,20 +176,9 @@ class OnDemandUnsupported(ValidationException):
     """The service refused a model called by its own id that it serves only through an
     inference profile (its card's "In-Region: No"); ``profile_id`` is the id to call it by."""
 
-    def __init__(
-        self,
-        code: str,
-        message: str,
-        *,
-        model_id: str,
-        profile_id: str,
-        http_status: int | None = None,
-        request_id: str | None = None,
-        details: Mapping[str, Any] | None = None,
-    ) -> None:
-        super().__init__(
-            code, message, http_status=http_status, request_id=request_id, details=details
-        )
+    def __init__(self, code: str, message: str, *, model_id: str, profile_id: str,
+                 **fields: Any) -> None:
+        super().__init__(code, message, **fields)  # http_status, request_id, details
         self.model_id = model_id
         self.profile_id = profile_id
 
