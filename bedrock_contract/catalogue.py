@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from bedrock_contract.contract import ModelContract, RefusalFrame
+from bedrock_contract.invoke_parameters import Offered, ParameterRefusal, offered_from_json
 from bedrock_contract.lifecycle import EOL, NOT_YET, ModelVersion
 from bedrock_contract.loader import SERVICE, model_folders, read_json, schemas_dir
 
@@ -41,8 +42,12 @@ class ServiceWords:
     unknown_model: ModelRefusal
     end_of_life: ModelRefusal
     streaming_unsupported: ModelRefusal
+    on_demand_unsupported: ModelRefusal  # its message names the id: {model_id}
     frame: RefusalFrame
     geographies: tuple[str, ...]
+    field_detail: str  # how a model words a field outside its list (field_check.py)
+    offered_data: Mapping[str, Any]  # service.json's invoke_parameters, read by ``offered``
+    parameter_refusals: Mapping[str, ParameterRefusal]
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ServiceWords:
@@ -54,17 +59,48 @@ class ServiceWords:
             refusal("unknown_model"),
             refusal("end_of_life"),
             refusal("streaming_unsupported"),
+            refusal("on_demand_unsupported"),
             RefusalFrame(frame["prefix"], frame["separator"], frame["suffix"]),
             tuple(data["geographies"]),
+            data["field_check"]["detail"],
+            data["invoke_parameters"],
+            {member: ParameterRefusal.from_json(words)
+             for member, words in data["invoke_parameter_refusals"].items()
+             if not member.startswith("$")},
         )
+
+    @cached_property
+    def offered(self) -> Offered:
+        """What every model offers of InvokeModel's per-model parameters, checked against
+        botocore's model when first asked (reading it costs more than a start-up's rest)."""
+        return offered_from_json(self.offered_data, SERVICE)
+
+    @cached_property
+    def service_checked(self) -> frozenset[str]:
+        """The members whose constraints the service checks, not the AWS framework."""
+        return frozenset(m for m, r in self.parameter_refusals.items() if r.checked_by_service)
+
+    def parameter_refusal(self, offered: Offered, given: Mapping[str, str], model_id: str,
+                          region: str) -> ModelRefusal | None:
+        """The service's refusal of the first ``given`` header parameter (``offered`` is in
+        the model's member order) that ``model_id``'s model, offering ``offered``, does not
+        offer in ``region``; None when it offers every one."""
+        for member, values in offered.items():
+            value = given.get(member)
+            if value is not None and value not in values:
+                words = self.parameter_refusals[member].words(value, model_id, region)
+                return ModelRefusal(*words)
+        return None
 
 
 @dataclass(frozen=True)
 class Resolved:
-    """What a model id names: the family's contract and the version asked for."""
+    """What a model id names: the family's contract, the version asked for, and whether
+    the id named it through an inference profile."""
 
     contract: ModelContract
     version: ModelVersion
+    through_profile: bool = False
 
 
 # arn:<partition>:bedrock:<region>:<account>:<kind>/<id>; the account is empty for
@@ -91,7 +127,9 @@ class Catalogue:
         """The built-in folders, ``extra``, and ``BEDROCK_CONTRACT_PATH``'s."""
         words = ServiceWords.from_json(read_json(schemas_dir() / SERVICE))
         folders = model_folders(extra)
-        return cls(tuple(ModelContract.from_folder(f, words.frame) for f in folders), words)
+        return cls(tuple(ModelContract.from_folder(f, words.frame, words.field_detail,
+                                                   lambda: words.offered)
+                         for f in folders), words)
 
     def __iter__(self) -> Iterator[ModelContract]:
         return iter(self._families.values())
@@ -118,7 +156,7 @@ class Catalogue:
         geo, _, rest = plain.partition(".")
         hit = self._ids.get(rest)
         if hit is not None and geo in hit[0].inference_profiles:
-            return Resolved(*hit)
+            return Resolved(*hit, through_profile=True)
         return None
 
     def resolve(self, model_id: str, as_of: dt.date | None = None) -> Resolved:
@@ -135,13 +173,22 @@ class Catalogue:
         if as_of is None:
             if not found.version.described:
                 raise ModelRefused(self.words.end_of_life, model_id)
-            return found
+            return self._on_demand(found, model_id)
         state = found.version.lifecycle.state_on(as_of)
         if state == NOT_YET:
             raise ModelRefused(self.words.unknown_model, model_id)
         if state == EOL:
             raise ModelRefused(self.words.end_of_life, model_id)
-        return found
+        return self._on_demand(found, model_id)
+
+    def _on_demand(self, found: Resolved, model_id: str) -> Resolved:
+        """``found``, unless the call names by its own id a model that has no in-Region
+        endpoint (the model card's "In-Region: No"): the service refuses that."""
+        if found.through_profile or found.contract.in_region:
+            return found
+        words = self.words.on_demand_unsupported
+        raise ModelRefused(
+            ModelRefusal(words.error, words.message.format(model_id=model_id)), model_id)
 
 
 @cache

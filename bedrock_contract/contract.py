@@ -4,13 +4,15 @@ typed object. Everything else reads models through it, never through raw schema 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bedrock_contract.dialect import check_dialect
+from bedrock_contract.field_check import FieldCheck
+from bedrock_contract.invoke_parameters import Offered, merged
 from bedrock_contract.lifecycle import Lifecycle, ModelVersion
 from bedrock_contract.loader import PROFILE, REQUEST, RESPONSE, built_in, read_json
 from bedrock_contract.operations import Operation
@@ -54,6 +56,7 @@ class ModelContract:
     engine: str
     models: tuple[ModelVersion, ...]
     inference_profiles: tuple[str, ...]
+    in_region: bool  # callable by its own id; else only through an inference profile
     replacement: str | None
     streaming: bool
     request_schema: Mapping[str, Any]
@@ -69,9 +72,17 @@ class ModelContract:
     cheapest: tuple[str, ...]  # fields that, at their minimum, make the cheapest generation
     response: ResponseShape
     frame: RefusalFrame
+    field_check: FieldCheck | None  # the model's own check of field names, if it has one
+    # What every model offers of InvokeModel's per-model parameters, and what the profile
+    # offers otherwise: read by ``invoke_parameters``.
+    service_offer: Callable[[], Offered]
+    profile_offer: Mapping[str, Any] | None
 
     @classmethod
-    def from_folder(cls, folder: Path, frame: RefusalFrame) -> ModelContract:
+    def from_folder(
+        cls, folder: Path, frame: RefusalFrame, field_detail: str | None = None,
+        offered: Callable[[], Offered] | None = None,
+    ) -> ModelContract:
         profile = read_json(folder / PROFILE)
         request, response = read_json(folder / REQUEST), read_json(folder / RESPONSE)
         where = str(folder / PROFILE)
@@ -86,7 +97,7 @@ class ModelContract:
             # A profile may state the model's own frame (its source beside it).
             own_frame = {k: v for k, v in profile.get("refusal_frame", {}).items()
                          if k != "source"}
-            return cls(
+            contract = cls(
                 family=folder.name,
                 folder=folder,
                 name=profile["name"],
@@ -102,6 +113,7 @@ class ModelContract:
                     for m in profile["models"]
                 ),
                 inference_profiles=tuple(profile.get("inference_profiles", ())),
+                in_region=bool(profile.get("in_region", True)),
                 replacement=profile.get("replacement"),
                 streaming=bool(profile["streaming"]),
                 request_schema=request,
@@ -120,13 +132,29 @@ class ModelContract:
                 cheapest=tuple(spec.get("cheapest", ())),
                 response=ResponseShape.from_profile(profile["response"]),
                 frame=RefusalFrame(**{**frame.__dict__, **(own_frame or {})}),
+                field_check=FieldCheck.from_profile(
+                    profile.get("field_check"), field_detail, request),
+                service_offer=offered or dict,
+                profile_offer=profile.get("invoke_parameters"),
             )
+            if checked:
+                contract.invoke_parameters  # noqa: B018  (a user's folder: checked now)
+            return contract
         except (KeyError, TypeError, ValueError) as err:
             problem = f"{type(err).__name__}: {err}"
             raise ValueError(f"{where}: not a valid model profile ({problem})") from err
 
     def __repr__(self) -> str:
         return f"<ModelContract {self.family}>"
+
+    @cached_property
+    def invoke_parameters(self) -> Offered:
+        """What of InvokeModel's per-model header parameters it offers (botocore member ->
+        values): the service's defaults, or its profile's invoke_parameters where it
+        differs. Checked against botocore's model when first asked, since reading that
+        model costs a start-up more than the rest of the catalogue (the built-in profiles
+        are checked by the test suite; a user's folder when it is loaded)."""
+        return merged(self.service_offer(), self.profile_offer, str(self.folder / PROFILE))
 
     # --- the request schema, read ---------------------------------------------------
 
@@ -199,6 +227,18 @@ class ModelContract:
     def primary(self) -> ModelVersion:
         """The newest version the schemas describe (the family's first described id)."""
         return next(m for m in self.models if m.described)
+
+    def id_to_call(self, version: ModelVersion) -> str:
+        """The id a call names ``version`` by: its own, or where the model has no in-Region
+        endpoint, its first inference profile's."""
+        if self.in_region or not self.inference_profiles:
+            return version.id
+        return f"{self.inference_profiles[0]}.{version.id}"
+
+    @property
+    def invocation_id(self) -> str:
+        """The id a call names the newest version by (:meth:`id_to_call`)."""
+        return self.id_to_call(self.primary)
 
     @property
     def model_ids(self) -> tuple[str, ...]:

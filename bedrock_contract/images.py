@@ -93,6 +93,17 @@ def without_png_text(raw: bytes) -> bytes:
     return b"".join(kept)
 
 
+# Pillow opens a JPEG that carries an MPF extension (what most phones write) as "MPO"; the
+# file is a JPEG, whose first image is the picture, and a JPEG reader reads it as one.
+_FILE_FORMATS = {"MPO": "JPEG"}
+
+
+def file_format(image: Image.Image) -> str:
+    """The format of the file ``image`` was opened from, as a model's rule names formats."""
+    found = image.format or ""
+    return _FILE_FORMATS.get(found, found)
+
+
 def decode_image(
     name: str, data: str, rule: ImageRule, contract: ModelContract
 ) -> tuple[Image.Image | None, list[Violation]]:
@@ -108,7 +119,7 @@ def decode_image(
         return None, [Violation(where, f"image is too large to decode ({err})")]
     except (UnidentifiedImageError, OSError):
         return None, [Violation(where, f"is not a {formats} image")]
-    if image.format not in rule.formats:
+    if file_format(image) not in rule.formats:
         return None, [Violation(where, f"is a {image.format} image; expected {formats}")]
     problem = _size_problem(image, rule, contract)
     if problem is not None:

@@ -10,11 +10,10 @@ must not stop ``--help``, the mock, or a pytest run.
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError
-from botocore.loaders import Loader
-from botocore.model import OperationModel, ServiceModel
+if TYPE_CHECKING:  # botocore is imported when its model is first read: not at start-up
+    from botocore.model import OperationModel, ServiceModel
 
 SERVICE_NAME = "bedrock-runtime"
 INVOKE = "InvokeModel"
@@ -25,6 +24,9 @@ JSON = "application/json"
 @cache
 def service_model() -> ServiceModel:
     """botocore's model of Bedrock Runtime, loaded once per process."""
+    from botocore.loaders import Loader
+    from botocore.model import ServiceModel
+
     loader = Loader()
     data = loader.load_service_model(SERVICE_NAME, "service-2")
     return ServiceModel(data, service_name=SERVICE_NAME)
@@ -75,6 +77,8 @@ def has_local_credentials(profile: str | None = None) -> bool:
     the chain of a throwaway session less the instance-metadata provider (a link-local
     address that may hang). Roles and SSO resolve lazily, so finding them needs no call. An
     unusable profile or config has none."""
+    from botocore.exceptions import BotoCoreError
+
     try:
         session = _throwaway_session(profile)
         session.get_component("credential_provider").remove("iam-role")
@@ -101,6 +105,8 @@ def isolated_session(session_class: type[Any] | None = None) -> Any:
 
 def configured_region(profile: str | None = None) -> str | None:
     """The region the AWS configuration names, if any (None for an unusable config)."""
+    from botocore.exceptions import BotoCoreError
+
     try:
         region: str | None = _throwaway_session(profile).get_config_variable("region")
     except BotoCoreError:

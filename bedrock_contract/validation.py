@@ -22,6 +22,7 @@ from PIL import Image, UnidentifiedImageError
 
 from bedrock_contract.contract import ModelContract
 from bedrock_contract.everit import JavaSchema, NotJSON, parse_java
+from bedrock_contract.field_check import FieldCheck
 from bedrock_contract.images import image_violations
 from bedrock_contract.violation import Violation
 
@@ -30,11 +31,14 @@ class InvalidRequestBody(ValueError):
     """A request body the service would refuse; ``str()`` is Bedrock's message."""
 
     def __init__(self, violations: list[Violation], contract: ModelContract,
-                 parsed: bool = True) -> None:
+                 parsed: bool = True, message: str | None = None) -> None:
         self.violations = violations
-        # A body that is not a JSON object is refused with the bare frame, no violations.
-        self.message = (contract.frame.message([str(v) for v in violations]) if parsed
-                        else contract.frame.bare())
+        # A body that is not a JSON object is refused with the bare frame, no violations;
+        # the model's own check words its refusal itself (``message``).
+        if message is None:
+            message = (contract.frame.message([str(v) for v in violations]) if parsed
+                       else contract.frame.bare())
+        self.message = message
         super().__init__(self.message)
 
 
@@ -158,16 +162,29 @@ def request_violations(contract: ModelContract, raw: object) -> list[Violation]:
 
 def check_request(contract: ModelContract, raw: bytes | str | Mapping[str, Any]) -> ValidRequest:
     """Parse and check a request body; raise :class:`InvalidRequestBody` listing every
-    violation, worded and ordered as Bedrock's validator does."""
+    violation, worded and ordered as Bedrock's validator does, or the model's own refusal
+    of a field outside its list, in the order the service answers them."""
     body, problems = _request_check(contract, raw)
     if body is None:
         raise InvalidRequestBody(problems, contract, parsed=False)
+    fields = contract.field_check
+    if fields is not None and fields.before_schema:
+        _check_fields(contract, fields, body)
     if problems:
         raise InvalidRequestBody(problems, contract)
+    if fields is not None and not fields.before_schema:
+        _check_fields(contract, fields, body)
     images, problems = image_violations(contract, body)
     if problems:
         raise InvalidRequestBody(problems, contract)
     return ValidRequest(body, images)
+
+
+def _check_fields(contract: ModelContract, fields: FieldCheck, body: dict[str, Any]) -> None:
+    refused = fields.refusal(body)
+    if refused is not None:
+        violation, message = refused
+        raise InvalidRequestBody([violation], contract, message=message)
 
 
 # Pillow's names for the formats an ``output_format`` asks for.

@@ -14,3 +14,9 @@ class Violation(NamedTuple):
 
     def __str__(self) -> str:
         return f"{self.pointer}: {self.text}"
+
+
+def pointer_token(key: str) -> str:
+    """A body key as one JSON pointer token (RFC 6901: ``~`` as ``~0``, then ``/`` as ``~1``),
+    as the service's pointers write keys."""
+    return key.replace("~", "~0").replace("/", "~1")

@@ -57,8 +57,8 @@ SD35_ID = "stability.sd3-5-large-v1:0"
 SDXL, CORE, SD35 = (contract_for(model_id) for model_id in (SDXL_ID, CORE_ID, SD35_ID))
 # Two Image Services, rendered from an input picture of the size issue 10 names: a
 # 1-megapixel inpaint, and a fast upscale of a 512x512 picture (to the contract's size).
-INPAINT_ID = "stability.stable-image-inpaint-v1:0"
-FAST_UPSCALE_ID = "stability.stable-fast-upscale-v1:0"
+INPAINT_ID = "us.stability.stable-image-inpaint-v1:0"
+FAST_UPSCALE_ID = "us.stability.stable-fast-upscale-v1:0"
 INPAINT, FAST_UPSCALE = (contract_for(model_id) for model_id in (INPAINT_ID, FAST_UPSCALE_ID))
 INPAINT_INPUT: Size = (1024, 1024)
 UPSCALE_INPUT: Size = (512, 512)

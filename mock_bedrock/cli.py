@@ -6,10 +6,12 @@ The mock itself (the app, the server, the recorder) is imported when ``serve`` r
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import signal
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -129,17 +131,23 @@ def serve(host: str, port: int, allow_hosts: tuple[str, ...], max_connections: i
                replay_dir, replay_fallthrough)
     server = MockServer(app, host=host, port=port, log_requests=log_requests,
                         allow_hosts=allow_hosts, max_connections=max_connections)
-    try:
-        server.start()
-    except OSError as err:
-        raise click.ClickException(f"cannot listen on {host}:{port}: {err.strerror}") from None
     # The handler raises rather than setting an Event: Event.set from a handler deadlocks
     # when the signal lands while the main thread holds the Event's own lock.
     def request_stop(signum: int, frame: FrameType | None) -> None:
         raise _StopServing
 
-    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.signal(sig, request_stop) for sig in STOP_SIGNALS}
     try:
+        # The server's threads start with SIGINT and SIGTERM blocked, so the kernel delivers
+        # them to this thread: one delivered to another thread only flags the signal, and
+        # this thread, asleep, would not run its handler for an hour (a stop was lost so
+        # about once in twenty starts).
+        with _stop_signals_blocked():
+            try:
+                server.start()
+            except OSError as err:
+                raise click.ClickException(
+                    f"cannot listen on {host}:{port}: {err.strerror}") from None
         click.echo(server.endpoint_url)  # the first line: scripts read the URL from it
         for line in setup_lines(server.endpoint_url, all_interfaces=server.all_interfaces,
                                 strict_keys=credentials):
@@ -157,8 +165,26 @@ def serve(host: str, port: int, allow_hosts: tuple[str, ...], max_connections: i
             signal.signal(sig, handler)
 
 
-class _StopServing(Exception):
-    """SIGINT or SIGTERM arrived: stop serving."""
+class _StopServing(BaseException):
+    """SIGINT or SIGTERM arrived: stop serving (a BaseException, as KeyboardInterrupt is, so
+    no ``except Exception`` on the way swallows it)."""
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def _stop_signals_blocked() -> Iterator[None]:
+    """SIGINT and SIGTERM held back for the block (threads started in it keep them blocked);
+    one that arrives meanwhile is delivered when the block ends."""
+    if not hasattr(signal, "pthread_sigmask"):  # not POSIX: signals go to the main thread
+        yield
+        return
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
 
 def _mock(faults_file: Path | None, credentials: dict[str, str] | None,

@@ -42,6 +42,7 @@ if TYPE_CHECKING:  # the names below, for type checkers (re-exported, hence "as"
         GenerationFailed as GenerationFailed,
         InvalidRequest as InvalidRequest,
         ModelEndOfLife as ModelEndOfLife,
+        OnDemandUnsupported as OnDemandUnsupported,
         SDXLError as SDXLError,
     )
     from sdxl_adapter.fit import (
@@ -81,6 +82,7 @@ _HOMES = {
     "GenerationFailed": "sdxl_adapter.errors",
     "InvalidRequest": "sdxl_adapter.errors",
     "ModelEndOfLife": "sdxl_adapter.errors",
+    "OnDemandUnsupported": "sdxl_adapter.errors",
     "SDXLError": "sdxl_adapter.errors",
     "FitError": "sdxl_adapter.fit",
     "Fitted": "sdxl_adapter.fit",

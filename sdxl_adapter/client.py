@@ -29,6 +29,8 @@ from botocore.exceptions import (
 
 from bedrock_contract import ModelContract, default_catalogue
 from bedrock_contract.service import (
+    INVOKE,
+    INVOKE_STREAM,
     JSON,
     SERVICE_NAME,
     has_local_credentials,
@@ -42,6 +44,7 @@ from sdxl_adapter.errors import (
     from_client_error,
 )
 from sdxl_adapter.models import DEFAULT_MODEL_ID, is_sdxl, sdxl_contract
+from sdxl_adapter.parameters import call_parameters, check_parameters
 from sdxl_adapter.request import AnyRequest, ModelRequest, SDXLRequest
 from sdxl_adapter.response import result_from_body
 from sdxl_adapter.result import GenerationResult
@@ -179,38 +182,77 @@ class BedrockImageClient:
     def endpoint_url(self) -> str:
         return str(self._client.meta.endpoint_url)
 
-    def generate(self, request: AnyRequest, *, stream: bool = False) -> GenerationResult:
-        """Generate one image. The request is checked first against its model's contract
-        (nothing is sent when it breaks it); ``stream`` uses InvokeModelWithResponseStream."""
-        request.validate()
-        if isinstance(request, ModelRequest):
-            return self._call(request.to_body(), request, stream, request.model_id)
-        found = default_catalogue().find(self.model_id)
-        if found is not None and not is_sdxl(found.contract):
-            raise ClientConfigError(
-                f"an SDXLRequest is for SDXL, but this client's model is {self.model_id}: "
-                "send a ModelRequest (sdxl_adapter.migration moves an SDXL body there)"
-            )
-        return self._call(request.to_body(), request, stream, self.model_id)
+    def generate(
+        self,
+        request: AnyRequest,
+        *,
+        stream: bool = False,
+        service_tier: str | None = None,
+        latency: str | None = None,
+        guardrail_id: str | None = None,
+        guardrail_version: str | None = None,
+        trace: str | None = None,
+    ) -> GenerationResult:
+        """Generate one image. The call is checked first, in the service's order and words
+        (nothing is sent when it fails): the header parameters against botocore's model
+        and what the model offers, then the request against its model's contract.
+        ``stream`` uses InvokeModelWithResponseStream.
 
-    def generate_streaming(self, request: AnyRequest) -> GenerationResult:
+        The other keywords are InvokeModel's own parameters (None: not sent):
+        ``service_tier`` (botocore's ``serviceTier``: ``default`` is the Standard tier),
+        ``latency`` (``performanceConfigLatency``), ``guardrail_id`` and
+        ``guardrail_version`` (a guardrail's identifier and version) and ``trace`` (the
+        guardrail trace). The answer's service tier and latency are in the result's
+        ``served`` mapping."""
+        parameters = call_parameters(
+            service_tier=service_tier, latency=latency, guardrail_id=guardrail_id,
+            guardrail_version=guardrail_version, trace=trace,
+        )
+        if isinstance(request, ModelRequest):
+            model_id = request.model_id
+        else:
+            found = default_catalogue().find(self.model_id)
+            if found is not None and not is_sdxl(found.contract):
+                raise ClientConfigError(
+                    f"an SDXLRequest is for SDXL, but this client's model is {self.model_id}: "
+                    "send a ModelRequest (sdxl_adapter.migration moves an SDXL body there)"
+                )
+            model_id = self.model_id
+        body = request.to_body()
+        payload = _payload(body)
+        check_parameters(_operation(stream), model_id, parameters, _length(payload),
+                         self._client.meta.region_name)
+        request.validate()
+        return self._call(body, request, stream, model_id, parameters, payload)
+
+    def generate_streaming(
+        self, request: AnyRequest, **parameters: str | None
+    ) -> GenerationResult:
         """:meth:`generate` through InvokeModelWithResponseStream."""
-        return self.generate(request, stream=True)
+        return self.generate(request, stream=True, **parameters)
 
     def invoke_body(
-        self, body: bytes | str | Mapping[str, Any], *, stream: bool = False, validate: bool = True
+        self,
+        body: bytes | str | Mapping[str, Any],
+        *,
+        stream: bool = False,
+        validate: bool = True,
+        **parameters: str | None,
     ) -> GenerationResult:
-        """Send a ready-made body (a dict, or JSON text or bytes) to ``model_id``. With
-        ``validate`` False it is sent exactly as given, to see what the service itself says
-        of it."""
+        """Send a ready-made body (a dict, or JSON text or bytes) to ``model_id``, with
+        :meth:`generate`'s header parameters. With ``validate`` False both are sent
+        exactly as given, to see what the service itself says of them."""
+        sent = call_parameters(**parameters)
         if validate:
+            check_parameters(_operation(stream), self.model_id, sent, _length(_payload(body)),
+                             self._client.meta.region_name)
             contract = self._contract()
             request: AnyRequest = (
                 SDXLRequest.from_body(body) if contract is None or is_sdxl(contract)
                 else ModelRequest.from_body(self.model_id, body)
             )
-            return self._call(request.to_body(), request, stream, self.model_id)
-        return self._call(body, None, stream, self.model_id)
+            return self._call(request.to_body(), request, stream, self.model_id, sent)
+        return self._call(body, None, stream, self.model_id, sent)
 
     def _contract(self) -> ModelContract | None:
         found = default_catalogue().find(self.model_id)
@@ -222,12 +264,14 @@ class BedrockImageClient:
         request: AnyRequest | None,
         stream: bool,
         model_id: str,
+        parameters: Mapping[str, str],
+        payload: bytes | str | None = None,
     ) -> GenerationResult:
-        payload = json.dumps(body) if isinstance(body, Mapping) else body
+        payload = _payload(body) if payload is None else payload
         try:
-            raw, request_id = (
-                self._invoke_stream(payload, model_id) if stream
-                else self._invoke(payload, model_id)
+            raw, request_id, served = (
+                self._invoke_stream(payload, model_id, parameters) if stream
+                else self._invoke(payload, model_id, parameters)
             )
         except ClientError as err:
             raise from_client_error(err, model_id=model_id) from err
@@ -252,19 +296,24 @@ class BedrockImageClient:
             body=sent,
             request=request,
             output_format=contract.output_format(sent),
+            served=served,
         )
 
-    def _invoke(self, payload: bytes | str, model_id: str) -> tuple[bytes, str | None]:
+    def _invoke(
+        self, payload: bytes | str, model_id: str, parameters: Mapping[str, str]
+    ) -> tuple[bytes, str | None, dict[str, str]]:
         response = self._client.invoke_model(
-            modelId=model_id, body=payload, contentType=JSON, accept=JSON
+            modelId=model_id, body=payload, contentType=JSON, accept=JSON, **parameters
         )
         with contextlib.closing(response["body"]) as stream:
             raw: bytes = stream.read()
-        return raw, response["ResponseMetadata"].get("RequestId")
+        return raw, response["ResponseMetadata"].get("RequestId"), _served(response)
 
-    def _invoke_stream(self, payload: bytes | str, model_id: str) -> tuple[bytes, str | None]:
+    def _invoke_stream(
+        self, payload: bytes | str, model_id: str, parameters: Mapping[str, str]
+    ) -> tuple[bytes, str | None, dict[str, str]]:
         response = self._client.invoke_model_with_response_stream(
-            modelId=model_id, body=payload, contentType=JSON, accept=JSON
+            modelId=model_id, body=payload, contentType=JSON, accept=JSON, **parameters
         )
         request_id = response["ResponseMetadata"].get("RequestId")
         parts: list[bytes] = []
@@ -277,7 +326,7 @@ class BedrockImageClient:
             # An error event mid-stream: botocore raises EventStreamError, which carries no
             # request id of its own; the stream's is the one to report.
             raise from_client_error(err, request_id=request_id, model_id=model_id) from err
-        return b"".join(parts), request_id
+        return b"".join(parts), request_id, _served(response)
 
     def close(self) -> None:
         """Close the HTTP connections (of a client this object made) and stop the mock."""
@@ -296,6 +345,27 @@ class BedrockImageClient:
 
 # The name this library had when SDXL was its only model.
 SDXLClient = BedrockImageClient
+
+
+def _operation(stream: bool) -> str:
+    return INVOKE_STREAM if stream else INVOKE
+
+
+def _payload(body: bytes | str | Mapping[str, Any]) -> bytes | str:
+    """The body as it is sent."""
+    return json.dumps(body) if isinstance(body, Mapping) else body
+
+
+def _length(payload: bytes | str) -> int:
+    """A body's length in bytes, as it is sent (text as UTF-8, as botocore sends it)."""
+    return len(payload.encode("utf-8") if isinstance(payload, str) else payload)
+
+
+def _served(response: Mapping[str, Any]) -> dict[str, str]:
+    """How the service says it served the call: the answer's members among the
+    parameters that vary by model (its ``serviceTier``, its ``performanceConfigLatency``)."""
+    offered = default_catalogue().words.offered
+    return {member: response[member] for member in offered if member in response}
 
 
 def _as_dict(body: bytes | str | Mapping[str, Any]) -> dict[str, Any]:

@@ -32,7 +32,8 @@ class InvalidRequest(SDXLError, ValueError):
     """The request breaks the model's contract and was refused locally: nothing was sent.
 
     ``message`` is worded as Bedrock words the same refusal; ``violations`` lists each
-    broken rule as (JSON pointer, text).
+    broken rule of the body as (JSON pointer, text) (none for a refused header parameter,
+    such as a service tier).
     """
 
     def __init__(self, message: str, violations: Sequence[Violation]) -> None:
@@ -171,6 +172,17 @@ class ModelEndOfLife(ResourceNotFoundException):
         self.eol = eol
 
 
+class OnDemandUnsupported(ValidationException):
+    """The service refused a model called by its own id that it serves only through an
+    inference profile (its card's "In-Region: No"); ``profile_id`` is the id to call it by."""
+
+    def __init__(self, code: str, message: str, *, model_id: str, profile_id: str,
+                 **fields: Any) -> None:
+        super().__init__(code, message, **fields)  # http_status, request_id, details
+        self.model_id = model_id
+        self.profile_id = profile_id
+
+
 def error_class(code: str) -> type[BedrockError]:
     """The exception class for a service error code (:class:`BedrockError` if unmodeled)."""
     return ERROR_CLASSES.get(code, BedrockError)
@@ -212,12 +224,19 @@ def from_client_error(
         "request_id": meta.get("RequestId") or request_id,
         "details": {k: response[k] for k in modeled_members(code) if k in response},
     }
-    end_of_life = default_catalogue().words.end_of_life
-    if model_id is not None and (code, message) == (end_of_life.error, end_of_life.message):
+    words = default_catalogue().words
+    if model_id is not None and (code, message) == tuple(words.end_of_life):
         found = default_catalogue().find(model_id)
         return ModelEndOfLife(
             code, message, model_id=model_id,
             replacement=replacement_for(found) if found else None,
             eol=found.version.lifecycle.eol if found else None, **fields,
         )
+    on_demand = words.on_demand_unsupported
+    if model_id is not None and (code, message) == (
+            on_demand.error, on_demand.message.format(model_id=model_id)):
+        found = default_catalogue().find(model_id)
+        if found is not None:
+            return OnDemandUnsupported(code, message, model_id=model_id,
+                                       profile_id=found.contract.invocation_id, **fields)
     return error_class(code)(code, message, **fields)

@@ -33,7 +33,7 @@ from typing import Any
 from PIL import Image, UnidentifiedImageError
 
 from bedrock_contract import ModelContract, Size, format_size
-from bedrock_contract.images import decode_image, has_alpha
+from bedrock_contract.images import decode_image, file_format, has_alpha
 from bedrock_contract.request_fields import ImageRule
 from sdxl_adapter.errors import SDXLError
 from sdxl_adapter.images import ImageInput, image_bytes
@@ -85,7 +85,7 @@ def fit_image(contract: ModelContract, field: str, image: ImageInput) -> Fitted:
     problems = _violations(contract, field, data)
     if not problems:
         return Fitted(data, opened.size, [])
-    fmt = opened.format or ""
+    fmt = file_format(opened)
     plan = _plan(opened.size, fmt, rule)
     notes = _notes(opened.size, fmt, plan, rule)
     if not notes:
@@ -109,7 +109,7 @@ def needs_fit(contract: ModelContract, field: str, image: ImageInput) -> bool:
         opened = _open(data)
     except (FitError, OSError):
         return False
-    rule, fmt = contract.image_rule(field), opened.format or ""
+    rule, fmt = contract.image_rule(field), file_format(opened)
     plan = _plan(opened.size, fmt, rule)
     return bool(_notes(opened.size, fmt, plan, rule)) and not _breaks(plan.resized, rule)
 

@@ -104,7 +104,7 @@ class _Move:
             return False
         to = self.target.image_to_image
         if not to:
-            able = [c.primary.id for c in default_catalogue()
+            able = [c.invocation_id for c in default_catalogue()
                     if c.image_to_image and capabilities(c).text_to_image]
             self.drop(image_field, f"{self.target.name} takes no input image (text to image "
                                    f"only); models that do: {', '.join(able) or 'none'}")

@@ -28,6 +28,7 @@ def result_from_body(
     body: dict[str, Any],
     request: AnyRequest | None,
     output_format: str | None = None,
+    served: dict[str, str] | None = None,
 ) -> GenerationResult:
     """The result a response body carries; raises :class:`ContractDrift`,
     :class:`ContentFiltered` (a finish reason the profile lists as filtered) or
@@ -53,6 +54,7 @@ def result_from_body(
         body=body,
         request=request,
         output_format=output_format,
+        served=served or {},
     )
     shape = contract.response
     if result.finish_reason in shape.blurred:

@@ -42,6 +42,10 @@ class GenerationResult:
     request: AnyRequest | None = field(default=None, repr=False)
     """The typed request, unless a raw body was sent unchecked."""
     output_format: str = "png"
+    served: dict[str, str] = field(default_factory=dict)
+    """How the service says it served the call, by botocore's member names (e.g.
+    ``{"serviceTier": "default", "performanceConfigLatency": "standard"}``); empty when
+    it says nothing."""
 
     @property
     def data(self) -> bytes:

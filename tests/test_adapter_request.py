@@ -190,11 +190,13 @@ def test_invalid_request_is_refused_with_bedrock_wording_and_every_violation() -
     assert isinstance(err.__cause__, bedrock_contract.InvalidRequestBody)
 
 
-def test_size_is_refused_with_an_init_image() -> None:
-    request = SDXLRequest(prompt="x", init_image=image_bytes((1024, 1024)), size=(1024, 1024))
-    with pytest.raises(InvalidRequest,
-                       match=r"#/width: subject must not be valid against schema \{\}"):
-        request.validate()
+def test_size_beside_an_init_image_is_taken_and_the_init_image_sets_the_size() -> None:
+    # AWS's Generative AI Use Cases app sends height and width with every SDXL body, init
+    # image included (packages/cdk/lambda/utils/models.ts, createBodyImageStableDiffusion).
+    request = SDXLRequest(prompt="x", init_image=image_bytes((1152, 896)), size=(1024, 1024))
+    body = request.validate().to_body()
+    with Image.open(io.BytesIO(image_bytes((1152, 896)))) as init:
+        assert sdxl_contract().output_size(body, {"init_image": init}) == (1152, 896)
 
 
 def test_an_image_of_a_size_not_allowed_is_refused() -> None:

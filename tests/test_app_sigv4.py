@@ -86,6 +86,21 @@ def test_boto3_clients_pass_and_fail_as_their_keys_say(app: MockBedrock) -> None
     assert caught.value.response["Error"]["Code"] == "InvalidSignatureException"
 
 
+@pytest.mark.parametrize(("authority", "status"), [("localhost", 200), ("elsewhere", 403)])
+def test_a_signed_authority_is_checked_against_the_host_received(
+    app: MockBedrock, authority: str, status: int
+) -> None:
+    # HTTP/2 clients may sign :authority (the JavaScript SDK does); whichever door, the value
+    # it is checked against is the Host the request arrived with.
+    request = AWSRequest(method="POST", url=f"http://localhost{model_path()}", data=body(),
+                         headers={"Content-Type": "application/json", ":authority": authority})
+    SigV4Auth(Credentials(KEY, SECRET), "bedrock", "us-east-1").add_auth(request)
+    assert ":authority;" in request.headers["Authorization"]
+    headers = {name: value for name, value in request.headers.items() if name != ":authority"}
+    response = Client(app).post(model_path(), data=body(), headers=headers)
+    assert response.status_code == status
+
+
 def test_unsigned_requests_miss_the_authentication_token(app: MockBedrock) -> None:
     response = Client(app).post(model_path(), data=body(),
                                 headers={"Content-Type": "application/json"})

@@ -139,7 +139,7 @@ def test_bad_lines_are_reported_recorded_and_skipped(server: MockServer, in_tmp:
         '{"prompt": "x", "colour": "red"}',
         '{"prompt": "x", "steps": 5}',
         "not json",
-        '{"prompt": "x", "image_strength": 0.5}',
+        '{"prompt": "x", "step_schedule_start": 0.5}',
         '{"prompt": "x", "negative": "fog", "style": "anime"}',
     ]) + "\n")
     result = sdxl("--endpoint", server.endpoint_url, "batch", str(batch), "--out-dir", "out")

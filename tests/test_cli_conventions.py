@@ -3,6 +3,8 @@ each package, all the installed distribution's version; ``python -m`` for both p
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 from importlib.metadata import version
@@ -43,6 +45,32 @@ def test_python_m_sdxl_adapter_is_the_sdxl_command() -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("Usage: sdxl [OPTIONS] COMMAND [ARGS]...")
     assert run(sys.executable, "-m", "sdxl_adapter", "--version").stdout.startswith("sdxl, ")
+
+
+def _blocked_signals(pid: int, thread: str) -> int:
+    status = Path(f"/proc/{pid}/task/{thread}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines()
+                    if line.startswith("SigBlk:")), 16)
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads Linux's /proc")
+def test_serve_takes_sigterm_and_sigint_on_its_main_thread_only() -> None:
+    # A stop signal the kernel hands to a server thread only flags it, and the main thread,
+    # asleep, would not stop for an hour: every other thread must block them.
+    server = subprocess.Popen([sys.executable, "-m", "mock_bedrock", "serve", "--port", "0"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        assert server.stdout.readline().startswith("http://127.0.0.1:")
+        threads = [t for t in os.listdir(f"/proc/{server.pid}/task") if t != str(server.pid)]
+        assert threads  # the accept loop, at least
+        stop = (1 << (signal.SIGTERM - 1)) | (1 << (signal.SIGINT - 1))
+        assert all(_blocked_signals(server.pid, t) & stop == stop for t in threads)
+        assert _blocked_signals(server.pid, str(server.pid)) & stop == 0
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)
+    assert server.returncode == 0
 
 
 def test_python_m_mock_bedrock_serves_and_prints_its_url() -> None:

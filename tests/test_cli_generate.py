@@ -233,7 +233,7 @@ def test_contract_refusal_is_worded_as_bedrock_and_sends_nothing(
     mock_bedrock_endpoint: str, mock_bedrock_server: MockServer, in_tmp: Path
 ) -> None:
     result = sdxl("--endpoint", mock_bedrock_endpoint, "generate", "x",
-                  "--image-strength", "0.5")
+                  "--step-schedule-start", "0.5")
     assert result.exit_code == ExitCode.REFUSED_LOCALLY
     assert "Malformed input request: #: property [init_image] is required" in result.stderr
     assert "Traceback" not in result.output

@@ -15,7 +15,7 @@ from tests.images import image_bytes
 
 CORE = "stability.stable-image-core-v1:1"
 SD35 = "stability.sd3-5-large-v1:0"
-INPAINT = "stability.stable-image-inpaint-v1:0"
+INPAINT = "us.stability.stable-image-inpaint-v1:0"
 LONG = "x" * 20_000  # longer than any model's prompt allows
 
 
@@ -36,9 +36,6 @@ def refusal(*args: str) -> list[str]:
 
 
 @pytest.mark.parametrize(("args", "pointers", "hint"), [
-    (["generate", "a harbour", "--init-image", "photo.png", "--size", "1152x896"],
-     ["#/height", "#/width"],
-     "(--size sets width and height; --init-image excludes height and width)"),
     (["--model-id", SD35, "generate", "a harbour", "--image", "photo.png", "--strength", "0.5",
       "--aspect-ratio", "16:9"],
      ["#/aspect_ratio"], "(--image excludes aspect_ratio)"),
@@ -51,7 +48,7 @@ def refusal(*args: str) -> list[str]:
      ["#/negative_prompt"], "(--negative sets negative_prompt)"),
     (["--model-id", INPAINT, "generate", LONG, "--image", "photo.png"],
      ["#/prompt"], "(PROMPT sets prompt)"),
-], ids=["sdxl-size", "sd35-aspect-ratio", "sdxl-negative", "sdxl-prompt", "core-both", "core-negative",
+], ids=["sd35-aspect-ratio", "sdxl-negative", "sdxl-prompt", "core-both", "core-negative",
         "inpaint-prompt"])
 def test_the_refusal_names_the_options_behind_its_fields(
     in_tmp: Path, args: list[str], pointers: list[str], hint: str
@@ -65,7 +62,7 @@ def test_the_refusal_names_the_options_behind_its_fields(
 def test_a_refusal_of_the_body_as_a_whole_adds_nothing(in_tmp: Path) -> None:
     # "#": the fields are named in the text only; an option is named by pointer, never by
     # reading the text.
-    lines = refusal("--model-id", SD35, "generate", "a harbour", "--strength", "0.5")
+    lines = refusal("--model-id", SD35, "generate", "a harbour", "--mode", "image-to-image")
     assert "#: " in lines[0]
     assert lines[1:] == []
 

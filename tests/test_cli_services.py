@@ -23,10 +23,10 @@ from tests.images import image_bytes
 
 SERVICES = sorted((c for c in default_catalogue() if c.engine == "services"),
                   key=lambda c: c.family)
-REMOVE_BACKGROUND = "stability.stable-image-remove-background-v1:0"
-INPAINT = "stability.stable-image-inpaint-v1:0"
-OUTPAINT = "stability.stable-outpaint-v1:0"
-FAST_UPSCALE = "stability.stable-fast-upscale-v1:0"
+REMOVE_BACKGROUND = "us.stability.stable-image-remove-background-v1:0"
+INPAINT = "us.stability.stable-image-inpaint-v1:0"
+OUTPAINT = "us.stability.stable-outpaint-v1:0"
+FAST_UPSCALE = "us.stability.stable-fast-upscale-v1:0"
 HINT = "use --fit to resize it to the model's limits"
 SDXL = str(Path(sys.executable).with_name("sdxl"))
 
@@ -265,3 +265,16 @@ def test_batch_lines_for_a_model_without_a_prompt(in_tmp: Path) -> None:
     assert f"{batch}:2: bad line, skipped: unknown key prompt" in result.stderr
     with Image.open(in_tmp / "out" / "0001.png") as cut:
         assert "A" in cut.getbands()
+
+
+def test_a_bare_service_id_is_refused_and_the_profile_id_named(in_tmp: Path) -> None:
+    # The service refuses an on-demand call to a model with no in-Region endpoint; the CLI
+    # says which id to call it by.
+    (in_tmp / "in.png").write_bytes(image_bytes((64, 64)))
+    plain = REMOVE_BACKGROUND.removeprefix("us.")
+    result = sdxl("--model-id", plain, "generate", "--image", "in.png", "-o", "out.png")
+    assert result.exit_code == ExitCode.BEDROCK_ERROR
+    assert "with on-demand throughput isn't supported" in result.stderr
+    assert result.stderr.strip().endswith(
+        f"call it through its inference profile: --model-id {REMOVE_BACKGROUND}")
+    assert not (in_tmp / "out.png").exists()

@@ -2,7 +2,10 @@
 
 The AWS SDK for JavaScript v3 talks HTTP/2 (cleartext, prior knowledge, to an http:// URL)
 to bedrock-runtime by default. Its packages come from npm, which a test run must not reach,
-so this runs when `make js-sdk-check` has installed them (it sets SDXL_JS_SDK_DIR)."""
+so this runs when `make js-sdk-check` has installed them (it sets SDXL_JS_SDK_DIR).
+
+The server checks signatures (``mock-bedrock serve --strict-credentials``): over HTTP/2 the
+JavaScript SDK signs ``:authority`` where other clients sign ``host``."""
 
 from __future__ import annotations
 
@@ -10,12 +13,13 @@ import json
 import os
 import shutil
 import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from mock_bedrock.doors.server import MockServer
 from tests import sdxl_contract as sdxl
 
 SCRIPT = Path(__file__).parent / "js" / "invoke.mjs"
@@ -28,13 +32,35 @@ pytestmark = pytest.mark.skipif(
     not (SDK_INSTALLED and shutil.which("node")),
     reason="the AWS SDK for JavaScript is not installed: run `make js-sdk-check`",
 )
+KEY, SECRET = "AKIDJAVASCRIPT", "js-secret"
 
 
-def test_javascript_sdk_with_default_settings(mock_bedrock_server: MockServer) -> None:
+@pytest.fixture
+def strict_server_url() -> Iterator[str]:
+    """``mock-bedrock serve --strict-credentials KEY:SECRET`` on a free port: its URL."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mock_bedrock.cli", "serve", "--port", "0",
+         "--strict-credentials", f"{KEY}:{SECRET}"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert process.stdout is not None
+        yield process.stdout.readline().strip()  # the URL, flushed as the first line
+    finally:
+        process.terminate()
+        try:
+            process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+
+
+def test_javascript_sdk_with_default_settings(strict_server_url: str) -> None:
+    assert strict_server_url.startswith("http://127.0.0.1:")
     script = Path(SDK_DIR) / "invoke.mjs"  # beside its node_modules, so imports resolve
     shutil.copyfile(SCRIPT, script)
-    env = {**os.environ, "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": mock_bedrock_server.endpoint_url,
-           "AWS_ACCESS_KEY_ID": "js", "AWS_SECRET_ACCESS_KEY": "js"}
+    env = {**os.environ, "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": strict_server_url,
+           "AWS_ACCESS_KEY_ID": KEY, "AWS_SECRET_ACCESS_KEY": SECRET}
     done = subprocess.run(["node", str(script)], env=env, capture_output=True, text=True,
                           timeout=120, check=False)
     assert done.returncode == 0, done.stderr
@@ -48,3 +74,7 @@ def test_javascript_sdk_with_default_settings(mock_bedrock_server: MockServer) -
     assert found["refusal"]["name"] == "ValidationException"
     assert (found["refusal"]["status"], found["refusal"]["message"]) == (400, expected)
     assert found["refusal"]["requestId"]
+    wrong_secret = found["wrongSecret"]
+    assert (wrong_secret["name"], wrong_secret["status"]) == ("InvalidSignatureException", 403)
+    assert wrong_secret["message"].startswith(
+        "The request signature we calculated does not match the signature you provided.")

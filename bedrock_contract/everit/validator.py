@@ -22,10 +22,7 @@ from bedrock_contract.everit.java import (
     to_string,
     type_name,
 )
-
-
-def _escape(fragment: str) -> str:
-    return fragment.replace("~", "~0").replace("/", "~1")
+from bedrock_contract.violation import pointer_token
 
 
 @dataclass
@@ -39,7 +36,7 @@ class Failure:
     def prepend(self, fragment: str) -> Failure:
         # As ValidationException.prepend: the causes get the already escaped fragment, and
         # escape it again (a quirk kept for keys holding "~" or "/").
-        escaped = _escape(fragment)
+        escaped = pointer_token(fragment)
         return Failure(self.message, [c.prepend(escaped) for c in self.causes],
                        "#/" + escaped + self.pointer[1:])
 

@@ -17,7 +17,7 @@ from bench.attacks.calls import call
 from bench.attacks.harness import Attack, Siege, run_together
 from bench.bodies import encode, image_body, image_field
 
-MODEL_ID = "stability.stable-image-remove-background-v1:0"  # its answer is the input's size
+MODEL_ID = "us.stability.stable-image-remove-background-v1:0"  # its answer is the input's size
 CONTRACT = contract_for(MODEL_ID)
 PATH = f"/model/{MODEL_ID}/invoke"
 SIZE = (512, 512)

@@ -34,7 +34,7 @@ import h2.events
 import h2.exceptions
 import h2.settings
 
-from mock_bedrock.doors import http2_limits as limits
+from mock_bedrock.doors import date, http2_limits as limits
 from mock_bedrock.doors.http2_body import BodyPipe, LargeBodyTurn
 from mock_bedrock.service.app import DropConnection, WSGIApplication
 
@@ -371,6 +371,8 @@ class _Connection:
             name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
             if name.startswith(":") or "_" in name:  # "_" would alias "-" (as werkzeug does)
                 continue
+            if name == "host" and ":authority" in pseudo:
+                continue  # the same value (h2 refuses a request where they differ): Host once
             key = name.upper().replace("-", "_")
             if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
                 key = "HTTP_" + key
@@ -382,6 +384,8 @@ class _Connection:
     def _send_head(self, stream: _Stream, status: str, headers: list[tuple[str, str]]) -> None:
         fields = [(":status", status.split(None, 1)[0])]
         fields += [(k.lower(), v) for k, v in headers if k.lower() not in HOP_BY_HOP]
+        if not any(name == "date" for name, _ in fields):
+            fields.append(("date", date.http_date()))
         with self._state, self._alive(stream):
             self._h2.send_headers(stream.id, fields)
             self._flush()
@@ -442,7 +446,9 @@ class _Connection:
                 if head_sent:
                     self._h2.reset_stream(stream.id, ErrorCodes.INTERNAL_ERROR)
                 else:
-                    self._h2.send_headers(stream.id, [(":status", "500")], end_stream=True)
+                    self._h2.send_headers(stream.id, [(":status", "500"),
+                                                      ("date", date.http_date())],
+                                          end_stream=True)
             except h2.exceptions.H2Error:
                 return
             self._flush()

@@ -29,7 +29,7 @@ from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from bedrock_contract.service import configured_region, has_local_credentials
 from mock_bedrock.client_setup import PLACEHOLDER_CREDENTIALS, REGION
-from mock_bedrock.doors import hook
+from mock_bedrock.doors import date, hook
 from mock_bedrock.doors.server import CRASH_BODY, CRASH_STATUS
 from mock_bedrock.service.app import DropConnection, MockBedrock, MockControls, WSGIApplication
 
@@ -227,6 +227,8 @@ def answer(app: WSGIApplication, request: AWSPreparedRequest) -> AWSResponse:
         status, raw = CRASH_STATUS, _BufferedBody(CRASH_BODY)
         headers = Headers([("Content-Type", "text/plain"),
                            ("Content-Length", str(len(CRASH_BODY)))])
+    if date.NAME not in headers:
+        headers[date.NAME] = date.http_date()
     return AWSResponse(request.url, int(status.split(None, 1)[0]), headers, raw)
 
 

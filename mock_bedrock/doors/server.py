@@ -34,7 +34,7 @@ from werkzeug.exceptions import ClientDisconnected
 from werkzeug.serving import WSGIRequestHandler
 from werkzeug.wsgi import LimitedStream
 
-from mock_bedrock.doors import http2
+from mock_bedrock.doors import date, http2
 from mock_bedrock.doors.guard import HostPolicy, RequestGuard
 from mock_bedrock.doors.limits import MAX_CONNECTIONS, BodyBudget, SocketReader, descriptor_cap
 from mock_bedrock.service.app import DropConnection, MockBedrock, MockControls, WSGIApplication
@@ -248,6 +248,8 @@ class _RequestHandler(WSGIRequestHandler):
         names = {name.lower() for name, _ in self._headers}
         lines = [f"{self.protocol_version} {self._status}\r\n"]
         lines += [f"{name}: {value}\r\n" for name, value in self._headers]
+        if "date" not in names:
+            lines.append(f"{date.NAME}: {date.http_date()}\r\n")
         chunked = False
         if "content-length" not in names and environ["REQUEST_METHOD"] != "HEAD":
             if self.request_version == "HTTP/1.1":
@@ -294,7 +296,8 @@ def _plain_response(code: int, text: bytes, content_type: str = "text/plain",
                     extra: str = "") -> bytes:
     reason = http.server.BaseHTTPRequestHandler.responses.get(code, ("",))[0]
     head = (
-        f"HTTP/1.1 {code} {reason}\r\nContent-Type: {content_type}\r\n{extra}"
+        f"HTTP/1.1 {code} {reason}\r\n{date.NAME}: {date.http_date()}\r\n"
+        f"Content-Type: {content_type}\r\n{extra}"
         f"Content-Length: {len(text)}\r\nConnection: close\r\n\r\n"
     )
     return head.encode("latin-1") + text

@@ -43,17 +43,19 @@ def _json(data: Any, status: int = 200) -> Response:
 
 
 def served_ids(models: ModelTable) -> list[str]:
-    """The model ids the mock answers on its date: every id the schemas describe, less those
-    not yet released or past their end of life then."""
+    """The model ids the mock answers on its date: every id the schemas describe (by its
+    inference profile where the model has no in-Region endpoint), less those not yet
+    released or past their end of life then."""
     served = []
-    for _, version in models.catalogue.versions():
+    for contract, version in models.catalogue.versions():
         if not version.described:
             continue
+        called = contract.id_to_call(version)
         try:
-            models.catalogue.resolve(version.id, models.as_of)
+            models.catalogue.resolve(called, models.as_of)
         except ModelRefused:
             continue
-        served.append(version.id)
+        served.append(called)
     return sorted(served)
 
 

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Response
@@ -46,13 +46,17 @@ from mock_bedrock.service.wire import (
     REQUEST_ID_HEADER,
     BedrockRequest,
     FixedResponse,
+    call_region,
     check_media_types,
     chunk_events,
+    environ_key,
     error_response,
     exception_event,
+    header_parameters,
     json_response,
     max_chunk_length,
-    read_body,
+    read_input,
+    served_headers,
     signed_url,
     stream_response,
 )
@@ -71,14 +75,8 @@ WSGIApplication = Callable[[WSGIEnvironment, StartResponse], Iterable[bytes]]
 Answer = Response | FixedResponse
 
 
-def _environ_key(header: str) -> str:
-    # Where a WSGI server puts a request header (PEP 3333), as werkzeug's EnvironHeaders reads.
-    key = header.upper().replace("-", "_")
-    return key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else f"HTTP_{key}"
-
-
 # Read straight from the environ: asking werkzeug's Headers view costs more per call.
-_JOURNALED_KEYS = tuple((header, _environ_key(header)) for header in JOURNALED_HEADERS)
+_JOURNALED_KEYS = tuple((header, environ_key(header)) for header in JOURNALED_HEADERS)
 
 
 CLIENT_DISCONNECTED = "ClientDisconnected"  # a journal outcome: the body never arrived whole
@@ -89,6 +87,16 @@ FIRED_RULES = "mock_bedrock.fired_rules"  # each fired fault rule's name, else "
 
 class DropConnection(Exception):
     """A fault asked for the connection to be dropped; each door drops it its own way."""
+
+
+class Admitted(NamedTuple):
+    """A call that passed every check the service makes before the model runs."""
+
+    operation: str
+    served: ServedModel
+    valid: ValidRequest
+    # The per-model parameters it asked for (service tier, latency), echoed in the answer.
+    parameters: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -247,7 +255,8 @@ class MockBedrock:
         self.journal.record(entry)
 
     def _serve(self, request: BedrockRequest, request_id: str, entry: JournalEntry) -> Answer:
-        operation, served, valid = self._admit(request, entry)
+        admitted = self._admit(request, entry)
+        operation, served, valid = admitted.operation, admitted.served, admitted.valid
         contract = served.contract
         call = CallFacts(
             operation, served.model_id, _prompts(served, valid), contract.finish_reasons
@@ -261,8 +270,9 @@ class MockBedrock:
         )
         entry.seed = generation.seed
         entry.outcome = generation.finish_reason or "success"
+        served_as = served_headers(operation, admitted.parameters)
         if operation == INVOKE:
-            return json_response(generation.body, request_id)
+            return json_response(generation.body, request_id, served_as)
         assert operation == INVOKE_STREAM
         events = chunk_events(generation.body, self._chunk_length)
         if rule is not None and rule.stream_error is not None:
@@ -270,30 +280,42 @@ class MockBedrock:
             message = rule.message or _injected(rule.stream_error)
             events = [*events[:1], exception_event(rule.stream_error, message)]
             entry.outcome = rule.stream_error
-        return stream_response(events, request_id, MEDIA_TYPE)
+        return stream_response(events, request_id, MEDIA_TYPE, served_as)
 
-    def _admit(
-        self, request: BedrockRequest, entry: JournalEntry
-    ) -> tuple[str, ServedModel, ValidRequest]:
+    def _admit(self, request: BedrockRequest, entry: JournalEntry) -> Admitted:
         """The checks the service makes before the model runs, in the service's order:
-        route, body size, signature, model id, streaming, media types, body."""
+        route; the input against botocore's constraints (headers, body length); signature;
+        model id; streaming; media types; the model's service tiers and latencies; body.
+
+        The input check comes before the signature, as the body-length check always did
+        (a body too long is refused before it is read whole, and the signature covers it):
+        the AWS framework validates the operation's input in one pass, before the service
+        sees the model id or the body. Tiers and latencies come once the model is known;
+        that they come before the body is ours."""
         operation, model_id = route(request.method, request.path)
         entry.operation, entry.model_id = operation, model_id
-        raw = read_body(request)
+        words = self.models.catalogue.words
+        parameters = header_parameters(request.environ, operation)
+        raw = read_input(request, operation, parameters, words.service_checked)
         entry.raw_body = raw
         if self._verifier is not None:
             url = signed_url(request, operation, model_id)
             self._verifier.verify(request.method, url, request.headers, raw)
         served = self.models.resolve(model_id)
+        offered = served.contract.invoke_parameters
         if operation == INVOKE_STREAM and not served.contract.streaming:
-            raise BedrockError(*self.models.catalogue.words.streaming_unsupported)
+            raise BedrockError(*words.streaming_unsupported)
         check_media_types(request, operation, MEDIA_TYPE)
+        refusal = words.parameter_refusal(offered, parameters, model_id, call_region(request))
+        if refusal is not None:
+            raise BedrockError(*refusal)
         try:
             valid = check_request(served.contract, raw)
         except InvalidRequestBody as err:
             raise validation_error(err.message) from None
         entry.body = valid.body
-        return operation, served, valid
+        asked = {member: value for member, value in parameters.items() if member in offered}
+        return Admitted(operation, served, valid, asked)
 
     def _apply_faults(
         self, call: CallFacts, entry: JournalEntry, environ: WSGIEnvironment

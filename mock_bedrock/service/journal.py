@@ -22,8 +22,24 @@ from collections import deque
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-# The request headers worth recording: the ones that change what the service does.
-JOURNALED_HEADERS = ("content-type", "accept", "x-amzn-bedrock-accept", "user-agent")
+from bedrock_contract.input_check import header_members
+from bedrock_contract.service import OPERATIONS, operation_model
+
+
+def _journaled_headers() -> tuple[str, ...]:
+    """The request headers worth recording: the ones that change what the service does (the
+    operations' header members in botocore's model, but the sensitive ones, whose values
+    are not for a log) and who sent the call."""
+    names: dict[str, None] = {}
+    for operation in OPERATIONS:
+        members = operation_model(operation).input_shape.members
+        for member, header in header_members(operation).items():
+            if not members[member].metadata.get("sensitive"):
+                names[header.lower()] = None
+    return (*names, "user-agent")
+
+
+JOURNALED_HEADERS = _journaled_headers()
 
 DEFAULT_MAX_ENTRIES = 10_000
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024

@@ -1,8 +1,18 @@
 """Strict mode: checks a request's AWS Signature Version 4 with botocore's own signer.
 
 No library verifies SigV4 on the server side, so the check is: parse the Authorization
-header (hand-written, below), rebuild the request as the client signed it, let botocore's
-``SigV4Auth`` compute the signature for the request's own X-Amz-Date, and compare.
+header (hand-written, below), rebuild the request as the client signed it from what was
+received, let botocore's ``SigV4Auth`` compute the signature for the request's own X-Amz-Date,
+and compare.
+
+What was received, not what the client says it sent: the headers the client listed are taken
+from the request's own fields, and the payload hash is computed from the body as it arrived.
+An X-Amz-Content-SHA256 header is only a header here (signed if the client listed it), never
+the body's hash: a body changed after signing, one the header disagrees with, and
+``UNSIGNED-PAYLOAD`` all fail as a wrong signature. So does AWS outside S3: no Bedrock Runtime
+operation is modelled ``unsignedPayload`` (botocore's service-2.json), and non-S3 services sent
+``UNSIGNED-PAYLOAD`` answer InvalidSignatureException in the usual words
+(github.com/awslabs/aws-sdk-rust/issues/749). S3's XAmzContentSHA256Mismatch is S3's alone.
 """
 
 from __future__ import annotations
@@ -12,6 +22,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from hashlib import sha256
 
 from botocore.auth import SIGV4_TIMESTAMP, SigV4Auth
 from botocore.awsrequest import AWSRequest, HTTPHeaders
@@ -71,20 +82,36 @@ def parse_authorization(value: str) -> SignedRequest:
     )
 
 
-class _ListedHeadersSigner(SigV4Auth):
-    # botocore's signer picks which headers to sign by its own rules; a verifier must
-    # sign exactly the ones the client listed.
+# HTTP/2 request pseudo-headers a client may sign, and the field that carries each once the
+# request is received. ``:authority`` is the Host: the HTTP/2 door sets Host from it (RFC 9113
+# 8.3.1), and over HTTP/1.1 Host is the authority (RFC 9110 7.2). The AWS SDK for JavaScript v3
+# signs ``:authority`` instead of ``host`` over HTTP/2 (@aws-sdk/core's hostHeaderMiddleware
+# swaps them for an h2 handler; SignedHeaders=:authority;accept;...), and AWS accepts it.
+RECEIVED_AS = {":authority": "host"}
+
+
+class _ReceivedRequestSigner(SigV4Auth):
+    """botocore's signer, fed what was received: the headers the client listed (botocore
+    picks its own by its own rules), looked up in the received fields, and the hash of the
+    received body (botocore takes X-Amz-Content-SHA256 for it when the request has one; the
+    request it is given here has no headers, so it calls :meth:`payload`)."""
+
     def __init__(self, credentials: Credentials, service: str, region: str,
-                 signed: tuple[str, ...]) -> None:
+                 signed: tuple[str, ...], received: Headers, body: bytes) -> None:
         super().__init__(credentials, service, region)
         self._signed = signed
+        self._received = received
+        self._payload_hash = sha256(body).hexdigest()
 
     def headers_to_sign(self, request: AWSRequest) -> HTTPHeaders:
         picked = HTTPHeaders()
         for name in self._signed:
-            for value in request.headers.get_all(name) or []:
-                picked[name] = value
+            for value in self._received.getlist(RECEIVED_AS.get(name, name)):
+                picked[name] = value  # HTTPHeaders appends: repeated names are kept
         return picked
+
+    def payload(self, request: AWSRequest) -> str:
+        return self._payload_hash
 
 
 class SigV4Verifier:
@@ -112,13 +139,11 @@ class SigV4Verifier:
             )
         timestamp = headers.get("X-Amz-Date", "")
         self._check_clock(timestamp, now or datetime.now(timezone.utc))
-        request = AWSRequest(method=method, url=url, data=body)
-        for name, value in headers.items():
-            request.headers[name] = value  # HTTPHeaders appends: repeated names are kept
+        request = AWSRequest(method=method, url=url)
         request.context["timestamp"] = timestamp
-        signer = _ListedHeadersSigner(
+        signer = _ReceivedRequestSigner(
             Credentials(signed.access_key, secret), signed.service, signed.region,
-            signed.signed_headers,
+            signed.signed_headers, headers, body,
         )
         expected = signer.signature(signer.string_to_sign(
             request, signer.canonical_request(request)), request)

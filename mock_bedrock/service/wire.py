@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable, Collection, Iterable, Mapping
 from functools import cache, lru_cache
 from http import HTTPStatus
 from typing import Any
@@ -20,6 +21,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.http import parse_accept_header, parse_options_header
 from werkzeug.wrappers import Request, Response
 
+from bedrock_contract.input_check import header_members, input_violations, refusal_message
 from mock_bedrock.service import eventstream
 from mock_bedrock.service.errors import (
     INVOKE,
@@ -50,31 +52,61 @@ def max_chunk_length() -> int:
     return limit
 
 
-BODY_TOO_LARGE = (
-    "1 validation error detected: Value at 'body' failed to satisfy constraint: "
-    f"Member must have length less than or equal to {max_body_length()}"
-)
-
-
 class BedrockRequest(Request):
     # werkzeug stops reading a chunked body at max_content_length (when the server marks
     # the input terminated, as chunked servers do) but cannot tell a body of exactly that
-    # length from a longer one; one byte of slack lets read_body tell.
+    # length from a longer one; one byte of slack lets read_input tell.
     max_content_length = max_body_length() + 1
 
 
-def read_body(request: Request) -> bytes:
-    """The request body, refused by Content-Length before reading when it is too long."""
+def environ_key(header: str) -> str:
+    """Where a WSGI server puts a request header (PEP 3333), as werkzeug's EnvironHeaders
+    reads it; reading the environ directly costs less per call than werkzeug's view."""
+    key = header.upper().replace("-", "_")
+    return key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else f"HTTP_{key}"
+
+
+@cache
+def _header_keys(operation: str) -> tuple[tuple[str, str], ...]:
+    return tuple((member, environ_key(name)) for member, name in header_members(operation).items())
+
+
+def header_parameters(environ: dict[str, Any], operation: str) -> dict[str, str]:
+    """The operation's header members the request carries, by member name, in the model's
+    order."""
+    return {member: environ[key] for member, key in _header_keys(operation) if key in environ}
+
+
+def read_input(
+    request: Request,
+    operation: str,
+    headers: Mapping[str, str] | None = None,
+    unchecked: Collection[str] = (),
+) -> bytes:
+    """The request body, once the operation's input passes the AWS framework's check:
+    ``headers`` (its header members, by name) against their constraints and the body
+    against its length, every violation in one refusal. A body longer than the limit is
+    refused by its Content-Length, before it is read. ``unchecked`` members are left to the
+    service."""
     limit = max_body_length()
-    if request.content_length is not None and request.content_length > limit:
-        raise validation_error(BODY_TOO_LARGE)
-    try:
-        data = request.get_data(cache=True)
-    except RequestEntityTooLarge:
-        raise validation_error(BODY_TOO_LARGE) from None
-    if len(data) > limit:
-        raise validation_error(BODY_TOO_LARGE)
+    length = request.content_length
+    data = b""
+    if length is None or length <= limit:
+        try:
+            data = request.get_data(cache=True)
+        except RequestEntityTooLarge:
+            length = limit + 1  # a chunked body past the limit: its length is all that matters
+        else:
+            length = len(data)
+    violations = input_violations(operation, {**(headers or {}), "body": length}, unchecked)
+    if violations:
+        raise validation_error(refusal_message(violations))
     return data
+
+
+def read_body(request: Request) -> bytes:
+    """The request body, refused (as :func:`read_input` refuses it) when it is too long."""
+    return read_input(request, INVOKE)
 
 
 @cache
@@ -111,6 +143,21 @@ def check_media_types(request: Request, operation: str, media_type: str) -> None
     accept = request.headers.get(header_name(operation, "accept"))
     if accept and not _accepts(accept, media_type):
         raise validation_error(ACCEPT_REFUSED)
+
+
+# Where a call says which region it was made in: the region its signature is scoped to
+# (Credential=<key>/<date>/<region>/...), else the regional endpoint it was sent to.
+_SIGNED_REGION = re.compile(r"Credential=[^/,\s]+/\d{8}/([a-z0-9-]+)/")
+_ENDPOINT_REGION = re.compile(r"bedrock-runtime(?:-fips)?\.([a-z0-9-]+)\.")
+# A call that says neither (unsigned, to a local address): AWS's first region.
+DEFAULT_REGION = "us-east-1"
+
+
+def call_region(request: Request) -> str:
+    """The region a call was made in, as the service knows its own."""
+    found = _SIGNED_REGION.search(request.headers.get("Authorization", ""))
+    found = found or _ENDPOINT_REGION.match(request.headers.get("Host", ""))
+    return found[1] if found else DEFAULT_REGION
 
 
 def signed_url(request: Request, operation: str, model_id: str) -> str:
@@ -158,16 +205,21 @@ class FixedResponse:
         return [] if environ.get("REQUEST_METHOD") == "HEAD" else [self.body]
 
 
-def json_response(body: bytes, request_id: str) -> FixedResponse:
+def json_response(
+    body: bytes, request_id: str, served: list[tuple[str, str]] | None = None
+) -> FixedResponse:
     return FixedResponse(body, 200, [
         ("Content-Type", JSON), ("Content-Length", str(len(body))), (REQUEST_ID_HEADER, request_id),
+        *(served or ()),
     ])
 
 
 def error_response(error: BedrockError, request_id: str) -> Response:
-    response = Response(
-        json.dumps({"message": error.message}), status=error.status, content_type=JSON
-    )
+    # Compact, as the service writes it: a refusal seen from it measured exactly
+    # {"message":"..."} (the Content-Length of aws-samples/amazon-bedrock-client-for-mac
+    # issue 121's answer).
+    body = json.dumps({"message": error.message}, separators=(",", ":"))
+    response = Response(body, status=error.status, content_type=JSON)
     response.headers[ERROR_TYPE_HEADER] = f"{error.code}:{namespace_of(error.code)}"
     for name, value in error.headers.items():
         response.headers[name] = value
@@ -191,10 +243,30 @@ def exception_event(code: str, message: str) -> bytes:
     return eventstream.exception(member, json.dumps({"message": message}).encode())
 
 
-def stream_response(events: Iterable[bytes], request_id: str, media_type: str) -> Response:
+def stream_response(
+    events: Iterable[bytes],
+    request_id: str,
+    media_type: str,
+    served: list[tuple[str, str]] | None = None,
+) -> Response:
     response = Response(events, status=200, content_type=EVENT_STREAM, direct_passthrough=True)
     response.headers[header_name_out(INVOKE_STREAM, "contentType")] = media_type
+    for name, value in served or ():
+        response.headers[name] = value
     return _with_request_id(response, request_id)
+
+
+def served_headers(operation: str, served: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The answer's headers saying how the call was served (its service tier, its
+    latency): each of ``served``'s members the output shape carries as a header."""
+    if not served:
+        return []
+    members = operation_model(operation).output_shape.members
+    return [
+        (shape.serialization["name"], served[member])
+        for member, shape in members.items()
+        if member in served and shape.serialization.get("location") == "header"
+    ]
 
 
 @cache

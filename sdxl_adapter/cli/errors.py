@@ -166,6 +166,10 @@ def describe(err: BaseException) -> tuple[str, ExitCode]:
         return f"{err.message} (request {err.request_id})", ExitCode.CONTRACT_DRIFT
     if isinstance(err, errors.ModelEndOfLife):
         return end_of_life_message(err), ExitCode.MODEL_END_OF_LIFE
+    if isinstance(err, errors.OnDemandUnsupported):
+        return (f"Bedrock refused: {err.code}: {err.message} (request id {err.request_id}); "
+                f"call it through its inference profile: --model-id {err.profile_id}",
+                ExitCode.BEDROCK_ERROR)
     if isinstance(err, errors.BedrockError):
         text = f"Bedrock refused: {err.code}: {err.message} (request id {err.request_id})"
         if err.code in CREDENTIAL_REJECTIONS:

@@ -8,9 +8,11 @@ is imported when the command runs: ``sdxl --help`` makes this command for its su
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +49,45 @@ _COMMON = (
 def generate_command(contract: ModelContract) -> click.Command:
     """``generate`` with ``contract``'s request options (and PROMPT where the model takes a
     prompt; optional on the command line, so the contract words a missing one)."""
+    return _OptionsWhenAsked(
+        "generate", functools.partial(_params, contract), callback=_generate,
+        help=f"""Generate one image with {contract.name} {_source(contract)} and write it
+        with its parameters embedded (PNG text chunks, a JPEG comment, WebP XMP).
+
+        Choices and ranges are the model's contract (from its request schema); a value
+        outside them is refused before anything is sent. Prints where the image went, its
+        seed and the finish reason. `sdxl --model-id MODEL generate --help` shows another
+        model's options.""",
+        short_help=f"Generate one image with {contract.name} (--model-id picks the model).",
+    )
+
+
+class _OptionsWhenAsked(click.Command):
+    """A command whose parameters are made when first asked for (to parse, to show its
+    help, to complete), not with the command: ``sdxl --help`` lists ``generate`` by its
+    summary alone, and its options read botocore's model (InvokeModel's parameters)."""
+
+    def __init__(self, name: str, make_params: Callable[[], list[click.Parameter]],
+                 **kwargs: Any) -> None:
+        self._make_params = make_params
+        self._made: list[click.Parameter] | None = None
+        super().__init__(name, **kwargs)
+
+    @property
+    def params(self) -> list[click.Parameter]:
+        if self._made is None:
+            self._made = self._make_params()
+        return self._made
+
+    @params.setter
+    def params(self, value: list[click.Parameter]) -> None:
+        # click.Command sets [] when it is made: the parameters are still to be made then.
+        self._made = value or None
+
+
+def _params(contract: ModelContract) -> list[click.Parameter]:
+    from sdxl_adapter.cli.parameters import parameter_options
+
     prompt = [click.Argument([PROMPT], required=False)] if takes_prompt(contract) else []
     params: list[click.Parameter] = [
         *prompt,
@@ -63,6 +104,7 @@ def generate_command(contract: ModelContract) -> click.Command:
         click.Option(["--overwrite"], is_flag=True, help="Replace an existing --output file."),
         click.Option(["--keep-filtered"], is_flag=True,
                      help="Keep the (blurred) image of a content-filtered generation."),
+        *parameter_options(contract),
         click.Option(["--json", "as_json"], is_flag=True, help="Print a JSON summary on stdout."),
         click.Option(["--dry-run"], is_flag=True,
                      help="Check the request and print it; send nothing."),
@@ -70,17 +112,7 @@ def generate_command(contract: ModelContract) -> click.Command:
     if contract.streaming:
         params.insert(-2, click.Option(["--stream"], is_flag=True,
                                        help="Use InvokeModelWithResponseStream."))
-    return click.Command(
-        "generate", callback=_generate, params=params,
-        help=f"""Generate one image with {contract.name} {_source(contract)} and write it
-        with its parameters embedded (PNG text chunks, a JPEG comment, WebP XMP).
-
-        Choices and ranges are the model's contract (from its request schema); a value
-        outside them is refused before anything is sent. Prints where the image went, its
-        seed and the finish reason. `sdxl --model-id MODEL generate --help` shows another
-        model's options.""",
-        short_help=f"Generate one image with {contract.name} (--model-id picks the model).",
-    )
+    return params
 
 
 def _source(contract: ModelContract) -> str:
@@ -96,14 +128,22 @@ def _stem(contract: ModelContract) -> str:
 
 
 def _generate(**kwargs: Any) -> None:
+    from bedrock_contract.service import INVOKE, INVOKE_STREAM
     from sdxl_adapter import errors
+    from sdxl_adapter.parameters import ARGUMENTS, call_parameters, check_parameters
 
     target = click.get_current_context().find_object(Target) or Target()
     common = {name: kwargs.pop(name, False) for name in _COMMON}
+    arguments = {name: kwargs.pop(name, None) for name in ARGUMENTS}
     prompt = kwargs.pop(PROMPT, None)
     output, folder = _output_path(common["output"])
     with reported(target.debug):
         contract = target.contract
+        # Checked first, as the service checks them before it reads the body (what the
+        # model offers in its region again by the client, once the region is known).
+        operation = INVOKE_STREAM if common["stream"] else INVOKE
+        check_parameters(operation, target.model_id, call_parameters(**arguments),
+                         region=target.region)
         _format_from_name(contract, output, common["body_file"], kwargs)
         request = _request(target, prompt, common["body_file"], kwargs)
         _check_format(contract, output, request, kwargs)
@@ -119,7 +159,7 @@ def _generate(**kwargs: Any) -> None:
             if warning:
                 click.echo(warning, err=True)
             try:
-                result = client.generate(request, stream=bool(common["stream"]))
+                result = client.generate(request, stream=bool(common["stream"]), **arguments)
             except (errors.ContentFiltered, errors.GenerationFailed) as err:
                 _report_unfinished(err, target, destination, common["keep_filtered"],
                                    common["as_json"])

@@ -289,7 +289,7 @@ def generates(contract: ModelContract, name: str, body: dict[str, Any], *,
     size = contract.output_size(valid.body, valid.images)
     seed = valid.body.get(contract.seed_field) if contract.seed_field else None
     expect = Generates(contract, size, contract.output_format(valid.body), seed or None)
-    return _check(contract, name, model_id or contract.primary.id, body, expect, live)
+    return _check(contract, name, model_id or contract.invocation_id, body, expect, live)
 
 
 def refused(contract: ModelContract, name: str, body: dict[str, Any], *,
@@ -301,7 +301,7 @@ def refused(contract: ModelContract, name: str, body: dict[str, Any], *,
     except InvalidRequestBody as err:
         if len(err.violations) != 1:
             return None
-        return _check(contract, name, contract.primary.id, body,
+        return _check(contract, name, contract.invocation_id, body,
                       refusal(REFUSAL_CODE, err.message), live)
     return None
 
@@ -422,11 +422,18 @@ def model_id_checks(contract: ModelContract) -> Iterator[Check]:
                          refusal(*words.end_of_life), live=version is _first_retired(contract))
             continue
         arn = f"arn:aws:bedrock:{ARN_REGION}::foundation-model/{version.id}"
-        yield generates(contract, f"{version.id} as its ARN", body, model_id=arn)
+        if contract.in_region:
+            yield generates(contract, f"{version.id} as its ARN", body, model_id=arn)
+        else:
+            for named in (version.id, arn):
+                on_demand = words.on_demand_unsupported
+                yield _check(contract, f"{named} called on demand is refused", named, body,
+                             refusal(on_demand.error, on_demand.message.format(model_id=named)),
+                             live=named == version.id)
         for geography in contract.inference_profiles:
             yield generates(contract, f"{version.id} through the {geography}. profile", body,
                             model_id=f"{geography}.{version.id}")
-    primary = contract.primary.id
+    primary = contract.invocation_id
     yield _check(contract, "unknown model id", f"{primary}-no-such-version", body,
                  refusal(*words.unknown_model))
     if not contract.streaming:

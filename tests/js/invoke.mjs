@@ -1,5 +1,6 @@
 // The AWS SDK for JavaScript v3, default settings (HTTP/2 for bedrock-runtime), pointed at
-// the mock only through AWS_ENDPOINT_URL_BEDROCK_RUNTIME. Prints one JSON line of findings.
+// the mock only through AWS_ENDPOINT_URL_BEDROCK_RUNTIME; its credentials from the
+// environment, and a second client signing with a wrong secret. Prints one JSON line.
 import {
   BedrockRuntimeClient,
   InvokeModelCommand,
@@ -23,12 +24,22 @@ const streamed = await client.send(
 let text = "";
 for await (const event of streamed.body) if (event.chunk) text += decode(event.chunk.bytes);
 
-let refusal = null;
-try {
-  await client.send(new InvokeModelCommand({
-    modelId, body: JSON.stringify({ text_prompts: [{ text: "x" }], cfg_scale: 40 }), ...json }));
-} catch (error) {
-  refusal = { name: error.name, status: error.$metadata.httpStatusCode, message: error.message,
-              requestId: error.$metadata.requestId ?? null };
-}
-console.log(JSON.stringify({ invoked, streamed: JSON.parse(text), refusal }));
+const refusalOf = async (sender, command) => {
+  try {
+    await sender.send(command);
+    return null;
+  } catch (error) {
+    return { name: error.name, status: error.$metadata.httpStatusCode, message: error.message,
+             requestId: error.$metadata.requestId ?? null };
+  }
+};
+const refusal = await refusalOf(client, new InvokeModelCommand({
+  modelId, body: JSON.stringify({ text_prompts: [{ text: "x" }], cfg_scale: 40 }), ...json }));
+
+// One attempt: the SDK may retry InvalidSignatureException as a clock skew it corrected.
+const stranger = new BedrockRuntimeClient({
+  region: "us-east-1", maxAttempts: 1,
+  credentials: { accessKeyId: process.env.AWS_ACCESS_KEY_ID, secretAccessKey: "not-the-secret" },
+});
+const wrongSecret = await refusalOf(stranger, new InvokeModelCommand({ modelId, body, ...json }));
+console.log(JSON.stringify({ invoked, streamed: JSON.parse(text), refusal, wrongSecret }));
