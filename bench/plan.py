@@ -1,6 +1,7 @@
 """How many calls each comparison makes: enough for stable medians. The comparisons of
 sections 1-5 take about 3 minutes; a user's pytest suite (6) about 15 more, most of it
-moto's; the command-line start-up (7) about one."""
+moto's (twice that on a busy machine; ``--only`` picks sections); the command-line start-up
+(7) about one."""
 
 from __future__ import annotations
 
