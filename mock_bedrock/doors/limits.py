@@ -68,17 +68,27 @@ class BodyBudget:
     def __init__(self, total: int) -> None:
         self.total = total
         self._used = 0
+        self._closed = False
         self._room = threading.Condition()
 
     def reserve(self, size: int, timeout: float) -> int | None:
         """Reserve ``size`` bytes (at most the whole budget), waiting up to ``timeout``
-        seconds for room; what was reserved (to :meth:`release`), or None."""
+        seconds for room; what was reserved (to :meth:`release`), or None (also once
+        closed)."""
         size = min(size, self.total)
         with self._room:
-            if not self._room.wait_for(lambda: self._used + size <= self.total, timeout):
+            self._room.wait_for(lambda: self._closed or self._used + size <= self.total,
+                                timeout)
+            if self._closed or self._used + size > self.total:
                 return None
             self._used += size
         return size
+
+    def close(self) -> None:
+        """The server stops: every wait for room ends, and no more is given."""
+        with self._room:
+            self._closed = True
+            self._room.notify_all()
 
     def release(self, size: int) -> None:
         with self._room:

@@ -10,7 +10,9 @@ unsafe. A connection that opens with the HTTP/2 preface is handed to :mod:`.http
 What one client may hold is bounded: a request head must arrive within HEADER_TIMEOUT of
 its first byte, a body at BODY_MIN_RATE on average, an answer must leave within
 SEND_TIMEOUT; past MAX_CONNECTIONS the longest-idle connection makes room, or the newcomer
-gets a 503. Every request passes :mod:`.guard` (the Host and Origin checks) first.
+gets a 503. Every request passes :mod:`.guard` (the Host and Origin checks) first. A stop
+takes about STOP_WAIT whatever the connections are doing: calls waiting out a latency fault
+are woken, every connection is closed, and a thread still busy after that is left behind.
 """
 
 from __future__ import annotations
@@ -37,7 +39,13 @@ from werkzeug.wsgi import LimitedStream
 from mock_bedrock.doors import date, http2
 from mock_bedrock.doors.guard import HostPolicy, RequestGuard
 from mock_bedrock.doors.limits import BodyBudget, SocketReader, descriptor_cap
-from mock_bedrock.service.app import DropConnection, MockBedrock, MockControls, WSGIApplication
+from mock_bedrock.service.app import (
+    STOPPING,
+    DropConnection,
+    MockBedrock,
+    MockControls,
+    WSGIApplication,
+)
 from mock_bedrock.service.call_log import CallLog
 from mock_bedrock.service.wire import max_body_length
 
@@ -78,6 +86,10 @@ CRASH_STATUS = "500 Internal Server Error"
 CRASH_BODY = b"Internal error in the mock\n"
 LINGER_SECONDS = 1.0
 LINGER_BYTES = 4 * 1024 * 1024
+# How long a stop waits for the connection threads once their sockets are closed. Only a
+# thread inside the app (a large render, a recorder waiting on the upstream) is still busy
+# by then; it is a daemon thread, left to finish (or to end with the process) unwaited.
+STOP_WAIT = 1.0
 
 
 class _RequestHandler(WSGIRequestHandler):
@@ -146,10 +158,12 @@ class _RequestHandler(WSGIRequestHandler):
             "REMOTE_ADDR": self.client_address[0],
             "REMOTE_PORT": self.client_address[1],
             "SERVER_SOFTWARE": self.server_version,
+            STOPPING: self.server.stopping,
         }
 
     def run_wsgi(self) -> None:
         environ = self.make_environ()
+        environ[STOPPING] = self.server.stopping
         try:
             body = self._request_body(environ)
         except ValueError:
@@ -312,12 +326,12 @@ def _busy_response(message: str) -> bytes:
     return _plain_response(503, body, "application/json", "Retry-After: 1\r\n")
 
 
-class _ThreadedServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
+class _ThreadedServer(http.server.HTTPServer):
     """One thread per connection, at most ``max_connections`` of them; remembers its
-    connections (and since when each waits for a request) so it can make room and stop."""
+    connections (and since when each waits for a request) so it can make room, and their
+    threads, so it can stop within STOP_WAIT (the standard library's ThreadingMixIn joins
+    them without a bound, or not at all)."""
 
-    daemon_threads = False
-    block_on_close = True  # server_close() joins every connection thread
     request_queue_size = 128
     # What werkzeug's handler reads from its server.
     multithread = True
@@ -331,8 +345,10 @@ class _ThreadedServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
         self.log_requests = log_requests
         self.max_connections = descriptor_cap(max_connections)
         self.bodies = BodyBudget(BODY_BUDGET)
+        self.stopping = threading.Event()  # set by stop(): the app's STOPPING
         # connection -> when it began waiting for a request (None: serving one)
         self._connections: dict[socket.socket, float | None] = {}
+        self._threads: set[threading.Thread] = set()
         self._connections_lock = threading.Lock()
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         super().__init__(address, _RequestHandler)
@@ -358,7 +374,21 @@ class _ThreadedServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
         if not room:
             self._refuse(request)
             return
-        super().process_request(request, client_address)
+        thread = threading.Thread(target=self._serve_connection, args=(request, client_address),
+                                  name="mock-bedrock connection", daemon=True)
+        with self._connections_lock:
+            self._threads.add(thread)
+        thread.start()
+
+    def _serve_connection(self, request: socket.socket, client_address: Any) -> None:
+        try:
+            self.finish_request(request, client_address)
+        except Exception:
+            self.handle_error(request, client_address)
+        finally:
+            self.shutdown_request(request)
+            with self._connections_lock:
+                self._threads.discard(threading.current_thread())
 
     def _evict_idle(self) -> bool:
         """End the connection that has waited longest for a request (an idle keep-alive
@@ -421,6 +451,15 @@ class _ThreadedServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
         for connection in live:
             with contextlib.suppress(OSError):  # already gone
                 connection.shutdown(socket.SHUT_RDWR)
+
+    def server_close(self) -> None:
+        """Close the listener, then wait up to STOP_WAIT in all for the connection threads."""
+        super().server_close()
+        deadline = time.monotonic() + STOP_WAIT
+        with self._connections_lock:
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # Bad input must not take the server down, nor flood stderr; the tests show it.
@@ -516,12 +555,14 @@ class MockServer(MockControls):
         server, self._server = self._server, None
         if server is None:
             return
+        server.stopping.set()  # calls waiting out a latency fault end now
+        server.bodies.close()  # requests waiting for room to read their body give up
         server.shutdown()  # the accept loop returns
         if self._thread is not None:
             self._thread.join()
             self._thread = None
-        server.end_connections()  # idle keep-alive connections end their threads
-        server.server_close()  # closes the listener and joins the connection threads
+        server.end_connections()  # every connection's thread sees its socket end
+        server.server_close()  # closes the listener; waits STOP_WAIT at most for the threads
 
     def __enter__(self) -> MockServer:
         return self.start()
