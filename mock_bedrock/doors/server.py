@@ -22,7 +22,6 @@ import errno
 import http.server
 import io
 import ipaddress
-import json
 import socket
 import socketserver
 import sys
@@ -38,7 +37,14 @@ from werkzeug.wsgi import LimitedStream
 
 from mock_bedrock.doors import date, http2
 from mock_bedrock.doors.guard import HostPolicy, RequestGuard
-from mock_bedrock.doors.limits import BodyBudget, SocketReader, descriptor_cap
+from mock_bedrock.doors.limits import (
+    BUSY_BODIES,
+    RETRY_AFTER,
+    BodyBudget,
+    SocketReader,
+    busy_body,
+    descriptor_cap,
+)
 from mock_bedrock.service.app import (
     STOPPING,
     DropConnection,
@@ -47,7 +53,6 @@ from mock_bedrock.service.app import (
     WSGIApplication,
 )
 from mock_bedrock.service.call_log import CallLog
-from mock_bedrock.service.wire import max_body_length
 
 __all__ = ["MockServer"]
 
@@ -66,11 +71,12 @@ HEADER_TIMEOUT = 10.0
 BODY_TIMEOUT = 10.0
 BODY_MIN_RATE = 1024 * 1024
 SEND_TIMEOUT = 30.0
-# Request bodies being read at once, in bytes announced (a chunked one counts as the largest
-# Bedrock takes). The app holds a body several times over while it reads and parses it (and
-# each thread's allocator keeps some): thirty 24 MB bodies at once took 1.4 GiB, two at a
-# time stay near 250 MiB. Bodies up to SMALL_BODY (every text-to-image call) need no room;
-# past the budget a request waits up to BODY_WAIT, then is answered 503.
+# Request bodies being read at once, over either protocol, in bytes announced (one of
+# unknown length counts as the largest Bedrock takes). The app holds a body several times
+# over while it reads and parses it (and each thread's allocator keeps some): thirty 24 MB
+# bodies at once took 1.4 GiB, two at a time stay near 250 MiB. Bodies up to SMALL_BODY
+# (every text-to-image call) need no room; past the budget a request waits up to BODY_WAIT,
+# then is answered 503.
 BODY_BUDGET = 64 * 1024 * 1024
 SMALL_BODY = 64 * 1024
 BODY_WAIT = 30.0
@@ -144,7 +150,8 @@ class _RequestHandler(WSGIRequestHandler):
             return
         self._reader.untimed(IDLE_TIMEOUT)
         http2.serve_connection(self.connection, cast(BinaryIO, self.rfile),
-                               self.server.app, line, environ_base=self._h2_environ_base())
+                               self.server.app, line, environ_base=self._h2_environ_base(),
+                               bodies=self.server.bodies)
 
     def send_error(self, code: int, message: str | None = None,
                    explain: str | None = None) -> None:
@@ -170,19 +177,13 @@ class _RequestHandler(WSGIRequestHandler):
             self.close_connection = True
             self._send_plain(400, b"Bad Content-Length\n")
             return
-        # The app reads no more than the largest body it takes (it refuses a longer one
-        # by its Content-Length), and a chunked body may be that long.
-        size = max_body_length() if body is None else min(body.limit, max_body_length())
-        reserved = 0
-        if size > SMALL_BODY:
-            room = self.server.bodies.reserve(size, BODY_WAIT)
-            if room is None:
-                self.close_connection = True
-                with contextlib.suppress(OSError):
-                    self._send(_busy_response("mock-bedrock is reading as many request "
-                                              "bodies as it holds at once; try again"))
-                return
-            reserved = room
+        # A chunked body's length is unknown until it has been read.
+        reserved = self.server.bodies.admit(None if body is None else body.limit)
+        if reserved is None:
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self._send(_busy_response(BUSY_BODIES))
+            return
         try:
             self._reader.expect(BODY_TIMEOUT, bytes_per_second=BODY_MIN_RATE)
             self._run_app(environ, body)
@@ -322,8 +323,8 @@ def _plain_response(code: int, text: bytes, content_type: str = "text/plain",
 
 def _busy_response(message: str) -> bytes:
     """A 503 that clients retry (boto3 does), its message in JSON as SDKs read it."""
-    body = json.dumps({"message": message}).encode() + b"\n"
-    return _plain_response(503, body, "application/json", "Retry-After: 1\r\n")
+    return _plain_response(503, busy_body(message), "application/json",
+                           f"Retry-After: {RETRY_AFTER}\r\n")
 
 
 class _ThreadedServer(http.server.HTTPServer):
@@ -344,7 +345,7 @@ class _ThreadedServer(http.server.HTTPServer):
         self.app = app
         self.log_requests = log_requests
         self.max_connections = descriptor_cap(max_connections)
-        self.bodies = BodyBudget(BODY_BUDGET)
+        self.bodies = BodyBudget(BODY_BUDGET, SMALL_BODY, BODY_WAIT)
         self.stopping = threading.Event()  # set by stop(): the app's STOPPING
         # connection -> when it began waiting for a request (None: serving one)
         self._connections: dict[socket.socket, float | None] = {}
