@@ -36,6 +36,7 @@ from werkzeug.serving import WSGIRequestHandler
 from werkzeug.wsgi import LimitedStream
 
 from mock_bedrock.doors import date, http2
+from mock_bedrock.doors.chunked import ChunkedBody
 from mock_bedrock.doors.guard import HostPolicy, RequestGuard
 from mock_bedrock.doors.limits import (
     BUSY_BODIES,
@@ -224,7 +225,9 @@ class _RequestHandler(WSGIRequestHandler):
     def _request_body(self, environ: dict[str, Any]) -> LimitedStream | None:
         """Bound wsgi.input to Content-Length, so the app can't read into the next request."""
         if "wsgi.input_terminated" in environ:
-            # Chunked (werkzeug de-chunks it): what the app leaves unread can't be skipped.
+            # Chunked (werkzeug marks it so): de-chunked here, extensions and trailer fields
+            # taken. What the app leaves unread can't be skipped.
+            environ["wsgi.input"] = ChunkedBody(cast(BinaryIO, self.rfile))
             self.close_connection = True
             return None
         length = int(environ.get("CONTENT_LENGTH") or 0)
