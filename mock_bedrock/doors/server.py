@@ -22,6 +22,7 @@ import errno
 import http.server
 import io
 import ipaddress
+import secrets
 import socket
 import socketserver
 import sys
@@ -46,6 +47,7 @@ from mock_bedrock.doors.limits import (
     busy_body,
     descriptor_cap,
 )
+from mock_bedrock.service.admin import ADMIN_TOKEN
 from mock_bedrock.service.app import (
     STOPPING,
     DropConnection,
@@ -97,6 +99,9 @@ LINGER_BYTES = 4 * 1024 * 1024
 # thread inside the app (a large render, a recorder waiting on the upstream) is still busy
 # by then; it is a daemon thread, left to finish (or to end with the process) unwaited.
 STOP_WAIT = 1.0
+# The admin token a server makes when it needs one: 32 random bytes, URL-safe base64 (the
+# characters a Bearer token may hold, RFC 6750 2.1).
+ADMIN_TOKEN_BYTES = 32
 
 
 class _RequestHandler(WSGIRequestHandler):
@@ -166,12 +171,12 @@ class _RequestHandler(WSGIRequestHandler):
             "REMOTE_ADDR": self.client_address[0],
             "REMOTE_PORT": self.client_address[1],
             "SERVER_SOFTWARE": self.server_version,
-            STOPPING: self.server.stopping,
+            **self.server.environ_extras,
         }
 
     def run_wsgi(self) -> None:
         environ = self.make_environ()
-        environ[STOPPING] = self.server.stopping
+        environ.update(self.server.environ_extras)
         try:
             body = self._request_body(environ)
         except ValueError:
@@ -350,6 +355,8 @@ class _ThreadedServer(http.server.HTTPServer):
         self.max_connections = descriptor_cap(max_connections)
         self.bodies = BodyBudget(BODY_BUDGET, SMALL_BODY, BODY_WAIT)
         self.stopping = threading.Event()  # set by stop(): the app's STOPPING
+        # What the server tells the app in every request's environ, either protocol.
+        self.environ_extras: dict[str, Any] = {STOPPING: self.stopping}
         # connection -> when it began waiting for a request (None: serving one)
         self._connections: dict[socket.socket, float | None] = {}
         self._threads: set[threading.Thread] = set()
@@ -481,6 +488,16 @@ def _unspecified(address: str) -> bool:
         return False
 
 
+def _loopback(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.partition("%")[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_loopback
+
+
 class MockServer(MockControls):
     """The mock on a port: ``with MockServer() as server: server.endpoint_url``.
 
@@ -489,6 +506,13 @@ class MockServer(MockControls):
     It answers to its own address, ``host`` and loopback names (and, bound to every
     interface, to any address); ``allow_hosts`` adds names (``"*"``: any).
     ``max_connections`` caps the connections served at once.
+
+    The admin API (``/_mock/`` but health) needs ``Authorization: Bearer <admin_token>``
+    when a token is given, and on any address but loopback or with signatures checked
+    (``credentials``), where one is made at start unless ``admin_open`` (then none is
+    needed): whoever can reach the port could otherwise read the journal and set faults,
+    and behind a port mapping or proxy a peer's address says nothing of who it is.
+    ``admin_token`` is the token in force once started (None: the API is open).
     """
 
     def __init__(
@@ -500,10 +524,18 @@ class MockServer(MockControls):
         log_requests: bool = False,
         allow_hosts: Sequence[str] = (),
         max_connections: int = MAX_CONNECTIONS,
+        admin_token: str | None = None,
+        admin_open: bool = False,
         **app_kwargs: Any,
     ) -> None:
         if app is not None and app_kwargs:
             raise TypeError("pass either an app or arguments to build one, not both")
+        if admin_token is not None and admin_open:
+            raise TypeError("pass either admin_token or admin_open, not both")
+        if admin_token is not None and not admin_token:
+            raise ValueError("admin_token is empty")
+        self.admin_token = admin_token
+        self.admin_open = admin_open
         self.app: WSGIApplication = app if app is not None else MockBedrock(**app_kwargs)
         self.host = host
         self.port = port
@@ -541,6 +573,10 @@ class MockServer(MockControls):
             raise RuntimeError("the server is already running")
         server = _ThreadedServer((self.host, self.port), self.app, self.log_requests,
                                  self.max_connections)
+        if self.admin_token is None and not self.admin_open and self._admin_exposed(server):
+            self.admin_token = secrets.token_urlsafe(ADMIN_TOKEN_BYTES)
+        if self.admin_token is not None:
+            server.environ_extras[ADMIN_TOKEN] = self.admin_token
         policy = HostPolicy((self.host, str(server.server_address[0])), self.allow_hosts)
         server.app = RequestGuard(self.app, policy)
         if self.log_requests:  # outermost: a call the guard refuses is logged too
@@ -554,6 +590,12 @@ class MockServer(MockControls):
         )
         self._thread.start()
         return self
+
+    def _admin_exposed(self, server: _ThreadedServer) -> bool:
+        """Whether clients other than this machine's own may reach the admin API, or the
+        model calls need a signature the admin calls would then do without."""
+        bound = str(server.server_address[0])
+        return not _loopback(bound) or bool(getattr(self.app, "checks_signatures", False))
 
     def stop(self) -> None:
         server, self._server = self._server, None
