@@ -38,7 +38,7 @@ from werkzeug.wsgi import LimitedStream
 
 from mock_bedrock.doors import date, http2
 from mock_bedrock.doors.chunked import ChunkedBody
-from mock_bedrock.doors.guard import HostPolicy, RequestGuard
+from mock_bedrock.doors.guard import HostPolicy, RequestGuard, is_loopback
 from mock_bedrock.doors.limits import (
     BUSY_BODIES,
     RETRY_AFTER,
@@ -488,16 +488,6 @@ def _unspecified(address: str) -> bool:
         return False
 
 
-def _loopback(address: str) -> bool:
-    try:
-        ip = ipaddress.ip_address(address.partition("%")[0])
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_loopback
-
-
 class MockServer(MockControls):
     """The mock on a port: ``with MockServer() as server: server.endpoint_url``.
 
@@ -595,7 +585,7 @@ class MockServer(MockControls):
         """Whether clients other than this machine's own may reach the admin API, or the
         model calls need a signature the admin calls would then do without."""
         bound = str(server.server_address[0])
-        return not _loopback(bound) or bool(getattr(self.app, "checks_signatures", False))
+        return not is_loopback(bound) or bool(getattr(self.app, "checks_signatures", False))
 
     def stop(self) -> None:
         server, self._server = self._server, None
