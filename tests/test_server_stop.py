@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -65,40 +65,33 @@ def http1_call(server: MockServer, outcome: list[str]) -> threading.Thread:
     return thread
 
 
-@pytest.fixture
-def stopped_in() -> Iterator[Callable[[MockServer], float]]:
-    """Stops a server and returns how long the stop took; stops it anyway on a failure."""
-    running: list[MockServer] = []
-
-    def stop(server: MockServer) -> float:
-        running.append(server)
-        started = time.monotonic()
-        stopping = threading.Thread(target=server.stop, daemon=True)
-        stopping.start()
-        stopping.join(2 * PROMPT)  # on a server that never stops, fail rather than hang
-        return time.monotonic() - started
-
-    yield stop
+def stopped_in(server: MockServer) -> float:
+    """Stops the server and returns how long it took (from a thread: a stop that hangs fails
+    the test instead of hanging it). A stopped server's stop returns at once."""
+    started = time.monotonic()
+    stopping = threading.Thread(target=server.stop, daemon=True)
+    stopping.start()
+    stopping.join(2 * PROMPT)
+    return time.monotonic() - started
 
 
-def test_a_call_in_a_latency_fault_is_dropped_at_the_stop_over_http1(
-    stopped_in: Callable[[MockServer], float],
-) -> None:
+def test_a_call_in_a_latency_fault_is_dropped_at_the_stop_over_http1() -> None:
     server = MockServer(faults=[FaultRule(latency_ms=TEN_MINUTES)]).start()
     outcome: list[str] = []
-    caller = http1_call(server, outcome)
-    assert until(lambda: fired(server) == 1)
-    seconds = stopped_in(server)
-    caller.join(5)
+    try:
+        caller = http1_call(server, outcome)
+        assert until(lambda: fired(server) == 1)
+        seconds = stopped_in(server)
+        caller.join(5)
+    finally:
+        stopped_in(server)
     assert seconds < PROMPT  # old: the stop waited out the ten minutes
     assert outcome == ["RemoteDisconnected"]  # dropped: no answer at all
     [entry] = server.journal.entries()
     assert (entry.outcome, entry.faults) == ("ServerStopped", ["latency_ms"])
 
 
-def test_a_call_in_a_latency_fault_is_dropped_at_the_stop_over_http2(
-    stopped_in: Callable[[MockServer], float],
-) -> None:
+def test_a_call_in_a_latency_fault_is_dropped_at_the_stop_over_http2() -> None:
     server = MockServer(faults=[FaultRule(latency_ms=TEN_MINUTES)]).start()
     client = Attacker(server)
     try:
@@ -109,14 +102,13 @@ def test_a_call_in_a_latency_fault_is_dropped_at_the_stop_over_http2(
         client.read(5)
     finally:
         client.close()
+        stopped_in(server)
     assert seconds < PROMPT
     assert client.ended and client.answer(stream) is None
     assert [entry.outcome for entry in server.journal.entries()] == ["ServerStopped"]
 
 
-def test_a_stop_does_not_wait_for_an_app_that_never_returns(
-    stopped_in: Callable[[MockServer], float],
-) -> None:
+def test_a_stop_does_not_wait_for_an_app_that_never_returns() -> None:
     entered, release = threading.Event(), threading.Event()
 
     def stuck(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
@@ -136,6 +128,7 @@ def test_a_stop_does_not_wait_for_an_app_that_never_returns(
         assert outcome == ["RemoteDisconnected"]
     finally:
         release.set()
+        stopped_in(server)
 
 
 def test_serve_exits_promptly_on_sigterm_with_calls_in_a_latency_fault(tmp_path: Path) -> None:
