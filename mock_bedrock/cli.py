@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import re
 import signal
 import sys
 import time
@@ -16,7 +17,7 @@ import click
 
 from bedrock_contract import parse_as_of
 from bedrock_contract.version import __version__
-from mock_bedrock.client_setup import setup_lines
+from mock_bedrock.client_setup import ADMIN_TOKEN_VARIABLE, admin_lines, setup_lines
 from mock_bedrock.doors.allocator import map_large_blocks
 from mock_bedrock.doors.server import MAX_CONNECTIONS, MockServer
 from mock_bedrock.service.app import MockBedrock, WSGIApplication
@@ -32,6 +33,20 @@ def _as_of(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.
         return parse_as_of(value)
     except ValueError as err:
         raise click.BadParameter(str(err), ctx=ctx, param=param) from None
+
+
+# A Bearer token's characters (RFC 6750 2.1, b64token), so the header it goes in is valid.
+_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+
+
+def _admin_token(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not _TOKEN.fullmatch(value):
+        raise click.BadParameter("a token is letters, digits and - . _ ~ + / (then any '='), "
+                                 "as an Authorization: Bearer header takes it", ctx=ctx,
+                                 param=param)
+    return value
 
 
 def _credential_pair(ctx: click.Context, param: click.Parameter,
@@ -72,6 +87,15 @@ def main() -> None:
               type=click.IntRange(min=1),
               help="Connections served at once; past it the longest-idle one is closed, "
                    "or the newcomer is answered 503.")
+@click.option("--admin-token", envvar=ADMIN_TOKEN_VARIABLE, show_envvar=True, metavar="TOKEN",
+              callback=_admin_token,
+              help="The token admin calls (/_mock/faults, /_mock/journal) must send, as "
+                   "'Authorization: Bearer TOKEN'; needed on any address then, loopback "
+                   "included. Without it, a token is made and printed where the admin API "
+                   "needs one: on any --host but loopback, and with --strict-credentials.")
+@click.option("--admin-open", is_flag=True,
+              help="The admin API without a token on any --host: whoever reaches the port "
+                   "may read the journal (every prompt) and set faults.")
 @click.option("--faults", "faults_file", type=click.Path(exists=True, dir_okay=False,
               path_type=Path), help="JSON file with a list of fault rules to start with.")
 @click.option("--strict-credentials", "credentials", multiple=True, metavar="KEY:SECRET",
@@ -107,7 +131,7 @@ def main() -> None:
 @click.option("--replay-fallthrough", is_flag=True,
               help="With --replay: answer calls with no cassette from the placeholder mock.")
 def serve(host: str, port: int, allow_hosts: tuple[str, ...], max_connections: int,
-          faults_file: Path | None,
+          admin_token: str | None, admin_open: bool, faults_file: Path | None,
           credentials: dict[str, str] | None, as_of: dt.date | None,
           journal_max_entries: int, journal_max_bytes: int, log_requests: bool,
           record_dir: Path | None,
@@ -118,12 +142,15 @@ def serve(host: str, port: int, allow_hosts: tuple[str, ...], max_connections: i
     The first line printed is the endpoint URL; under it, the shell lines that point a
     client with no AWS set-up at it. Stops cleanly on Ctrl-C or SIGTERM.
     """
+    if admin_token is not None and admin_open:
+        raise click.UsageError("--admin-token and --admin-open exclude each other")
     map_large_blocks()
     journal = (journal_max_entries, journal_max_bytes)
     app = _app(faults_file, credentials, as_of, journal, record_dir, upstream, region,
                replay_dir, replay_fallthrough)
     server = MockServer(app, host=host, port=port, log_requests=log_requests,
-                        allow_hosts=allow_hosts, max_connections=max_connections)
+                        allow_hosts=allow_hosts, max_connections=max_connections,
+                        admin_token=admin_token, admin_open=admin_open)
     # The handler raises rather than setting an Event: Event.set from a handler deadlocks
     # when the signal lands while the main thread holds the Event's own lock.
     def request_stop(signum: int, frame: FrameType | None) -> None:
@@ -144,6 +171,9 @@ def serve(host: str, port: int, allow_hosts: tuple[str, ...], max_connections: i
         click.echo(server.endpoint_url)  # the first line: scripts read the URL from it
         for line in setup_lines(server.endpoint_url, all_interfaces=server.all_interfaces,
                                 strict_keys=credentials):
+            click.echo(line)
+        for line in admin_lines(server.admin_token, given=admin_token is not None,
+                                open_=admin_open):
             click.echo(line)
         sys.stdout.flush()
         while True:

@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from mock_bedrock.client_setup import ADMIN_TOKEN_VARIABLE
+from tests.test_admin_token import assert_admin_needs
+
 BIN = Path(sys.executable).parent
 CORE = "stability.stable-image-core-v1:1"
 CLIENT = f"""
@@ -108,8 +111,11 @@ def test_bound_to_every_interface_it_prints_a_url_a_local_client_uses(
     host: str, url_start: str, tmp_path: Path
 ) -> None:
     # The one place the suite binds beyond loopback: what is shown is the answer to it.
-    with serving("--host", host, exports=5) as lines:
+    with serving("--host", host, exports=6) as lines:
         assert lines[0].startswith(url_start)
         assert any("Listening on all interfaces" in line for line in lines)
-        result = run_client(tmp_path, exported(lines))
+        variables = exported(lines)
+        result = run_client(tmp_path, variables)
+        # Reachable from the network, the admin API takes only the token printed (issue 18).
+        assert_admin_needs(lines[0], variables.pop(ADMIN_TOKEN_VARIABLE))
     assert result.returncode == 0, result.stderr

@@ -77,6 +77,8 @@ class Attack:
     options: Callable[[Path], Sequence[str]] = lambda work: ()
     # Under --record to an unreachable upstream a normal call is an error: any answer counts.
     probe_any_status: bool = False
+    # Seconds from SIGTERM to exit beyond which the stop is a missed target (None: not judged).
+    stop_within: float | None = None
 
 
 @dataclass
@@ -114,6 +116,8 @@ class Result:
             missed.append("call during")
         if not self.after_ok():
             missed.append("call after")
+        if self.attack.stop_within is not None and self.stop_seconds > self.attack.stop_within:
+            missed.append(f"stop > {self.attack.stop_within:g} s")
         return missed
 
     @property

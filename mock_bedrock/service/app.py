@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -83,10 +84,25 @@ CLIENT_DISCONNECTED = "ClientDisconnected"  # a journal outcome: the body never 
 # Where a call's facts are left in the environ for the request log (mock_bedrock.service.call_log):
 CALL_ENTRY = "mock_bedrock.entry"  # the call's JournalEntry
 FIRED_RULES = "mock_bedrock.fired_rules"  # each fired fault rule's name, else "#<its index>"
+# A door that can stop (the server) puts a threading.Event here and sets it when it stops, so
+# a call waiting out a latency fault ends then instead of holding the stop for minutes.
+STOPPING = "mock_bedrock.stopping"
 
 
 class DropConnection(Exception):
     """A fault asked for the connection to be dropped; each door drops it its own way."""
+
+    outcome = "DropConnection"  # what the journal records
+
+
+class ServerStopping(DropConnection):
+    """The door stopped while the call waited out a latency fault. Dropped, not answered:
+    the door closes every connection within a second of its stop, so an answer might never
+    be read; any answer would be false (a success before the latency has passed, or an error
+    the service does not give); and a dropped connection is what a client of an endpoint
+    that goes away sees, which SDKs retry."""
+
+    outcome = "ServerStopped"
 
 
 class Admitted(NamedTuple):
@@ -228,8 +244,8 @@ class MockBedrock:
         environ[CALL_ENTRY] = entry
         try:
             response = self._serve(request, request_id, entry)
-        except DropConnection:
-            entry.outcome = "DropConnection"
+        except DropConnection as drop:
+            entry.outcome = drop.outcome
             self._record(entry)
             raise
         except (ClientDisconnected, ConnectionError):
@@ -327,7 +343,7 @@ class MockBedrock:
         if decision.fired:
             environ[FIRED_RULES] = _rule_labels(decision.fired, self.faults.rules)
         if decision.latency_ms:
-            time.sleep(decision.latency_ms / 1000)
+            _wait(decision.latency_ms / 1000, environ.get(STOPPING))
         rule = decision.rule
         if rule is not None and rule.drop_connection:
             raise DropConnection(f"fault rule {rule.name or rule.to_dict()}")
@@ -336,6 +352,14 @@ class MockBedrock:
                 rule.error, rule.message or FAULT_MESSAGES.get(rule.error, _injected(rule.error))
             )
         return rule
+
+
+def _wait(seconds: float, stopping: threading.Event | None) -> None:
+    """A latency fault's wait, cut short by the door's stop (ServerStopping) if it has one."""
+    if stopping is None:
+        time.sleep(seconds)
+    elif stopping.wait(seconds):
+        raise ServerStopping("the server stopped during a latency fault")
 
 
 def _rule_labels(fired: Iterable[FaultRule], rules: list[FaultRule]) -> list[str]:
