@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_BEDROCK_RUNTIME"
+# The control plane's (GetFoundationModel, ListFoundationModels: the models' lifecycle).
+CONTROL_PLANE_VARIABLE = "AWS_ENDPOINT_URL_BEDROCK"
 REGION = "us-east-1"
 REGION_VARIABLES = ("AWS_REGION", "AWS_DEFAULT_REGION")
 # The mock accepts any signature, or none, unless --strict-credentials is given.
@@ -33,7 +35,7 @@ def setup_lines(url: str, *, all_interfaces: bool = False,
                      f"to one of the pairs given (keys: {', '.join(keys)}).")
     else:
         lines.append("# The key and secret are placeholders: the mock accepts any.")
-    lines.append(f"export {ENDPOINT_VARIABLE}={url}")
+    lines += [f"export {name}={url}" for name in (ENDPOINT_VARIABLE, CONTROL_PLANE_VARIABLE)]
     lines += [f"export {name}={REGION}" for name in REGION_VARIABLES]
     if not keys:
         lines += [f"export {name}={value}" for name, value in PLACEHOLDER_CREDENTIALS.items()]

@@ -148,7 +148,7 @@ def check_media_types(request: Request, operation: str, media_type: str) -> None
 # Where a call says which region it was made in: the region its signature is scoped to
 # (Credential=<key>/<date>/<region>/...), else the regional endpoint it was sent to.
 _SIGNED_REGION = re.compile(r"Credential=[^/,\s]+/\d{8}/([a-z0-9-]+)/")
-_ENDPOINT_REGION = re.compile(r"bedrock-runtime(?:-fips)?\.([a-z0-9-]+)\.")
+_ENDPOINT_REGION = re.compile(r"bedrock(?:-runtime)?(?:-fips)?\.([a-z0-9-]+)\.")
 # A call that says neither (unsigned, to a local address): AWS's first region.
 DEFAULT_REGION = "us-east-1"
 
@@ -164,7 +164,8 @@ def signed_url(request: Request, operation: str, model_id: str) -> str:
     """The URL as the client sent it (and signed it): the raw path, percent-encoding intact.
 
     Servers put the raw path in REQUEST_URI/RAW_URI; without it, the path is rebuilt the
-    way botocore renders the operation's URI template.
+    way botocore renders the operation's URI template. The query is QUERY_STRING where the
+    raw URI leaves it out (werkzeug's test environ does).
     """
     raw = request.environ.get("REQUEST_URI") or request.environ.get("RAW_URI")
     if raw:
@@ -172,7 +173,9 @@ def signed_url(request: Request, operation: str, model_id: str) -> str:
         path, query = parts.path, parts.query
     else:
         template = operation_model(operation).http["requestUri"]
-        path, query = template.replace("{modelId}", percent_encode(model_id)), ""
+        path = re.sub(r"\{\w+\}", lambda _: percent_encode(model_id), template)
+        query = ""
+    query = query or request.environ.get("QUERY_STRING", "")
     host = request.headers.get("Host", request.host)
     return f"http://{host}{path}" + (f"?{query}" if query else "")
 
