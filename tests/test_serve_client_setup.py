@@ -113,7 +113,7 @@ def test_bound_to_every_interface_it_prints_a_url_a_local_client_uses(
     host: str, url_start: str, tmp_path: Path
 ) -> None:
     # The one place the suite binds beyond loopback: what is shown is the answer to it.
-    with serving("--host", host, exports=6) as lines:
+    with serving("--host", host, exports=7) as lines:
         assert lines[0].startswith(url_start)
         assert any("Listening on all interfaces" in line for line in lines)
         variables = exported(lines)
