@@ -21,7 +21,7 @@ from bedrock_contract.loader import PROFILE, REQUEST, RESPONSE, read_json
 from bedrock_contract.operations import Operation
 from bedrock_contract.request_fields import AlphaRule, ImageRule, PromptFields
 from bedrock_contract.response_shape import ResponseShape
-from bedrock_contract.sizes import Size, SizeRule, size_rule
+from bedrock_contract.sizes import Size, SizeRule, bounded, size_rule
 
 
 @dataclass(frozen=True)
@@ -162,9 +162,10 @@ class ModelContract:
 
     def output_size(self, body: Mapping[str, Any], images: Mapping[str, Any]) -> Size:
         """The size of the image a valid body gets: the size rule's, then the operation's
-        change to it (an upscale, an outpaint)."""
+        change to it (an upscale, an outpaint), within the largest picture any output
+        format holds (:func:`~bedrock_contract.sizes.bounded`)."""
         size = self.size.output_size(body, images)
-        return self.operation.output_size(size, body) if self.operation else size
+        return bounded(self.operation.output_size(size, body) if self.operation else size)
 
     def image_rule(self, name: str) -> ImageRule:
         return self.image_rules.get(name, ImageRule())
