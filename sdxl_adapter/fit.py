@@ -3,7 +3,7 @@ unasked.
 
 Every limit is the field's :class:`~bedrock_contract.contract.ImageRule` (its formats, sides,
 pixel counts and aspect ratios), read from the model's contract, and the pixels the
-contract decodes at full size (:data:`~bedrock_contract.images.MAX_DECODED_PIXELS`). An
+contract decodes whole (:data:`bedrock_contract.images.MAX_DECODED_PIXELS`). An
 image that already fits is returned byte for byte. Otherwise, in this order:
 
 - an aspect ratio outside the rule's range is padded, centred, to the nearest allowed
@@ -34,9 +34,8 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
-from bedrock_contract import ModelContract, Size, format_size
+from bedrock_contract import ModelContract, Size, format_size, images as contract_images
 from bedrock_contract.images import (
-    MAX_DECODED_PIXELS,
     decode_image,
     decoding_problem,
     file_format,
@@ -148,9 +147,8 @@ def _violations(contract: ModelContract, field: str, data: bytes) -> list[str]:
 def _fit_rule(contract: ModelContract, field: str) -> ImageRule:
     """The field's rule, its pixels bounded by what the contract decodes at full size (a
     fitted image must be one the mock decodes, whatever its format)."""
-    rule = contract.image_rule(field)
-    most = min(rule.max_pixels or MAX_DECODED_PIXELS, MAX_DECODED_PIXELS)
-    return dataclasses.replace(rule, max_pixels=most)
+    rule, bound = contract.image_rule(field), contract_images.MAX_DECODED_PIXELS
+    return dataclasses.replace(rule, max_pixels=min(rule.max_pixels or bound, bound))
 
 
 def _open(data: bytes) -> Image.Image:
