@@ -219,8 +219,8 @@ class AspectRatioRule:
 
 @dataclass(frozen=True)
 class InputSizeRule:
-    """The output has an input image's size (before the model's operation changes it: an
-    upscale, an outpaint)."""
+    """The output has an input image's size, or with a ``scale`` about so many pixels in its
+    shape (before the model's operation changes it: an upscale, an outpaint)."""
 
     from_image: str
     # An input size the rules of most models accept, for building examples (the contract
