@@ -89,26 +89,30 @@ class TooManyChunks(ValueError):
     """A PNG of more chunks than :data:`MAX_PNG_CHUNKS`."""
 
 
+_CHUNK_HEAD = struct.Struct(">I4s")  # a chunk's length and type
+
+
 def _png_text_spans(raw: bytes) -> list[tuple[int, int]]:
     """Where a PNG's text chunks are, as (start, end) offsets; TooManyChunks past the bound.
     Walks PNG's chunk layout (length, type, data, CRC); stops where it cannot read on."""
     spans: list[tuple[int, int]] = []
-    at, chunks = len(PNG_SIGNATURE), 0
-    while at + 12 <= len(raw):
-        chunks += 1
-        if chunks > MAX_PNG_CHUNKS:
-            raise TooManyChunks(f"is a PNG of more than {MAX_PNG_CHUNKS:,} chunks, more than "
-                                "the mock reads")
-        length, kind = struct.unpack_from(">I4s", raw, at)
+    size, head, bound = len(raw), _CHUNK_HEAD.unpack_from, MAX_PNG_CHUNKS
+    at = len(PNG_SIGNATURE)
+    for _ in range(bound):
+        if at + 12 > size:
+            return spans
+        length, kind = head(raw, at)
         end = at + 12 + length
-        if end > len(raw):
-            break
+        if end > size:
+            return spans
         if kind in PNG_TEXT_CHUNKS:
             spans.append((at, end))
-        at = end
         if kind == b"IEND":
-            break
-    return spans
+            return spans
+        at = end
+    if at + 12 > size:
+        return spans
+    raise TooManyChunks(f"is a PNG of more than {bound:,} chunks, more than the mock reads")
 
 
 def without_png_text(raw: bytes) -> bytes:
