@@ -12,16 +12,16 @@ from typing import Any
 
 import jsonschema_rs
 
-from bedrock_contract.dialect import check_dialect
+from bedrock_contract.dialect import check_dialect, fast_validator
 from bedrock_contract.everit import JavaSchema
 from bedrock_contract.field_check import FieldCheck
 from bedrock_contract.invoke_parameters import Offered, merged
 from bedrock_contract.lifecycle import Lifecycle, ModelVersion
-from bedrock_contract.loader import PROFILE, REQUEST, RESPONSE, read_json
+from bedrock_contract.loader import PROFILE, REQUEST, RESPONSE, ContractFileError, read_json
 from bedrock_contract.operations import Operation
 from bedrock_contract.request_fields import AlphaRule, ImageRule, PromptFields
 from bedrock_contract.response_shape import ResponseShape
-from bedrock_contract.sizes import Size, SizeRule, size_rule
+from bedrock_contract.sizes import Size, SizeRule, bounded, size_rule
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,7 @@ class ModelContract:
             )
         except (KeyError, TypeError, ValueError) as err:
             problem = f"{type(err).__name__}: {err}"
-            raise ValueError(f"{where}: not a valid model profile ({problem})") from err
+            raise ContractFileError(f"{where}: not a valid model profile ({problem})") from err
 
     def __repr__(self) -> str:
         return f"<ModelContract {self.family}>"
@@ -162,9 +162,10 @@ class ModelContract:
 
     def output_size(self, body: Mapping[str, Any], images: Mapping[str, Any]) -> Size:
         """The size of the image a valid body gets: the size rule's, then the operation's
-        change to it (an upscale, an outpaint)."""
+        change to it (an upscale, an outpaint), within the largest picture any output
+        format holds (:func:`~bedrock_contract.sizes.bounded`)."""
         size = self.size.output_size(body, images)
-        return self.operation.output_size(size, body) if self.operation else size
+        return bounded(self.operation.output_size(size, body) if self.operation else size)
 
     def image_rule(self, name: str) -> ImageRule:
         return self.image_rules.get(name, ImageRule())
@@ -230,7 +231,7 @@ class ModelContract:
     def fast_request_validator(self) -> jsonschema_rs.Validator:
         """The verdict on the hot path (~2 us a body); the pure-Python validator below is
         asked for the verdict on the rest, and for the words of a refusal."""
-        return jsonschema_rs.validator_for(dict(self.request_schema))
+        return fast_validator(self.request_schema)
 
     @cached_property
     def java_request_schema(self) -> JavaSchema:
@@ -239,7 +240,7 @@ class ModelContract:
 
     @cached_property
     def fast_response_validator(self) -> jsonschema_rs.Validator:
-        return jsonschema_rs.validator_for(dict(self.response_schema))
+        return fast_validator(self.response_schema)
 
     @cached_property
     def java_response_schema(self) -> JavaSchema:

@@ -15,7 +15,7 @@ from types import FrameType
 import botocore.session
 import click
 
-from bedrock_contract import parse_as_of
+from bedrock_contract import ContractFileError, default_catalogue, parse_as_of
 from bedrock_contract.version import __version__
 from mock_bedrock.client_setup import ADMIN_TOKEN_VARIABLE, admin_lines, setup_lines
 from mock_bedrock.doors.allocator import map_large_blocks
@@ -71,6 +71,10 @@ def main() -> None:
     Real AWS clients (boto3, the AWS CLI, other SDKs) call it unchanged, by pointing their
     endpoint at it, e.g. AWS_ENDPOINT_URL_BEDROCK_RUNTIME=http://127.0.0.1:8787
     """
+    try:
+        default_catalogue()  # a contract folder that cannot be read: one line, its file named
+    except ContractFileError as err:
+        raise click.ClickException(str(err)) from None
 
 
 @main.command()

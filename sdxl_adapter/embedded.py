@@ -6,10 +6,11 @@ without re-encoding a pixel:
   as ``info["comment"]``. It is spliced in by hand right after the SOI marker, because
   Pillow's ``comment=`` would mean decoding and re-compressing the (lossy) image;
 - WebP: an XMP chunk (Pillow's ``info["xmp"]``) whose ``rdf:Description`` holds one
-  ``sdxl:<name>`` attribute per parameter. The RIFF container is edited by hand, for the
-  same reason: a simple-format file becomes an extended one (a VP8X chunk is added with the
-  XMP flag); an XMP packet already there (the mock's, say) keeps its descriptions and
-  gains ours.
+  ``sdxl:<name>`` attribute per parameter; a value XML 1.0 cannot hold (a control
+  character, a lone surrogate) goes in as a JSON string, as ``sdxl:<name>.json``. The RIFF
+  container is edited by hand, for the same reason: a simple-format file becomes an
+  extended one (a VP8X chunk is added with the XMP flag); an XMP packet already there (the
+  mock's, say) keeps its descriptions and gains ours.
 
 The image data chunks are copied byte for byte in every case.
 """
@@ -26,6 +27,7 @@ from xml.etree import ElementTree
 
 from PIL import Image
 
+from bedrock_contract.xml_text import as_json_string, holds
 from sdxl_adapter.pngtext import png_with_text, read_png_text
 
 PREFIX = "sdxl:"
@@ -38,6 +40,8 @@ ElementTree.register_namespace("sdxl", _XMP_NS)
 ElementTree.register_namespace("rdf", _RDF_NS)
 ElementTree.register_namespace("x", _X_NS)
 
+# The suffix of an attribute holding its value as a JSON string (one XML cannot hold).
+_AS_JSON = ".json"
 # A COM segment's length field counts itself: at most 65535 - 2 bytes of text.
 _MAX_COMMENT = 65533
 _VP8X_XMP = 0x04
@@ -165,9 +169,13 @@ def _xmp_packet(old: bytes | None, params: Mapping[str, str]) -> bytes:
     for description in list(rdf):
         if any(key.startswith(f"{{{_XMP_NS}}}") for key in description.attrib):
             rdf.remove(description)  # an earlier save's: ours replaces it
-    ElementTree.SubElement(
-        rdf, f"{{{_RDF_NS}}}Description", {f"{{{_XMP_NS}}}{k}": v for k, v in params.items()}
-    )
+    attributes = {}
+    for name, value in params.items():
+        if holds(value):
+            attributes[f"{{{_XMP_NS}}}{name}"] = value
+        else:
+            attributes[f"{{{_XMP_NS}}}{name}{_AS_JSON}"] = as_json_string(value)
+    ElementTree.SubElement(rdf, f"{{{_RDF_NS}}}Description", attributes)
     return ElementTree.tostring(root, encoding="utf-8", xml_declaration=False)
 
 
@@ -177,9 +185,21 @@ def _from_xmp(xmp: bytes) -> dict[str, str]:
     except ElementTree.ParseError:
         return {}
     prefix = f"{{{_XMP_NS}}}"
-    return {
-        key.removeprefix(prefix): value
-        for element in root.iter()
-        for key, value in element.attrib.items()
-        if key.startswith(prefix)
-    }
+    found = {}
+    for element in root.iter():
+        for key, value in element.attrib.items():
+            if not key.startswith(prefix):
+                continue
+            name = key.removeprefix(prefix)
+            if name.endswith(_AS_JSON):
+                name, value = name.removesuffix(_AS_JSON), _json_string(value)
+            found[name] = value
+    return found
+
+
+def _json_string(text: str) -> str:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    return value if isinstance(value, str) else text
