@@ -8,6 +8,9 @@ request as it is now *and* its image exists: a re-run after an interruption does
 rest and never touches a finished image, and an edited line is made again, its old image
 kept beside the new. Images are written to a temporary file and renamed, so a kill never
 leaves a truncated one. A write that fails (a full disk) stops the run; a re-run resumes.
+A paid image is never dropped for a fault of its own: one whose parameters cannot be
+embedded is saved as the service sent it (the record says so), and any other failure to save
+one line's image is that line's failure, recorded with why, while the other lines go on.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from sdxl_adapter.batch_identity import (
 )
 from sdxl_adapter.manifest import Manifest, Record, read_records
 from sdxl_adapter.output_names import free_name
+from sdxl_adapter.pngtext import write_atomically
 from sdxl_adapter.request import AnyRequest
 from sdxl_adapter.result import EXTENSIONS, GenerationResult
 
@@ -136,6 +140,7 @@ class BatchSummary:
     unsaved: int = 0  # generated, but its image or record could not be written
     interrupted: bool = False
     failures: list[Record] = field(default_factory=list)
+    noted: list[Record] = field(default_factory=list)  # successes with a note
     replaced: list[Replaced] = field(default_factory=list)
     write_failure: WriteFailure | None = None
 
@@ -323,10 +328,10 @@ class BatchRun:
             result = generate(line.request)
         except (errors.ContentFiltered, errors.GenerationFailed) as err:
             kept = self.keep_filtered and isinstance(err, errors.ContentFiltered)
-            previous = None
+            previous = note = None
             if kept and not self.abandoned.is_set():
                 try:
-                    previous = self._save(line, name, err.result)
+                    previous, note = self._save(line, name, err.result)
                 except OSError as write_err:
                     self._write_failed(self.out_dir / name, write_err, generated=True)
                     return
@@ -341,6 +346,7 @@ class BatchRun:
                     request_id=err.result.request_id,
                     request_sha256=key,
                     previous=previous,
+                    note=note,
                 )
             )
             return
@@ -351,11 +357,17 @@ class BatchRun:
         if self.abandoned.is_set():
             return  # the user gave up on this request: neither image nor record
         try:
-            previous = self._save(line, name, result)
+            previous, note = self._save(line, name, result)
         except OSError as err:
             # Not the line's failure but the out dir's (a full disk): no record, the line is
             # simply not done, and a re-run once the disk has room does it.
             self._write_failed(self.out_dir / name, err, generated=True)
+            return
+        except Exception as err:  # this line's alone: recorded, and the others go on
+            self._record(Record(line.number, ok=False, seed=result.seed,
+                                finish_reason=result.finish_reason,
+                                error=f"its image could not be saved: {_plain(err)}",
+                                request_id=result.request_id, request_sha256=key))
             return
         self._record(
             Record(
@@ -367,23 +379,31 @@ class BatchRun:
                 request_id=result.request_id,
                 request_sha256=key,
                 previous=previous,
+                note=note,
             )
         )
 
-    def _save(self, line: BatchLine, name: str, result: GenerationResult) -> str | None:
+    def _save(self, line: BatchLine, name: str,
+              result: GenerationResult) -> tuple[str | None, str | None]:
         """Write the line's image; returns where an image it displaced (or, for an edited
-        line, its old image under another name) is now, which the summary lists."""
+        line, its old image under another name) is now, which the summary lists, and a
+        note when the image went without its parameters."""
         kept_as = self._move_aside(line, name)
         old = self.changed.get(line.number)
         if kept_as is None and old is not None and old.file != name:
             kept_as = old.file  # an edit changed the format: the old image keeps its name
+        note = None
         try:
-            result.save(self.out_dir / name)
+            data = result.with_parameters()
+        except Exception as err:  # the image was paid for: keep it as the service sent it
+            data, note = result.data, f"saved without its parameters ({_plain(err)})"
+        try:
+            write_atomically(self.out_dir / name, data)
         except OSError:
             self._replaced(line, name, kept_as, saved=False)  # still say where it went
             raise
         self._replaced(line, name, kept_as, saved=True)
-        return kept_as
+        return kept_as, note
 
     def _replaced(self, line: BatchLine, name: str, kept_as: str | None, saved: bool) -> None:
         if kept_as is not None:
@@ -442,6 +462,8 @@ class BatchRun:
     def _count(self, record: Record) -> None:
         if record.ok:
             self.summary.done += 1
+            if record.note:
+                self.summary.noted.append(record)
         else:
             self.summary.failed += 1
             self.summary.failures.append(record)

@@ -232,6 +232,8 @@ def _run_with_progress(run: BatchRun, generate: Generate) -> BatchSummary:
 
 def _finish(run: BatchRun, summary: BatchSummary, source: str, as_json: bool,
             target: Target) -> None:
+    for record in sorted(summary.noted, key=lambda r: r.line):
+        click.echo(f"{source}:{record.line}: {record.file}: {record.note}", err=True)
     for record in sorted(summary.failures, key=lambda r: r.line):
         click.echo(f"{source}:{record.line}: failed: {record.error}", err=True)
     manifest = run.out_dir / MANIFEST_NAME
