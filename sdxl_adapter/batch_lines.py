@@ -17,9 +17,9 @@ from sdxl_adapter import errors
 from sdxl_adapter.request import AnyRequest
 from sdxl_adapter.result import EXTENSIONS
 
-# A batch line's object and the folder its image paths are relative to -> its request and
-# notes about it (e.g. fields a migration dropped); raises BadLine, InvalidRequest, or
-# OSError for an image it cannot read.
+# A batch line's object and the folder its image paths are relative to -> its request,
+# checked against the contract, and notes about it (e.g. fields a migration dropped); raises
+# BadLine, InvalidRequest, or OSError for an image it cannot read.
 Parse = Callable[[dict[str, Any], Path], tuple[AnyRequest, list[str]]]
 
 
@@ -76,13 +76,12 @@ def _read_line(number: int, raw: str) -> BatchLine:
 
 
 def make_line(line: BatchLine, parse: Parse, base_dir: Path) -> MadeLine:
-    """The line's request, checked against the contract, its images read now (paths
-    relative to ``base_dir``); BadLine says why it is none."""
+    """The line's request (``parse``'s), its images read now (paths relative to
+    ``base_dir``); BadLine says why it is none."""
     if line.fields is None:
         raise BadLine(line.problem or "no request")
     try:
         request, notes = parse(line.fields, base_dir)
-        request.validate()
     except errors.InvalidRequest as err:
         raise BadLine(err.message) from None
     except OSError as err:  # an image named by the line cannot be read

@@ -176,7 +176,7 @@ def _parser(target: Target, migrate_to: str | None, fit: bool) -> Parse:
         if migrate_to is None:
             return request, notes
         moved = migrate(request.to_body(), migrate_to, source=target.model_id)
-        return ModelRequest(migrate_to, moved.body), notes + migration_notes(moved)
+        return ModelRequest(migrate_to, moved.body).validate(), notes + migration_notes(moved)
 
     return parse
 
