@@ -17,6 +17,7 @@ import botocore.session
 import click
 
 from bedrock_contract import parse_as_of
+from bedrock_contract.printable import printable
 from bedrock_contract.version import __version__
 from mock_bedrock.client_setup import setup_lines
 from mock_bedrock.doors.allocator import map_large_blocks
@@ -151,7 +152,7 @@ def serve(host: str, port: int, allow_hosts: tuple[str, ...], max_connections: i
                 server.start()
             except OSError as err:
                 raise click.ClickException(
-                    f"cannot listen on {host}:{port}: {err.strerror}") from None
+                    printable(f"cannot listen on {host}:{port}: {err.strerror}")) from None
         click.echo(server.endpoint_url)  # the first line: scripts read the URL from it
         for line in setup_lines(server.endpoint_url, all_interfaces=server.all_interfaces,
                                 strict_keys=credentials):
@@ -197,9 +198,9 @@ def _refuse_recording_on_network(host: str) -> None:
     if _is_loopback(host):
         return
     raise click.UsageError(
-        f"--record with --host {host}: anyone who can reach the port could make calls on "
-        "Bedrock signed with your AWS credentials, and spend your AWS money. Keep --host on "
-        "loopback (127.0.0.1), or add --record-on-network to allow it (with "
+        f"--record with --host {printable(host)}: anyone who can reach the port could make "
+        "calls on Bedrock signed with your AWS credentials, and spend your AWS money. Keep "
+        "--host on loopback (127.0.0.1), or add --record-on-network to allow it (with "
         "--strict-credentials KEY:SECRET, so only callers who know a key are forwarded)."
     )
 
@@ -227,7 +228,8 @@ def _mock(faults_file: Path | None, credentials: dict[str, str] | None,
         try:
             app.faults.load_file(faults_file)
         except FaultRuleError as err:
-            raise click.BadParameter(str(err), param_hint="--faults") from None
+            # The file's own words (a rule's name, a pattern) are quoted: shown escaped.
+            raise click.BadParameter(printable(str(err)), param_hint="--faults") from None
     return app
 
 

@@ -37,6 +37,7 @@ from botocore.utils import percent_encode
 from werkzeug.wrappers import Response
 
 from bedrock_contract import Catalogue, default_catalogue
+from bedrock_contract.printable import printable
 from mock_bedrock.service.app import WSGIApplication, route
 from mock_bedrock.service.errors import SERVICE_NAME, BedrockError, operation_model
 from mock_bedrock.service.sigv4 import SigV4Verifier
@@ -259,7 +260,7 @@ class ReplayingApp:
         try:
             cassette = self.cassettes.load(key)
         except CassetteError as err:
-            logger.error("mock_bedrock replay: %s", err)
+            logger.error("mock_bedrock replay: %s", printable(str(err)))
             return aws_error(CASSETTE_UNREADABLE_CODE, str(err))(environ, start_response)
         if cassette is not None:
             return _replay(cassette)(environ, start_response)

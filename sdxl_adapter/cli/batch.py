@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from bedrock_contract.printable import printable
 from sdxl_adapter.batch import (
     BadLine,
     BatchLine,
@@ -118,10 +119,10 @@ def batch(
         with _locked(out_dir):
             run = new_run()  # reads the manifest: under the lock, so no run is writing it
             with sent_to.client(max_attempts, connections=concurrency) as client:
-                click.echo(sent_to.describe(client), err=True)
+                _say(sent_to.describe(client), err=True)
                 warning = sent_to.end_of_life_warning()
                 if warning:
-                    click.echo(warning, err=True)
+                    _say(warning, err=True)
                 summary = _run_with_progress(run, client.generate)
     _finish(run, summary, source, as_json, sent_to)
 
@@ -181,6 +182,12 @@ def _parser(target: Target, migrate_to: str | None, fit: bool) -> Parse:
     return parse
 
 
+def _say(text: str, err: bool = False) -> None:
+    """One line that quotes outside text (a path, a line's values, a service's message),
+    its non-printable characters shown escaped."""
+    click.echo(printable(text), err=err)
+
+
 def _describe(err: BaseException) -> str:
     return describe(err)[0] if describable(err) else f"{type(err).__name__}: {err}"
 
@@ -198,11 +205,11 @@ def _dry_run(run: BatchRun, target: Target, source: str) -> None:
         try:
             made = run.make(line)
         except BadLine as err:
-            click.echo(f"{source}:{line.number}: bad line, skipped: {err}", err=True)
+            _say(f"{source}:{line.number}: bad line, skipped: {err}", err=True)
             bad += 1
             continue
         for note in made.notes:
-            click.echo(f"{source}:{line.number}: {note}", err=True)
+            _say(f"{source}:{line.number}: {note}", err=True)
         if run.done(made):
             done += 1
             continue
@@ -217,7 +224,7 @@ def _dry_run(run: BatchRun, target: Target, source: str) -> None:
         would += 1
     changed = (f" ({len(run.changed)} of them edited since their image was made: the old "
                "images would be kept beside the new)" if run.changed else "")
-    click.echo(
+    _say(
         f"dry run: nothing sent; {would} would be sent to {target.endpoint} "
         f"(model {target.model_id}){changed}, {done} already done, {bad} bad",
         err=True,
@@ -241,13 +248,13 @@ def _run_with_progress(run: BatchRun, generate: Generate) -> BatchSummary:
 def _finish(run: BatchRun, summary: BatchSummary, source: str, as_json: bool,
             target: Target) -> None:
     for number, note in sorted(summary.notes):
-        click.echo(f"{source}:{number}: {note}", err=True)
+        _say(f"{source}:{number}: {note}", err=True)
     for number, problem in sorted(summary.bad_lines):
-        click.echo(f"{source}:{number}: bad line, skipped: {problem}", err=True)
+        _say(f"{source}:{number}: bad line, skipped: {problem}", err=True)
     for record in sorted(summary.noted, key=lambda r: r.line):
-        click.echo(f"{source}:{record.line}: {record.file}: {record.note}", err=True)
+        _say(f"{source}:{record.line}: {record.file}: {record.note}", err=True)
     for record in sorted(summary.failures, key=lambda r: r.line):
-        click.echo(f"{source}:{record.line}: failed: {record.error}", err=True)
+        _say(f"{source}:{record.line}: failed: {record.error}", err=True)
     manifest = run.out_dir / MANIFEST_NAME
     replaced = sorted(summary.replaced, key=lambda r: r.line)
     if as_json:
@@ -262,18 +269,18 @@ def _finish(run: BatchRun, summary: BatchSummary, source: str, as_json: bool,
             "placeholder": target.is_mock,
         }))
     else:
-        click.echo(f"done {summary.done}, skipped (already done) {summary.skipped}, "
+        _say(f"done {summary.done}, skipped (already done) {summary.skipped}, "
                    f"failed {summary.failed}, bad lines {summary.bad}; images in {run.out_dir}, "
                    f"manifest {manifest}")
         for r in replaced:
             if not r.saved:
-                click.echo(f"line {r.line}: the image that was at {r.file} is kept as "
+                _say(f"line {r.line}: the image that was at {r.file} is kept as "
                            f"{r.kept_as}; the new one could not be written")
             elif r.changed:
-                click.echo(f"line {r.line} was edited since its image was made: regenerated "
+                _say(f"line {r.line} was edited since its image was made: regenerated "
                            f"{r.file}; the old image is kept as {r.kept_as}")
             else:
-                click.echo(f"line {r.line}: {r.file} held an image not made for this line's "
+                _say(f"line {r.line}: {r.file} held an image not made for this line's "
                            f"request; it is kept as {r.kept_as}")
         if target.is_mock:
             click.echo(f"note: {PLACEHOLDER_NOTE}")
