@@ -14,14 +14,14 @@ from time import perf_counter
 
 import click
 
-from bench.attacks import batch, faults, http1, http2, journal, png, record_replay
+from bench.attacks import batch, faults, http1, http2, journal, png, record_replay, terminal
 from bench.attacks.browser import browser_checks
 from bench.attacks.harness import DEFAULT_CAP_MIB, Result, run_attack
 from bench.attacks.report import as_json, markdown
 from bench.attacks.target import USUAL_NOFILE, Source, raise_own_nofile
 
 ATTACKS = (*http2.ATTACKS, *http1.ATTACKS, *journal.ATTACKS, *faults.ATTACKS, *png.ATTACKS,
-           *record_replay.ATTACKS, *batch.ATTACKS)
+           *record_replay.ATTACKS, *batch.ATTACKS, *terminal.ATTACKS)
 BROWSER = "browser"
 RESULTS = Path(__file__).parent.parent / "results"
 # Sockets the attacks hold at once, at most (1,100 idle connections, and some spare).
