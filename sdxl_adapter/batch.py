@@ -286,6 +286,9 @@ class BatchRun:
         except BadLine as err:
             self._bad(line.number, str(err))
             return
+        except Exception as err:  # any failure of one line is that line's, not the batch's
+            self._bad(line.number, _plain(err))
+            return
         key = self.key(made)
         with self._counting:
             self.summary.notes += [(made.number, note) for note in made.notes]
@@ -304,7 +307,7 @@ class BatchRun:
             previous = note = None
             if kept and not self.abandoned.is_set():
                 try:
-                    previous, note = self._save(line, name, err.result)
+                    previous, note = self._save(line, name, err.result, key)
                 except OSError as write_err:
                     self._write_failed(self.out_dir / name, write_err, generated=True)
                     return
@@ -330,7 +333,7 @@ class BatchRun:
         if self.abandoned.is_set():
             return  # the user gave up on this request: neither image nor record
         try:
-            previous, note = self._save(line, name, result)
+            previous, note = self._save(line, name, result, key)
         except OSError as err:
             # Not the line's failure but the out dir's (a full disk): no record, the line is
             # simply not done, and a re-run once the disk has room does it.
@@ -356,12 +359,12 @@ class BatchRun:
             )
         )
 
-    def _save(self, line: MadeLine, name: str,
-              result: GenerationResult) -> tuple[str | None, str | None]:
+    def _save(self, line: MadeLine, name: str, result: GenerationResult,
+              key: str) -> tuple[str | None, str | None]:
         """Write the line's image; returns where an image it displaced (or, for an edited
         line, its old image under another name) is now, which the summary lists, and a
         note when the image went without its parameters."""
-        kept_as = self._move_aside(line, name)
+        kept_as = self._move_aside(line, name, key)
         old = self.changed.get(line.number)
         if kept_as is None and old is not None and old.file != name:
             kept_as = old.file  # an edit changed the format: the old image keeps its name
@@ -385,7 +388,7 @@ class BatchRun:
                     line.number, name, kept_as, changed=line.number in self.changed,
                     saved=saved))
 
-    def _move_aside(self, line: MadeLine, name: str) -> str | None:
+    def _move_aside(self, line: MadeLine, name: str, key: str) -> str | None:
         """Move the file at ``name`` out of the way unless it was made for this very request
         (a kept filtered image being retried, or one a kill left unrecorded); returns its
         new name. The caller holds the folder's lock: no other run names files here."""
@@ -394,7 +397,7 @@ class BatchRun:
             return None
         owner = self._by_file.get(name)
         if owner is not None and owner.request_sha256 is not None:
-            if owner.request_sha256 == self.key(line):
+            if owner.request_sha256 == key:
                 return None
             tag = owner.request_sha256[:8]
         elif carries(path, line.request, self.model_id):
