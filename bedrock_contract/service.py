@@ -47,6 +47,12 @@ def operation_model(name: str) -> OperationModel:
     return service_model(service).operation_model(name)
 
 
+def max_body_length() -> int:
+    """The largest request body the service takes (the ``body`` blob's ``max``)."""
+    limit: int = operation_model(INVOKE).input_shape.members["body"].metadata["max"]
+    return limit
+
+
 @cache
 def error_statuses() -> dict[str, int]:
     """Every Bedrock error code the model declares, with its HTTP status."""

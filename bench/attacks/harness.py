@@ -39,6 +39,7 @@ class Siege:
     deadline: float
     stop: threading.Event
     notes: dict[str, Any] = field(default_factory=dict)
+    source: Source | None = None  # the server's code: an attack's own clients may run it too
 
     @property
     def url(self) -> str:
@@ -137,7 +138,8 @@ def run_attack(attack: Attack, source: Source, *, cap_mib: float = DEFAULT_CAP_M
             warm_up = normal_call()  # imports and first render, outside the measurement
             with Watch(server.pid, cap_mib, kill_mib=cap_mib + 1024) as watch:
                 stop = watch.over_cap
-                siege = Siege(server, work, time.monotonic() + attack.seconds * scale, stop)
+                siege = Siege(server, work, time.monotonic() + attack.seconds * scale, stop,
+                              source=source)
                 prober = Prober()
                 cpu_start, started = cpu_seconds(server.pid), time.monotonic()
                 prober.start()

@@ -36,6 +36,7 @@ from werkzeug.exceptions import ClientDisconnected
 from werkzeug.serving import WSGIRequestHandler
 from werkzeug.wsgi import LimitedStream
 
+from bedrock_contract.printable import printable
 from mock_bedrock.doors import date, http2
 from mock_bedrock.doors.chunked import ChunkedBody
 from mock_bedrock.doors.guard import HostPolicy, RequestGuard, is_loopback
@@ -310,8 +311,8 @@ class _RequestHandler(WSGIRequestHandler):
         pass  # calls are logged by the app's side (CallLog), both protocols alike
 
     def log_error(self, format: str, *args: Any) -> None:
-        if self.server.log_requests:
-            super().log_error(format, *args)
+        if self.server.log_requests:  # the arguments may quote the request: shown escaped
+            super().log_error(format, *(printable(a) if isinstance(a, str) else a for a in args))
 
 
 def _chunk(data: bytes) -> bytes:

@@ -21,6 +21,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.http import parse_accept_header, parse_options_header
 from werkzeug.wrappers import Request, Response
 
+from bedrock_contract import service
 from bedrock_contract.input_check import header_members, input_violations, refusal_message
 from mock_bedrock.service import eventstream
 from mock_bedrock.service.errors import (
@@ -41,8 +42,7 @@ ERROR_TYPE_HEADER = "x-amzn-ErrorType"
 
 def max_body_length() -> int:
     """The largest request body the model allows (the ``Body`` blob's ``max``)."""
-    limit: int = operation_model(INVOKE).input_shape.members["body"].metadata["max"]
-    return limit
+    return service.max_body_length()
 
 
 def max_chunk_length() -> int:

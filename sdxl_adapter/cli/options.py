@@ -26,8 +26,9 @@ import click
 
 from bedrock_contract import ModelContract, PairsRule, format_size
 from bedrock_contract.dialect import excluded_by
-from sdxl_adapter.batch import BadLine
+from sdxl_adapter.batch_lines import BadLine
 from sdxl_adapter.fit import FitError, fit_image
+from sdxl_adapter.images import read_image_file
 from sdxl_adapter.request import ModelRequest
 
 # Short flags a person types for long field names, where a model has such a field. The
@@ -261,7 +262,7 @@ def request_from_options(
 
 def _read_image(contract: ModelContract, field: str, path: Path, fit: bool,
                 notes: list[str]) -> bytes:
-    data = path.read_bytes()
+    data = read_image_file(path)
     if not fit:
         return data
     try:
