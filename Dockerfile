@@ -5,6 +5,9 @@
 #   docker run --rm -p 8787:8787 mock-bedrock --as-of today   # arguments go to `serve`
 #
 # Another port inside the container: `-e MOCK_BEDROCK_PORT=9000` (the HEALTHCHECK reads it too).
+# On 0.0.0.0 the admin API (/_mock/faults, /_mock/journal) takes only a token: the one it prints
+# (export MOCK_BEDROCK_ADMIN_TOKEN=...), or yours with `-e MOCK_BEDROCK_ADMIN_TOKEN=...`; sent as
+# `Authorization: Bearer <token>`. The health endpoint needs none.
 # BASE_IMAGE may be any Debian-like image with python3 >= 3.10 and its venv module;
 # `make container-check` passes one built from Debian's packages when no registry is reachable.
 ARG BASE_IMAGE=python:3.12-slim

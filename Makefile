@@ -43,7 +43,7 @@ soak: $(STAMP)
 	$(BIN)/python -m bench.soak
 
 ## Issue 12's resource attacks, each on a fresh server process: its peak RSS, a normal call
-## during and after, its CPU (writes bench/results/attack.md and attack.json; ~4 minutes).
+## during and after, its CPU (writes bench/results/attack.md and attack.json; ~8 minutes).
 attack: $(STAMP)
 	$(BIN)/python -m bench.attacks.run
 

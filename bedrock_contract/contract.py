@@ -10,15 +10,22 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bedrock_contract.dialect import check_dialect
+from bedrock_contract.dialect import check_dialect, fast_validator
 from bedrock_contract.field_check import FieldCheck
 from bedrock_contract.invoke_parameters import Offered, merged
 from bedrock_contract.lifecycle import Lifecycle, ModelVersion
-from bedrock_contract.loader import PROFILE, REQUEST, RESPONSE, built_in, read_json
+from bedrock_contract.loader import (
+    PROFILE,
+    REQUEST,
+    RESPONSE,
+    ContractFileError,
+    built_in,
+    read_json,
+)
 from bedrock_contract.operations import Operation
 from bedrock_contract.request_fields import AlphaRule, ImageRule, PromptFields
 from bedrock_contract.response_shape import ResponseShape
-from bedrock_contract.sizes import Size, SizeRule, size_rule
+from bedrock_contract.sizes import Size, SizeRule, bounded, size_rule
 
 if TYPE_CHECKING:
     # The validators are imported when first compiled: a process that only reads the
@@ -142,7 +149,7 @@ class ModelContract:
             return contract
         except (KeyError, TypeError, ValueError) as err:
             problem = f"{type(err).__name__}: {err}"
-            raise ValueError(f"{where}: not a valid model profile ({problem})") from err
+            raise ContractFileError(f"{where}: not a valid model profile ({problem})") from err
 
     def __repr__(self) -> str:
         return f"<ModelContract {self.family}>"
@@ -182,9 +189,10 @@ class ModelContract:
 
     def output_size(self, body: Mapping[str, Any], images: Mapping[str, Any]) -> Size:
         """The size of the image a valid body gets: the size rule's, then the operation's
-        change to it (an upscale, an outpaint)."""
+        change to it (an upscale, an outpaint), within the largest picture any output
+        format holds (:func:`~bedrock_contract.sizes.bounded`)."""
         size = self.size.output_size(body, images)
-        return self.operation.output_size(size, body) if self.operation else size
+        return bounded(self.operation.output_size(size, body) if self.operation else size)
 
     def image_rule(self, name: str) -> ImageRule:
         return self.image_rules.get(name, ImageRule())
@@ -250,9 +258,7 @@ class ModelContract:
     def fast_request_validator(self) -> jsonschema_rs.Validator:
         """The verdict on the hot path (~2 us a body); the pure-Python validator below is
         asked for the verdict on the rest, and for the words of a refusal."""
-        import jsonschema_rs
-
-        return jsonschema_rs.validator_for(dict(self.request_schema))
+        return fast_validator(self.request_schema)
 
     @cached_property
     def java_request_schema(self) -> JavaSchema:
@@ -263,9 +269,7 @@ class ModelContract:
 
     @cached_property
     def fast_response_validator(self) -> jsonschema_rs.Validator:
-        import jsonschema_rs
-
-        return jsonschema_rs.validator_for(dict(self.response_schema))
+        return fast_validator(self.response_schema)
 
     @cached_property
     def java_response_schema(self) -> JavaSchema:

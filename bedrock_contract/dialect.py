@@ -4,18 +4,23 @@ Bedrock words its refusals as the Java validator everit-json-schema does, and ev
 drafts 4, 6 and 7 only: a later keyword (``dependentSchemas``, ``$defs``, ...) would be
 ignored by the service, so a schema that states a rule with one would be a rule the service
 does not check. Every schema is therefore draft-07, and every validator is made here.
+
+A schema is one self-contained file: a reference leaving it is refused when its folder
+loads, and no validator made here ever fetches one (a contract folder is data; reading it
+must not reach the network).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from bedrock_contract.loader import ContractFileError
 
 if TYPE_CHECKING:
-    # jsonschema is imported when a validator is made: reading the catalogue needs none.
+    # The validators are imported when one is made: reading the catalogue needs none.
+    import jsonschema_rs
     from jsonschema import Draft7Validator
 
 DRAFT_07 = "http://json-schema.org/draft-07/schema#"
@@ -30,14 +35,20 @@ def schema_validator(schema: Mapping[str, Any]) -> Draft7Validator:
 
 def check_dialect(schema: Mapping[str, Any], path: Path, *,
                   against_metaschema: bool = True) -> None:
-    """Raise :class:`ContractFileError` unless ``schema`` (read from ``path``) declares
-    draft-07 and (``against_metaschema``) is a valid draft-07 schema."""
+    """Raise :class:`ContractFileError` unless ``schema`` (read from ``path``) is a
+    self-contained schema that declares draft-07 and (``against_metaschema``) is a valid
+    one."""
     declared = schema.get("$schema", DRAFT_07)
     if str(declared).rstrip("#") != DRAFT_07.rstrip("#"):
         raise ContractFileError(
             f"{path}: $schema is {declared}, but Bedrock's validator reads draft-07 schemas "
             f"(set $schema to {DRAFT_07})"
         )
+    for keyword, value in _identifiers(schema):
+        if not is_local_ref(value):
+            raise ContractFileError(
+                f"{path}: {keyword} {value!r} points outside the file; a contract schema is "
+                "self-contained ('#/definitions/...'), and nothing is fetched")
     if not against_metaschema:
         return
     from jsonschema import Draft7Validator, SchemaError
@@ -46,6 +57,37 @@ def check_dialect(schema: Mapping[str, Any], path: Path, *,
         Draft7Validator.check_schema(schema)
     except SchemaError as err:
         raise ContractFileError(f"{path}: not a valid JSON Schema ({err.message})") from err
+
+
+def is_local_ref(ref: str) -> bool:
+    """Whether a reference stays within its own schema document (a fragment: ``#...``)."""
+    return ref.startswith("#")
+
+
+def _identifiers(schema: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """Every ``$ref`` of ``schema``, and every ``$id`` below its root (one there would
+    make the document's own fragments resolve elsewhere); walked without recursion."""
+    stack: list[tuple[Any, bool]] = [(schema, True)]
+    while stack:
+        node, root = stack.pop()
+        if isinstance(node, Mapping):
+            for keyword in ("$ref",) if root else ("$ref", "$id"):
+                if isinstance(node.get(keyword), str):
+                    yield keyword, node[keyword]
+            stack += [(value, False) for value in node.values()]
+        elif isinstance(node, list):
+            stack += [(value, False) for value in node]
+
+
+def _never_fetched(uri: str) -> NoReturn:
+    raise ValueError(f"{uri}: a contract schema's references are never fetched")
+
+
+def fast_validator(schema: Mapping[str, Any]) -> jsonschema_rs.Validator:
+    """The compiled validator of ``schema`` (jsonschema-rs), which fetches nothing."""
+    import jsonschema_rs
+
+    return jsonschema_rs.validator_for(dict(schema), retriever=_never_fetched)
 
 
 def excluded_by(schema: Mapping[str, Any]) -> dict[str, list[str]]:

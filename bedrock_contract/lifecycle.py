@@ -27,6 +27,8 @@ class Lifecycle:
     released: dt.date | None = None
     legacy: dt.date | None = None
     eol: dt.date | None = None
+    # The legacy period's public extended access, at higher prices (still served).
+    extended_access: dt.date | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any], where: str) -> Lifecycle:
@@ -38,6 +40,7 @@ class Lifecycle:
             _date(data.get("released"), where),
             _date(data.get("legacy"), where),
             _date(data.get("eol"), where),
+            _date(data.get("extended_access"), where),
         )
 
     def state_on(self, day: dt.date) -> str:
@@ -57,7 +60,7 @@ class Lifecycle:
 
     def to_json(self) -> dict[str, Any]:
         found: dict[str, Any] = {"state": self.state}
-        for name in ("released", "legacy", "eol"):
+        for name in ("released", "legacy", "eol", "extended_access"):
             value = getattr(self, name)
             if value is not None:
                 found[name] = value.isoformat()

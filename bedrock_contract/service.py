@@ -19,17 +19,22 @@ SERVICE_NAME = "bedrock-runtime"
 INVOKE = "InvokeModel"
 INVOKE_STREAM = "InvokeModelWithResponseStream"
 OPERATIONS = (INVOKE, INVOKE_STREAM)
+# The control plane's operations the mock answers too: what it says of the models' lifecycle.
+CONTROL_PLANE_NAME = "bedrock"
+GET_MODEL = "GetFoundationModel"
+LIST_MODELS = "ListFoundationModels"
+CONTROL_OPERATIONS = (GET_MODEL, LIST_MODELS)
 JSON = "application/json"
 
 @cache
-def service_model() -> ServiceModel:
-    """botocore's model of Bedrock Runtime, loaded once per process."""
+def service_model(name: str = SERVICE_NAME) -> ServiceModel:
+    """botocore's model of Bedrock Runtime (or of ``name``, the control plane's
+    ``bedrock``), loaded once per process."""
     from botocore.loaders import Loader
     from botocore.model import ServiceModel
 
-    loader = Loader()
-    data = loader.load_service_model(SERVICE_NAME, "service-2")
-    return ServiceModel(data, service_name=SERVICE_NAME)
+    data = Loader().load_service_model(name, "service-2")
+    return ServiceModel(data, service_name=name)
 
 
 def signing_name() -> str:
@@ -39,7 +44,15 @@ def signing_name() -> str:
 
 @cache
 def operation_model(name: str) -> OperationModel:
-    return service_model().operation_model(name)
+    """One operation the mock answers, from the runtime's model or the control plane's."""
+    service = CONTROL_PLANE_NAME if name in CONTROL_OPERATIONS else SERVICE_NAME
+    return service_model(service).operation_model(name)
+
+
+def max_body_length() -> int:
+    """The largest request body the service takes (the ``body`` blob's ``max``)."""
+    limit: int = operation_model(INVOKE).input_shape.members["body"].metadata["max"]
+    return limit
 
 
 @cache

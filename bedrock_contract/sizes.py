@@ -3,12 +3,18 @@
 Three kinds, as the profile says: allowed (width, height) pairs read from the request schema
 (SDXL), an aspect ratio with the pixels each one gives (the Stability models), or an input
 image's size (the Image Services). An input image named by ``from_image`` sets the size
-where the body names none.
+where the body names none: as it is, or where the profile gives an ``image_scale``, scaled
+to about so many pixels in its shape (SD3.5 Large's and Ultra's image to image).
+
+No picture the contract gives is larger than :data:`MAX_OUTPUT_SIDE` a side or
+:data:`MAX_OUTPUT_PIXELS` (:func:`bounded`), and a profile naming a larger size is refused
+when its folder loads (:func:`check_size`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -17,9 +23,103 @@ if TYPE_CHECKING:  # only named in annotations: reading the catalogue needs no P
 
 Size = tuple[int, int]  # (width, height)
 
+# The largest picture the contract gives (ours: the service states none). A side: WebP's
+# own limit (libwebp's WEBP_MAX_DIMENSION), the smallest of the three output formats' (JPEG
+# holds 65,535, PNG 2**31 - 1), so every size is one each format can hold. Pixels: above
+# the largest output a model's own limits allow, outpaint's (a 4,857x1,943 input, the
+# most its 9,437,184 pixels and 2.5:1 allow, grown 2,000 px each way: 52,626,914 pixels).
+MAX_OUTPUT_SIDE = 16_383
+MAX_OUTPUT_PIXELS = 64 * 1024 * 1024
+# Where an input image's size is kept when the image is held at another (a large input
+# decoded at the size its scaled output needs): Pillow copies ``info`` to derived images.
+SENT_SIZE = "bedrock_contract.sent_size"
+
 
 def format_size(size: Size) -> str:
     return f"{size[0]}x{size[1]}"
+
+
+def sent_size(image: Image.Image) -> Size:
+    """The size ``image`` was sent at (its own, unless it is held at a reduced size)."""
+    found = image.info.get(SENT_SIZE)
+    return found if isinstance(found, tuple) else image.size
+
+
+def bounded(size: Size) -> Size:
+    """``size``, scaled down in its shape where a side or the pixel count passes the
+    contract's largest picture (an upscale of a very long strip, a custom model's)."""
+    width, height = size
+    scale = min(1.0, MAX_OUTPUT_SIDE / max(size), math.sqrt(MAX_OUTPUT_PIXELS / (width * height)))
+    if scale >= 1.0:
+        return size
+    return (max(1, math.floor(width * scale)), max(1, math.floor(height * scale)))
+
+
+def check_size(size: Any, what: str) -> Size:
+    """``size`` as a (width, height) pair, or ValueError: each side a whole number from 1,
+    none past :data:`MAX_OUTPUT_SIDE`, the pixels within :data:`MAX_OUTPUT_PIXELS` (a
+    profile's size no model has is refused when its folder loads, not drawn)."""
+    if (not isinstance(size, list | tuple) or len(size) != 2
+            or not all(isinstance(side, int) and not isinstance(side, bool) for side in size)):
+        raise ValueError(f"{what}: a size is [width, height], two whole numbers, not {size!r}")
+    width, height = size
+    if min(width, height) < 1 or max(width, height) > MAX_OUTPUT_SIDE \
+            or width * height > MAX_OUTPUT_PIXELS:
+        raise ValueError(
+            f"{what}: size {format_size((width, height))} is outside what any model draws "
+            f"(1 to {MAX_OUTPUT_SIDE:,} px a side, at most {MAX_OUTPUT_PIXELS:,} pixels)")
+    return (width, height)
+
+
+def _check_sizes(sizes: Iterable[Any], what: str) -> None:
+    for size in sizes:
+        check_size(size, what)
+
+
+@dataclass(frozen=True)
+class ImageScale:
+    """An output drawn from an input image at about ``pixels`` pixels in the image's shape,
+    each side rounded to a multiple of ``multiple`` and kept within ``min_side`` to
+    ``max_side`` (the profile's ``request.size.image_scale``)."""
+
+    pixels: int
+    multiple: int
+    min_side: int
+    max_side: int
+
+    @classmethod
+    def from_profile(cls, spec: Mapping[str, Any] | None) -> ImageScale | None:
+        if spec is None:
+            return None
+        pixels, multiple = spec["pixels"], spec["multiple"]
+        low, high = check_size([spec["min_side"], spec["max_side"]], "image_scale sides")
+        # Its largest output, max_side both ways, must be a size the contract draws.
+        check_size([high, high], "image_scale max_side")
+        if not (isinstance(pixels, int) and isinstance(multiple, int) and low <= high
+                and 1 <= pixels <= MAX_OUTPUT_PIXELS and 1 <= multiple <= high):
+            raise ValueError("image_scale: pixels from 1 to the largest picture, a multiple "
+                             "from 1 to max_side, min_side up to max_side")
+        return cls(pixels, multiple, low, high)
+
+    def of(self, size: Size) -> Size:
+        """The output size for an input of ``size``."""
+        shape = size[0] / size[1]
+        return (self._side(math.sqrt(self.pixels * shape)),
+                self._side(math.sqrt(self.pixels / shape)))
+
+    def _side(self, ideal: float) -> int:
+        rounded = max(1, math.floor(ideal / self.multiple + 0.5)) * self.multiple
+        return min(self.max_side, max(self.min_side, rounded))
+
+
+def _image_size(images: Mapping[str, Image.Image], name: str | None,
+                scale: ImageScale | None) -> Size | None:
+    """The size the input image ``name`` gives the output, if the body has it."""
+    image = images.get(name) if name else None
+    if image is None:
+        return None
+    size = sent_size(image)
+    return scale.of(size) if scale is not None else size
 
 
 @dataclass(frozen=True)
@@ -32,10 +132,12 @@ class PairsRule:
     default: Size
     schema: Mapping[str, Any]  # the schema object stating the rule (its anyOf lists pairs)
     from_image: str | None = None
+    scale: ImageScale | None = None
 
     @classmethod
     def from_schema(
-        cls, spec: Mapping[str, Any], request_schema: Mapping[str, Any], from_image: str | None
+        cls, spec: Mapping[str, Any], request_schema: Mapping[str, Any], from_image: str | None,
+        scale: ImageScale | None = None,
     ) -> PairsRule:
         width, height = spec["width"], spec["height"]
         rule = request_schema["definitions"][spec["rule"]]
@@ -45,7 +147,8 @@ class PairsRule:
         )
         props = request_schema["properties"]
         default = (props[width]["default"], props[height]["default"])
-        return cls(width, height, allowed, default, rule, from_image)
+        _check_sizes([*allowed, default], f"request.json's {spec['rule']} pairs")
+        return cls(width, height, allowed, default, rule, from_image, scale)
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -65,8 +168,7 @@ class PairsRule:
         return {self.width_field: size[0], self.height_field: size[1]}
 
     def output_size(self, body: Mapping[str, Any], images: Mapping[str, Image.Image]) -> Size:
-        image = images.get(self.from_image) if self.from_image else None
-        return image.size if image is not None else self.asked(body)
+        return _image_size(images, self.from_image, self.scale) or self.asked(body)
 
 
 @dataclass(frozen=True)
@@ -77,18 +179,22 @@ class AspectRatioRule:
     pixels: Mapping[str, Size]
     default: str
     from_image: str | None = None
+    scale: ImageScale | None = None
 
     @classmethod
     def from_schema(
-        cls, spec: Mapping[str, Any], request_schema: Mapping[str, Any], from_image: str | None
+        cls, spec: Mapping[str, Any], request_schema: Mapping[str, Any], from_image: str | None,
+        scale: ImageScale | None = None,
     ) -> AspectRatioRule:
         name = spec["field"]
         field_schema = request_schema["properties"][name]
-        pixels = {ratio: (wh[0], wh[1]) for ratio, wh in spec["pixels"].items()}
+        pixels = {ratio: check_size(wh, f"size rule {ratio}")
+                  for ratio, wh in spec["pixels"].items()}
         missing = set(field_schema["enum"]) - set(pixels)
         if missing:
             raise ValueError(f"size rule: no pixels given for {', '.join(sorted(missing))}")
-        return cls(name, pixels, field_schema.get("default", field_schema["enum"][0]), from_image)
+        return cls(name, pixels, field_schema.get("default", field_schema["enum"][0]), from_image,
+                   scale)
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -103,10 +209,8 @@ class AspectRatioRule:
     def output_size(self, body: Mapping[str, Any], images: Mapping[str, Image.Image]) -> Size:
         # A ratio the body names wins; else an input image gives the size (SD3.5's image to
         # image refuses a ratio with an image; a style guide takes either).
-        image = images.get(self.from_image) if self.from_image else None
-        if image is not None and self.field not in body:
-            return image.size
-        return self.asked(body)
+        from_image = None if self.field in body else self.from_image
+        return _image_size(images, from_image, self.scale) or self.asked(body)
 
     def nearest(self, size: Size) -> str:
         """The ratio closest to ``size``'s shape (for moving a width x height request)."""
@@ -116,13 +220,14 @@ class AspectRatioRule:
 
 @dataclass(frozen=True)
 class InputSizeRule:
-    """The output has an input image's size (before the model's operation changes it: an
-    upscale, an outpaint)."""
+    """The output has an input image's size, or with a ``scale`` about so many pixels in its
+    shape (before the model's operation changes it: an upscale, an outpaint)."""
 
     from_image: str
     # An input size the rules of most models accept, for building examples (the contract
     # suite's bodies): not square, so a swapped width and height would show.
     example: Size = (768, 512)
+    scale: ImageScale | None = None
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -135,8 +240,7 @@ class InputSizeRule:
         return self.example
 
     def output_size(self, body: Mapping[str, Any], images: Mapping[str, Image.Image]) -> Size:
-        image = images.get(self.from_image)
-        return image.size if image is not None else self.example
+        return _image_size(images, self.from_image, self.scale) or self.example
 
 
 SizeRule = PairsRule | AspectRatioRule | InputSizeRule
@@ -147,10 +251,22 @@ def size_rule(
 ) -> SizeRule:
     """The size rule a profile's ``request.size`` states."""
     from_image = spec.get("from_image")
+    scale = ImageScale.from_profile(spec.get("image_scale"))
+    if scale is not None and from_image is None:
+        raise ValueError("size rule: image_scale scales the image from_image names; name one")
     if "pairs" in spec:
-        return PairsRule.from_schema(spec["pairs"], request_schema, from_image)
+        return PairsRule.from_schema(spec["pairs"], request_schema, from_image, scale)
     if "aspect_ratio" in spec:
-        return AspectRatioRule.from_schema(spec["aspect_ratio"], request_schema, from_image)
+        return AspectRatioRule.from_schema(spec["aspect_ratio"], request_schema, from_image,
+                                           scale)
     if from_image is not None:
-        return InputSizeRule(from_image)
+        return InputSizeRule(from_image, scale=scale)
     raise ValueError("size rule: give 'pairs', 'aspect_ratio' or 'from_image'")
+
+
+def scaled_input(rule: SizeRule, field: str, size: Size) -> Size | None:
+    """The size an input image of ``size`` in ``field`` is needed at, where the rule scales
+    it (its output is drawn from it at that size); None where it is needed whole."""
+    if rule.scale is None or rule.from_image != field:
+        return None
+    return rule.scale.of(size)

@@ -55,7 +55,9 @@ class InvalidResponseBody(ValueError):
 
 @dataclass(frozen=True)
 class ValidRequest:
-    """A request body that passed every check, with its images decoded once."""
+    """A request body that passed every check, with its images decoded once (an image
+    whose output is drawn at a scaled size held at that size: ``sizes.sent_size`` gives the
+    size it was sent at)."""
 
     body: dict[str, Any]
     images: dict[str, Image.Image] = field(default_factory=dict)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import re
 import signal
+import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -18,7 +20,10 @@ from typing import TYPE_CHECKING
 
 import click
 
+from bedrock_contract import ContractFileError, default_catalogue, parse_as_of
+from bedrock_contract.printable import printable
 from bedrock_contract.version import __version__
+from mock_bedrock.client_setup import ADMIN_TOKEN_VARIABLE, admin_lines, setup_lines
 from mock_bedrock.doors.limits import MAX_CONNECTIONS
 from mock_bedrock.service.journal import DEFAULT_MAX_BYTES, DEFAULT_MAX_ENTRIES
 
@@ -29,12 +34,24 @@ if TYPE_CHECKING:
 def _as_of(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
     if value is None:
         return None
-    from bedrock_contract import parse_as_of
-
     try:
         return parse_as_of(value)
     except ValueError as err:
         raise click.BadParameter(str(err), ctx=ctx, param=param) from None
+
+
+# A Bearer token's characters (RFC 6750 2.1, b64token), so the header it goes in is valid.
+_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+
+
+def _admin_token(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not _TOKEN.fullmatch(value):
+        raise click.BadParameter("a token is letters, digits and - . _ ~ + / (then any '='), "
+                                 "as an Authorization: Bearer header takes it", ctx=ctx,
+                                 param=param)
+    return value
 
 
 def _credential_pair(ctx: click.Context, param: click.Parameter,
@@ -59,6 +76,10 @@ def main() -> None:
     Real AWS clients (boto3, the AWS CLI, other SDKs) call it unchanged, by pointing their
     endpoint at it, e.g. AWS_ENDPOINT_URL_BEDROCK_RUNTIME=http://127.0.0.1:8787
     """
+    try:
+        default_catalogue()  # a contract folder that cannot be read: one line, its file named
+    except ContractFileError as err:
+        raise click.ClickException(str(err)) from None
 
 
 @main.command()
@@ -75,6 +96,15 @@ def main() -> None:
               type=click.IntRange(min=1),
               help="Connections served at once; past it the longest-idle one is closed, "
                    "or the newcomer is answered 503.")
+@click.option("--admin-token", envvar=ADMIN_TOKEN_VARIABLE, show_envvar=True, metavar="TOKEN",
+              callback=_admin_token,
+              help="The token admin calls (/_mock/faults, /_mock/journal) must send, as "
+                   "'Authorization: Bearer TOKEN'; needed on any address then, loopback "
+                   "included. Without it, a token is made and printed where the admin API "
+                   "needs one: on any --host but loopback, and with --strict-credentials.")
+@click.option("--admin-open", is_flag=True,
+              help="The admin API without a token on any --host: whoever reaches the port "
+                   "may read the journal (every prompt) and set faults.")
 @click.option("--faults", "faults_file", type=click.Path(exists=True, dir_okay=False,
               path_type=Path), help="JSON file with a list of fault rules to start with.")
 @click.option("--strict-credentials", "credentials", multiple=True, metavar="KEY:SECRET",
@@ -96,10 +126,15 @@ def main() -> None:
                    "code, fault rules fired, request id, milliseconds (off by default: it "
                    "costs latency).")
 @click.option("--record", "record_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Forward every call to real Bedrock (--upstream), re-signed with this "
-                   "process's AWS credentials, and store each answer as a cassette in this "
-                   "directory. Anyone who can reach the port spends your credentials: keep "
-                   "--host at 127.0.0.1.")
+              help="Forward every call on a model the mock knows to real Bedrock "
+                   "(--upstream), re-signed with this process's AWS credentials, and store "
+                   "each answer as a cassette in this directory (other model ids are refused "
+                   "as unknown). Anyone who can reach the port spends your credentials: "
+                   "--host stays on loopback unless --record-on-network is given; "
+                   "--strict-credentials makes callers sign.")
+@click.option("--record-on-network", is_flag=True,
+              help="With --record: allow a --host other than loopback (anyone who can reach "
+                   "the port spends your AWS money; add --strict-credentials).")
 @click.option("--upstream", metavar="URL",
               help="With --record: where to forward (default: Bedrock Runtime in --region).")
 @click.option("--region", help="With --record: the region of the default upstream and of the "
@@ -110,10 +145,10 @@ def main() -> None:
 @click.option("--replay-fallthrough", is_flag=True,
               help="With --replay: answer calls with no cassette from the placeholder mock.")
 def serve(host: str, port: int, allow_hosts: tuple[str, ...], max_connections: int,
-          faults_file: Path | None,
+          admin_token: str | None, admin_open: bool, faults_file: Path | None,
           credentials: dict[str, str] | None, as_of: dt.date | None,
           journal_max_entries: int, journal_max_bytes: int, log_requests: bool,
-          record_dir: Path | None,
+          record_dir: Path | None, record_on_network: bool,
           upstream: str | None, region: str | None, replay_dir: Path | None,
           replay_fallthrough: bool) -> None:
     """Serve the mock over HTTP/1.1 and HTTP/2 (cleartext, prior knowledge).
@@ -121,16 +156,22 @@ def serve(host: str, port: int, allow_hosts: tuple[str, ...], max_connections: i
     The first line printed is the endpoint URL; under it, the shell lines that point a
     client with no AWS set-up at it. Stops cleanly on Ctrl-C or SIGTERM.
     """
-    from mock_bedrock.client_setup import setup_lines
     from mock_bedrock.doors.allocator import map_large_blocks
     from mock_bedrock.doors.server import MockServer
 
+    if admin_token is not None and admin_open:
+        raise click.UsageError("--admin-token and --admin-open exclude each other")
     map_large_blocks()
+    if record_dir is not None and not record_on_network:
+        _refuse_recording_on_network(host)
+    if record_on_network and record_dir is None:
+        raise click.UsageError("--record-on-network goes with --record")
     journal = (journal_max_entries, journal_max_bytes)
     app = _app(faults_file, credentials, as_of, journal, record_dir, upstream, region,
                replay_dir, replay_fallthrough)
     server = MockServer(app, host=host, port=port, log_requests=log_requests,
-                        allow_hosts=allow_hosts, max_connections=max_connections)
+                        allow_hosts=allow_hosts, max_connections=max_connections,
+                        admin_token=admin_token, admin_open=admin_open)
     # The handler raises rather than setting an Event: Event.set from a handler deadlocks
     # when the signal lands while the main thread holds the Event's own lock.
     def request_stop(signum: int, frame: FrameType | None) -> None:
@@ -147,10 +188,13 @@ def serve(host: str, port: int, allow_hosts: tuple[str, ...], max_connections: i
                 server.start()
             except OSError as err:
                 raise click.ClickException(
-                    f"cannot listen on {host}:{port}: {err.strerror}") from None
+                    printable(f"cannot listen on {host}:{port}: {err.strerror}")) from None
         click.echo(server.endpoint_url)  # the first line: scripts read the URL from it
         for line in setup_lines(server.endpoint_url, all_interfaces=server.all_interfaces,
                                 strict_keys=credentials):
+            click.echo(line)
+        for line in admin_lines(server.admin_token, given=admin_token is not None,
+                                open_=admin_open):
             click.echo(line)
         sys.stdout.flush()
         while True:
@@ -187,6 +231,31 @@ def _stop_signals_blocked() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
 
+def _refuse_recording_on_network(host: str) -> None:
+    """--record listens on loopback only, unless --record-on-network says otherwise: the
+    recorder signs what it forwards with the user's AWS credentials."""
+    if _is_loopback(host):
+        return
+    raise click.UsageError(
+        f"--record with --host {printable(host)}: anyone who can reach the port could make "
+        "calls on Bedrock signed with your AWS credentials, and spend your AWS money. Keep "
+        "--host on loopback (127.0.0.1), or add --record-on-network to allow it (with "
+        "--strict-credentials KEY:SECRET, so only callers who know a key are forwarded)."
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    """Whether every address ``host`` names is a loopback one (an address is its own; a name
+    is looked up, and one that cannot be is not known to be loopback)."""
+    from mock_bedrock.doors.guard import is_loopback
+
+    try:
+        found = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return False
+    return bool(found) and all(is_loopback(str(info[4][0])) for info in found)
+
+
 def _mock(faults_file: Path | None, credentials: dict[str, str] | None,
           as_of: dt.date | None, journal: tuple[int, int]) -> MockBedrock:
     from mock_bedrock.service.app import MockBedrock
@@ -198,7 +267,8 @@ def _mock(faults_file: Path | None, credentials: dict[str, str] | None,
         try:
             app.faults.load_file(faults_file)
         except FaultRuleError as err:
-            raise click.BadParameter(str(err), param_hint="--faults") from None
+            # The file's own words (a rule's name, a pattern) are quoted: shown escaped.
+            raise click.BadParameter(printable(str(err)), param_hint="--faults") from None
     return app
 
 
@@ -218,14 +288,12 @@ def _app(faults_file: Path | None, credentials: dict[str, str] | None, as_of: dt
     if replay_fallthrough and replay_dir is None:
         raise click.UsageError("--replay-fallthrough goes with --replay")
     if record_dir is not None:
-        if faults_file is not None or credentials is not None or as_of is not None:
-            raise click.UsageError(
-                "--faults, --strict-credentials and --as-of do not apply to --record"
-            )
+        if faults_file is not None or as_of is not None:
+            raise click.UsageError("--faults and --as-of do not apply to --record")
         region = region or botocore.session.get_session().get_config_variable("region")
         try:
             return recording_app(upstream or bedrock_url(region or "us-east-1"), record_dir,
-                                 region=region)
+                                 region=region, caller_credentials=credentials)
         except ValueError as err:  # no AWS credentials to sign the forwarded calls with
             raise click.ClickException(str(err)) from None
     if replay_dir is not None:

@@ -1,25 +1,27 @@
 """Batch runs: many requests from a JSON Lines file, run concurrently, resumable.
 
 Each line is a prompt (a JSON string) or an object keyed like ``sdxl generate``'s
-parameters; how an object becomes a request is the caller's (``parse``). Line N's image is
+parameters; how an object becomes a request is the caller's (``parse``), and a line becomes
+its request when its turn comes (:mod:`sdxl_adapter.batch_lines`). Line N's image is
 ``<out dir>/<N, zero-padded>.<format's extension>``, so names are the same on
 every run, and a line counts as done when the manifest records its success for the line's
 request as it is now *and* its image exists: a re-run after an interruption does only the
 rest and never touches a finished image, and an edited line is made again, its old image
 kept beside the new. Images are written to a temporary file and renamed, so a kill never
 leaves a truncated one. A write that fails (a full disk) stops the run; a re-run resumes.
+A paid image is never dropped for a fault of its own: one whose parameters cannot be
+embedded is saved as the service sent it (the record says so), and any other failure to save
+one line's image is that line's failure, recorded with why, while the other lines go on.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from sdxl_adapter import errors
 from sdxl_adapter.batch_identity import (
@@ -29,70 +31,25 @@ from sdxl_adapter.batch_identity import (
     latest_ok_by_line,
     request_sha256,
 )
+from sdxl_adapter.batch_lines import (
+    BadLine,
+    BatchLine,
+    MadeLine,
+    Parse,
+    make_line,
+    parse_batch,
+    read_batch,
+)
 from sdxl_adapter.manifest import Manifest, Record, read_records
 from sdxl_adapter.output_names import free_name
+from sdxl_adapter.pngtext import write_atomically
 from sdxl_adapter.request import AnyRequest
-from sdxl_adapter.result import EXTENSIONS, GenerationResult
+from sdxl_adapter.result import GenerationResult
+
+__all__ = ["BadLine", "BatchLine", "BatchRun", "BatchSummary", "Generate", "MadeLine", "Parse",
+           "Replaced", "WriteFailure", "output_name", "parse_batch", "read_batch"]
 
 Generate = Callable[[AnyRequest], GenerationResult]
-# A batch line's object -> its request and notes about it (e.g. fields a migration
-# dropped); raises BadLine, InvalidRequest, or OSError for an image it cannot read.
-Parse = Callable[[dict[str, Any], Path], tuple[AnyRequest, list[str]]]
-
-
-class BadLine(ValueError):
-    """A batch line that does not describe a request; the message says why."""
-
-
-@dataclass(frozen=True)
-class BatchLine:
-    """One non-blank line of the batch file: a request, or why it is not one."""
-
-    number: int  # 1-based, as an editor shows it
-    request: AnyRequest | None = None
-    problem: str | None = None
-    notes: tuple[str, ...] = ()
-
-    @property
-    def extension(self) -> str:
-        fmt = self.request.output_format if self.request is not None else "png"
-        return EXTENSIONS.get(fmt, "." + fmt)
-
-
-def read_batch(path: Path, parse: Parse) -> list[BatchLine]:
-    """Every non-blank line of a batch file, parsed and checked against the contract.
-    Raises OSError / UnicodeDecodeError when the file cannot be read."""
-    return parse_batch(path.read_text(encoding="utf-8"), path.parent, parse)
-
-
-def parse_batch(text: str, base_dir: Path, parse: Parse) -> list[BatchLine]:
-    """Every non-blank line of a batch's text; image paths are relative to ``base_dir``."""
-    return [
-        _parse_line(number, raw, base_dir, parse)
-        for number, raw in enumerate(text.splitlines(), start=1)
-        if raw.strip()
-    ]
-
-
-def _parse_line(number: int, raw: str, base_dir: Path, parse: Parse) -> BatchLine:
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as err:
-        return BatchLine(number, problem=f"not valid JSON: {err}")
-    if isinstance(data, str):
-        data = {"prompt": data}
-    if not isinstance(data, dict):
-        return BatchLine(number, problem="must be a JSON string (the prompt) or an object")
-    try:
-        request, notes = parse(data, base_dir)
-        request.validate()
-    except BadLine as err:
-        return BatchLine(number, problem=str(err))
-    except errors.InvalidRequest as err:
-        return BatchLine(number, problem=err.message)
-    except OSError as err:  # an image named by the line cannot be read
-        return BatchLine(number, problem=f"cannot read {err.filename}: {err.strerror}")
-    return BatchLine(number, request=request, notes=tuple(notes))
 
 
 def output_name(number: int, last_number: int, extension: str = ".png") -> str:
@@ -136,6 +93,9 @@ class BatchSummary:
     unsaved: int = 0  # generated, but its image or record could not be written
     interrupted: bool = False
     failures: list[Record] = field(default_factory=list)
+    noted: list[Record] = field(default_factory=list)  # successes with a note
+    bad_lines: list[tuple[int, str]] = field(default_factory=list)  # (line, why)
+    notes: list[tuple[int, str]] = field(default_factory=list)  # (line, note) of made lines
     replaced: list[Replaced] = field(default_factory=list)
     write_failure: WriteFailure | None = None
 
@@ -171,14 +131,19 @@ class BatchRun:
         lines: list[BatchLine],
         out_dir: Path,
         *,
+        parse: Parse,
+        base_dir: Path,
         model_id: str,
         concurrency: int = 4,
         keep_filtered: bool = False,
         describe: Callable[[BaseException], str] = _plain,
     ) -> None:
-        """``model_id``: where requests that name no model (SDXLRequest) are sent;
-        ``describe`` words a line's failure for its manifest record."""
+        """``parse`` makes a line's object into its request, its image paths relative to
+        ``base_dir``; ``model_id``: where requests that name no model (SDXLRequest) are
+        sent; ``describe`` words a line's failure for its manifest record."""
         self.lines = lines
+        self.parse = parse
+        self.base_dir = base_dir
         self.describe = describe
         self.out_dir = out_dir
         self.model_id = model_id
@@ -189,47 +154,41 @@ class BatchRun:
         records = list(read_records(self.manifest.path))
         self._by_file = latest_by_file(records)
         self._last_ok = latest_ok_by_line(records)
-        self._keys = {line.number: request_sha256(line.request, model_id)
-                      for line in lines if line.request is not None}
-        self._pending: list[BatchLine] | None = None
-        self._changed: dict[int, Record] = {}
+        self.changed: dict[int, Record] = {}
+        """Lines found done before for another request than theirs now (edited lines), by
+        line number: the record of their old image."""
         self.summary = BatchSummary()
         # Set by a second Ctrl-C: in-flight requests finish but their results are dropped.
         self.abandoned = threading.Event()
         self._counting = threading.Lock()
 
-    def pending(self) -> list[BatchLine]:
-        """The good lines not done yet (what a run would send), as the manifest was when the
-        run was made."""
-        if self._pending is None:
-            self._pending = [line for line in self.lines
-                             if line.request is not None and not self._done(line)]
-        return self._pending
+    def candidates(self) -> list[BatchLine]:
+        """The lines whose text is a JSON object: each is made into its request (and sent,
+        unless done) at its turn."""
+        return [line for line in self.lines if line.problem is None]
 
-    @property
-    def changed(self) -> dict[int, Record]:
-        """Pending lines done before for another request than theirs now (edited lines),
-        by line number: the record of their old image."""
-        self.pending()
-        return self._changed
+    def make(self, line: BatchLine) -> MadeLine:
+        """The line's request, its images read now; BadLine says why it is none."""
+        return make_line(line, self.parse, self.base_dir)
 
-    def _done(self, line: BatchLine) -> bool:
-        assert line.request is not None
-        record = self._last_ok.get(line.number)
+    def key(self, made: MadeLine) -> str:
+        return request_sha256(made.request, self.model_id)
+
+    def done(self, made: MadeLine, key: str | None = None) -> bool:
+        """Whether an earlier run made this line's image for its request as it is now."""
+        record = self._last_ok.get(made.number)
         if record is None or record.file is None or self._by_file.get(record.file) is not record:
             return False
         if not (self.out_dir / record.file).is_file():
             return False
         if record.request_sha256 is not None:
-            done = record.request_sha256 == self._keys[line.number]
+            done = record.request_sha256 == (key or self.key(made))
         else:  # a manifest from before requests were hashed (see the class docstring)
-            done = carries(self.out_dir / record.file, line.request, self.model_id)
+            done = carries(self.out_dir / record.file, made.request, self.model_id)
         if not done:
-            self._changed[line.number] = record
+            with self._counting:
+                self.changed[made.number] = record
         return done
-
-    def bad_lines(self) -> list[BatchLine]:
-        return [line for line in self.lines if line.problem is not None]
 
     def run(
         self,
@@ -237,17 +196,16 @@ class BatchRun:
         on_progress: Callable[[int], None] = lambda n: None,
         on_interrupt: Callable[[int], None] = lambda in_flight: None,
     ) -> BatchSummary:
-        """Run every pending line through ``generate``; record bad lines.
+        """Make each line into its request at its turn and, unless done, run it through
+        ``generate``; record bad lines.
 
-        ``on_progress(1)`` is called after each request; ``on_interrupt(in_flight)`` on the
-        first Ctrl-C, after which no line is submitted. The first write into the out dir
-        that fails (a full disk) also stops submitting: ``summary.write_failure``."""
-        todo = self.pending()
+        ``on_progress(1)`` is called after each candidate line (sent, skipped or bad);
+        ``on_interrupt(in_flight)`` on the first Ctrl-C, after which no line is submitted.
+        The first write into the out dir that fails (a full disk) also stops submitting:
+        ``summary.write_failure``."""
+        todo = self.candidates()
         summary = self.summary
-        summary.skipped = sum(
-            1 for line in self.lines if line.request is not None
-        ) - len(todo)
-        self._remove_stale_temp_files(todo)
+        self._remove_stale_temp_files()
         try:
             self.manifest.open()
         except OSError as err:
@@ -255,9 +213,9 @@ class BatchRun:
             summary.not_started = len(todo)
             return summary
         try:
-            for line in self.bad_lines():
-                self._append(Record(line.number, ok=False, error=f"bad line: {line.problem}"))
-                summary.bad += 1
+            for line in self.lines:
+                if line.problem is not None:
+                    self._bad(line.number, line.problem)
             self._run_concurrently(todo, generate, on_progress, on_interrupt)
         finally:
             try:
@@ -266,13 +224,20 @@ class BatchRun:
                 self._write_failed(self.manifest.path, err)
         return summary
 
-    def _remove_stale_temp_files(self, todo: Iterable[BatchLine]) -> None:
+    def _remove_stale_temp_files(self) -> None:
         # A run killed mid-save leaves write_atomically's hidden temporary file
-        # (".<name>.<random>.tmp") beside the image it was writing; that line is redone now.
-        for line in todo:
-            name = output_name(line.number, self.last_number, line.extension)
-            for stale in self.out_dir.glob(f".{name}.*.tmp"):
+        # (".<name>.<random>.tmp") beside the image it was writing; that line is redone now
+        # (or done already: the file is stale either way, and this run holds the folder).
+        for line in self.lines:
+            stem = output_name(line.number, self.last_number, "")
+            for stale in self.out_dir.glob(f".{stem}.*.tmp"):
                 stale.unlink(missing_ok=True)
+
+    def _bad(self, number: int, problem: str) -> None:
+        self._append(Record(number, ok=False, error=f"bad line: {problem}"))
+        with self._counting:
+            self.summary.bad += 1
+            self.summary.bad_lines.append((number, problem))
 
     def _run_concurrently(
         self,
@@ -316,17 +281,33 @@ class BatchRun:
             pool.shutdown(wait=not self.abandoned.is_set(), cancel_futures=True)
 
     def _one(self, line: BatchLine, generate: Generate) -> None:
-        assert line.request is not None
+        try:
+            made = self.make(line)  # the line's images are read now, not before
+        except BadLine as err:
+            self._bad(line.number, str(err))
+            return
+        except Exception as err:  # any failure of one line is that line's, not the batch's
+            self._bad(line.number, _plain(err))
+            return
+        key = self.key(made)
+        with self._counting:
+            self.summary.notes += [(made.number, note) for note in made.notes]
+        if self.done(made, key):
+            with self._counting:
+                self.summary.skipped += 1
+            return
+        self._send(made, key, generate)
+
+    def _send(self, line: MadeLine, key: str, generate: Generate) -> None:
         name = output_name(line.number, self.last_number, line.extension)
-        key = self._keys[line.number]
         try:
             result = generate(line.request)
         except (errors.ContentFiltered, errors.GenerationFailed) as err:
             kept = self.keep_filtered and isinstance(err, errors.ContentFiltered)
-            previous = None
+            previous = note = None
             if kept and not self.abandoned.is_set():
                 try:
-                    previous = self._save(line, name, err.result)
+                    previous, note = self._save(line, name, err.result, key)
                 except OSError as write_err:
                     self._write_failed(self.out_dir / name, write_err, generated=True)
                     return
@@ -341,6 +322,7 @@ class BatchRun:
                     request_id=err.result.request_id,
                     request_sha256=key,
                     previous=previous,
+                    note=note,
                 )
             )
             return
@@ -351,11 +333,17 @@ class BatchRun:
         if self.abandoned.is_set():
             return  # the user gave up on this request: neither image nor record
         try:
-            previous = self._save(line, name, result)
+            previous, note = self._save(line, name, result, key)
         except OSError as err:
             # Not the line's failure but the out dir's (a full disk): no record, the line is
             # simply not done, and a re-run once the disk has room does it.
             self._write_failed(self.out_dir / name, err, generated=True)
+            return
+        except Exception as err:  # this line's alone: recorded, and the others go on
+            self._record(Record(line.number, ok=False, seed=result.seed,
+                                finish_reason=result.finish_reason,
+                                error=f"its image could not be saved: {_plain(err)}",
+                                request_id=result.request_id, request_sha256=key))
             return
         self._record(
             Record(
@@ -367,42 +355,49 @@ class BatchRun:
                 request_id=result.request_id,
                 request_sha256=key,
                 previous=previous,
+                note=note,
             )
         )
 
-    def _save(self, line: BatchLine, name: str, result: GenerationResult) -> str | None:
+    def _save(self, line: MadeLine, name: str, result: GenerationResult,
+              key: str) -> tuple[str | None, str | None]:
         """Write the line's image; returns where an image it displaced (or, for an edited
-        line, its old image under another name) is now, which the summary lists."""
-        kept_as = self._move_aside(line, name)
+        line, its old image under another name) is now, which the summary lists, and a
+        note when the image went without its parameters."""
+        kept_as = self._move_aside(line, name, key)
         old = self.changed.get(line.number)
         if kept_as is None and old is not None and old.file != name:
             kept_as = old.file  # an edit changed the format: the old image keeps its name
+        note = None
         try:
-            result.save(self.out_dir / name)
+            data = result.with_parameters()
+        except Exception as err:  # the image was paid for: keep it as the service sent it
+            data, note = result.data, f"saved without its parameters ({_plain(err)})"
+        try:
+            write_atomically(self.out_dir / name, data)
         except OSError:
             self._replaced(line, name, kept_as, saved=False)  # still say where it went
             raise
         self._replaced(line, name, kept_as, saved=True)
-        return kept_as
+        return kept_as, note
 
-    def _replaced(self, line: BatchLine, name: str, kept_as: str | None, saved: bool) -> None:
+    def _replaced(self, line: MadeLine, name: str, kept_as: str | None, saved: bool) -> None:
         if kept_as is not None:
             with self._counting:
                 self.summary.replaced.append(Replaced(
                     line.number, name, kept_as, changed=line.number in self.changed,
                     saved=saved))
 
-    def _move_aside(self, line: BatchLine, name: str) -> str | None:
+    def _move_aside(self, line: MadeLine, name: str, key: str) -> str | None:
         """Move the file at ``name`` out of the way unless it was made for this very request
         (a kept filtered image being retried, or one a kill left unrecorded); returns its
         new name. The caller holds the folder's lock: no other run names files here."""
-        assert line.request is not None
         path = self.out_dir / name
         if not path.is_file():
             return None
         owner = self._by_file.get(name)
         if owner is not None and owner.request_sha256 is not None:
-            if owner.request_sha256 == self._keys[line.number]:
+            if owner.request_sha256 == key:
                 return None
             tag = owner.request_sha256[:8]
         elif carries(path, line.request, self.model_id):
@@ -442,6 +437,8 @@ class BatchRun:
     def _count(self, record: Record) -> None:
         if record.ok:
             self.summary.done += 1
+            if record.note:
+                self.summary.noted.append(record)
         else:
             self.summary.failed += 1
             self.summary.failures.append(record)

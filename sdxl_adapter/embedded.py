@@ -11,7 +11,11 @@ without re-encoding a pixel:
   XMP flag); an XMP packet already there (the mock's, say) keeps its descriptions and
   gains ours.
 
-The image data chunks are copied byte for byte in every case.
+The image data chunks are copied byte for byte in every case. Every string comes back as it
+went in: a value the PNG or XMP carrier cannot hold as text (a lone surrogate, which UTF-8
+cannot encode; a control character, which XML cannot hold) is written as a JSON string under
+a keyword (``sdxl-json:<name>``) or namespace of its own, as the JPEG comment's JSON holds
+every value.
 """
 
 from __future__ import annotations
@@ -26,15 +30,19 @@ from xml.etree import ElementTree
 
 from PIL import Image
 
+from bedrock_contract.xml_text import as_json_string, holds
 from sdxl_adapter.pngtext import png_with_text, read_png_text
 
 PREFIX = "sdxl:"
+JSON_PREFIX = "sdxl-json:"  # a value kept as a JSON string
 _COMMENT_PREFIX = b"sdxl:parameters "
 _CONTINUED = b"sdxl:parameters+"
 _XMP_NS = "https://sdxl-bedrock.local/ns/sdxl/1.0/"
+_XMP_JSON_NS = "https://sdxl-bedrock.local/ns/sdxl-json/1.0/"
 _RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 _X_NS = "adobe:ns:meta/"
 ElementTree.register_namespace("sdxl", _XMP_NS)
+ElementTree.register_namespace("sdxljson", _XMP_JSON_NS)
 ElementTree.register_namespace("rdf", _RDF_NS)
 ElementTree.register_namespace("x", _X_NS)
 
@@ -44,11 +52,39 @@ _VP8X_XMP = 0x04
 _VP8X_ALPHA = 0x10
 
 
+def _as_text(params: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """The values a text carrier holds as they are, and the others as JSON strings
+    (ASCII, so any carrier holds them), by name."""
+    plain, encoded = {}, {}
+    for name, value in params.items():
+        # XML 1.0's characters: what an XMP attribute can hold, and what a PNG text chunk
+        # holds as UTF-8. Anything else goes as JSON.
+        if holds(value):
+            plain[name] = value
+        else:
+            encoded[name] = as_json_string(value)
+    return plain, encoded
+
+
+def _decoded(plain: Mapping[str, str], encoded: Mapping[str, str]) -> dict[str, str]:
+    found = dict(plain)
+    for name, text in encoded.items():
+        try:
+            value = json.loads(text)
+        except ValueError:
+            continue
+        if isinstance(value, str):
+            found[name] = value
+    return found
+
+
 def with_parameters(data: bytes, params: Mapping[str, str]) -> bytes:
     """``data`` (a PNG, JPEG or WebP file) with ``params`` embedded."""
     kind = _format_of(data)
     if kind == "PNG":
-        return png_with_text(data, {PREFIX + k: v for k, v in params.items()})
+        plain, encoded = _as_text(params)
+        return png_with_text(data, {**{PREFIX + k: v for k, v in plain.items()},
+                                    **{JSON_PREFIX + k: v for k, v in encoded.items()}})
     if kind == "JPEG":
         return _jpeg_with_comment(data, _COMMENT_PREFIX + json.dumps(dict(params)).encode())
     if kind == "WEBP":
@@ -61,10 +97,11 @@ def read_embedded(source: str | os.PathLike[str] | bytes) -> dict[str, str]:
     data = source if isinstance(source, bytes) else Path(source).read_bytes()
     kind = _format_of(data)
     if kind == "PNG":
-        return {
-            k.removeprefix(PREFIX): v for k, v in read_png_text(data).items()
-            if k.startswith(PREFIX)
-        }
+        texts = read_png_text(data)
+        return _decoded(
+            {k.removeprefix(PREFIX): v for k, v in texts.items() if k.startswith(PREFIX)},
+            {k.removeprefix(JSON_PREFIX): v for k, v in texts.items()
+             if k.startswith(JSON_PREFIX)})
     with Image.open(io.BytesIO(data)) as image:
         if kind == "JPEG":
             return _from_comments(getattr(image, "applist", []))
@@ -162,11 +199,15 @@ def _xmp_packet(old: bytes | None, params: Mapping[str, str]) -> bytes:
     rdf = root if root.tag == f"{{{_RDF_NS}}}RDF" else root.find(f".//{{{_RDF_NS}}}RDF")
     if rdf is None:
         rdf = ElementTree.SubElement(root, f"{{{_RDF_NS}}}RDF")
+    ours = (f"{{{_XMP_NS}}}", f"{{{_XMP_JSON_NS}}}")
     for description in list(rdf):
-        if any(key.startswith(f"{{{_XMP_NS}}}") for key in description.attrib):
+        if any(key.startswith(ours) for key in description.attrib):
             rdf.remove(description)  # an earlier save's: ours replaces it
+    plain, encoded = _as_text(params)
     ElementTree.SubElement(
-        rdf, f"{{{_RDF_NS}}}Description", {f"{{{_XMP_NS}}}{k}": v for k, v in params.items()}
+        rdf, f"{{{_RDF_NS}}}Description",
+        {**{f"{{{_XMP_NS}}}{k}": v for k, v in plain.items()},
+         **{f"{{{_XMP_JSON_NS}}}{k}": v for k, v in encoded.items()}},
     )
     return ElementTree.tostring(root, encoding="utf-8", xml_declaration=False)
 
@@ -176,10 +217,10 @@ def _from_xmp(xmp: bytes) -> dict[str, str]:
         root = ElementTree.fromstring(xmp)
     except ElementTree.ParseError:
         return {}
-    prefix = f"{{{_XMP_NS}}}"
-    return {
-        key.removeprefix(prefix): value
-        for element in root.iter()
-        for key, value in element.attrib.items()
-        if key.startswith(prefix)
-    }
+    attributes = [item for element in root.iter() for item in element.attrib.items()]
+
+    def under(namespace: str) -> dict[str, str]:
+        prefix = f"{{{namespace}}}"
+        return {k.removeprefix(prefix): v for k, v in attributes if k.startswith(prefix)}
+
+    return _decoded(under(_XMP_NS), under(_XMP_JSON_NS))

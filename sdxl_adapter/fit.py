@@ -2,8 +2,9 @@
 unasked.
 
 Every limit is the field's :class:`~bedrock_contract.contract.ImageRule` (its formats, sides,
-pixel counts and aspect ratios), read from the model's contract. An image that already
-fits is returned byte for byte. Otherwise, in this order:
+pixel counts and aspect ratios), read from the model's contract, and the pixels the
+contract decodes whole (:data:`bedrock_contract.images.MAX_DECODED_PIXELS`). An
+image that already fits is returned byte for byte. Otherwise, in this order:
 
 - an aspect ratio outside the rule's range is padded, centred, to the nearest allowed
   ratio; the new border repeats the image's edge pixels (so no colour is invented, and a
@@ -24,6 +25,7 @@ Each change is said in a note: ``resized 4000x3000 -> 3547x2660 to fit 9,437,184
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import math
 from collections.abc import Mapping
@@ -32,8 +34,14 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
-from bedrock_contract import ModelContract, Size, format_size
-from bedrock_contract.images import decode_image, file_format, has_alpha
+from bedrock_contract import ModelContract, Size, format_size, images as contract_images
+from bedrock_contract.images import (
+    decode_image,
+    decoding_problem,
+    file_format,
+    has_alpha,
+    without_png_text,
+)
 from bedrock_contract.request_fields import ImageRule
 from sdxl_adapter.errors import SDXLError
 from sdxl_adapter.images import ImageInput, image_bytes
@@ -79,7 +87,7 @@ class _Plan:
 
 def fit_image(contract: ModelContract, field: str, image: ImageInput) -> Fitted:
     """``image`` fitted to the limits of ``contract``'s image field ``field``."""
-    rule = contract.image_rule(field)
+    rule = _fit_rule(contract, field)
     data = image_bytes(image)
     opened = _open(data)
     problems = _violations(contract, field, data)
@@ -109,7 +117,7 @@ def needs_fit(contract: ModelContract, field: str, image: ImageInput) -> bool:
         opened = _open(data)
     except (FitError, OSError):
         return False
-    rule, fmt = contract.image_rule(field), file_format(opened)
+    rule, fmt = _fit_rule(contract, field), file_format(opened)
     plan = _plan(opened.size, fmt, rule)
     return bool(_notes(opened.size, fmt, plan, rule)) and not _breaks(plan.resized, rule)
 
@@ -136,9 +144,21 @@ def _violations(contract: ModelContract, field: str, data: bytes) -> list[str]:
     return [p.text for p in problems]
 
 
+def _fit_rule(contract: ModelContract, field: str) -> ImageRule:
+    """The field's rule, its pixels bounded by what the contract decodes at full size (a
+    fitted image must be one the mock decodes, whatever its format)."""
+    rule, bound = contract.image_rule(field), contract_images.MAX_DECODED_PIXELS
+    return dataclasses.replace(rule, max_pixels=min(rule.max_pixels or bound, bound))
+
+
 def _open(data: bytes) -> Image.Image:
+    """The image, opened (not decoded); FitError for what the contract would not decode at
+    any size (a JPEG of too many scans, a PNG of too many chunks) or Pillow cannot read."""
+    costly = decoding_problem(data)
+    if costly is not None:
+        raise FitError(f"the image cannot be fitted: it {costly}")
     try:
-        return Image.open(io.BytesIO(data))
+        return Image.open(io.BytesIO(without_png_text(data)))  # text chunks are not kept
     except Image.DecompressionBombError as err:  # the guard stays on
         raise FitError(f"the image is too large to decode safely ({err})") from err
     except (UnidentifiedImageError, OSError) as err:
@@ -271,13 +291,17 @@ def _apply(image: Image.Image, plan: _Plan) -> Image.Image:
     first, without ever holding the padded full-size canvas."""
     if plan.padded == image.size and plan.resized == image.size:
         return image
-    if image.mode not in _RESAMPLED_MODES:
-        image = image.convert("RGBA" if has_alpha(image) else "RGB")
     (width, height), (padded_w, padded_h) = image.size, plan.padded
     content = (
         min(plan.resized[0], max(1, round(width * plan.resized[0] / padded_w))),
         min(plan.resized[1], max(1, round(height * plan.resized[1] / padded_h))),
     )
+    if content[0] < width and content[1] < height:
+        # A JPEG shrunk is decoded at a reduced scale (1/2 to 1/8) still larger than the
+        # content: a 48-megapixel photo need not be decoded whole.
+        image.draft(None, content)
+    if image.mode not in _RESAMPLED_MODES:
+        image = image.convert("RGBA" if has_alpha(image) else "RGB")
     if content != image.size:
         image = image.resize(content, Image.Resampling.LANCZOS)
     return _pad(image, plan.resized) if content != plan.resized else image

@@ -24,7 +24,8 @@ class Record:
     """What happened to one batch line. ``ok`` means its image was written to ``file``.
     ``request_sha256`` names the request the record is about (see
     :func:`sdxl_adapter.batch.request_sha256`; absent in manifests from before it existed);
-    ``previous`` is where the image that was at ``file`` before was moved."""
+    ``previous`` is where the image that was at ``file`` before was moved; ``note`` says
+    what is unusual about a success (an image saved without its parameters)."""
 
     line: int
     ok: bool
@@ -35,6 +36,7 @@ class Record:
     request_id: str | None = None
     request_sha256: str | None = None
     previous: str | None = None
+    note: str | None = None
 
     def to_json(self) -> str:
         return json.dumps({k: v for k, v in asdict(self).items() if v is not None})

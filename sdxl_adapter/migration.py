@@ -148,8 +148,8 @@ class _Move:
         text = " x ".join(f"{f} {self.body.get(f, '(default)')}" for f in fields)
         rule = self.target.size
         if image_moved and rule.from_image:
-            self.drop(", ".join(given), f"{self.target.name} makes the input image's size "
-                                        "when given one")
+            self.drop(", ".join(given), f"{self.target.name} takes its output's size from "
+                                        "the input image when given one")
             return
         if isinstance(rule, AspectRatioRule):
             ratio = rule.nearest(asked)

@@ -114,12 +114,16 @@ class GenerationResult:
         params["model_id"] = self.model_id
         return params
 
+    def with_parameters(self) -> bytes:
+        """The image file with :meth:`parameters` embedded (PNG text chunks, a JPEG comment,
+        WebP XMP: see :mod:`sdxl_adapter.embedded`), keeping what the file already carries
+        and every byte of its image data."""
+        return with_parameters(self.data, self.parameters())
+
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the image to ``path`` with :meth:`parameters` embedded (PNG text chunks,
-        a JPEG comment, WebP XMP: see :mod:`sdxl_adapter.embedded`), keeping what the file
-        already carries and every byte of its image data. Atomic: an interrupted save
-        leaves no partial file."""
-        return write_atomically(path, with_parameters(self.data, self.parameters()))
+        """Write :meth:`with_parameters` to ``path``. Atomic: an interrupted save leaves no
+        partial file."""
+        return write_atomically(path, self.with_parameters())
 
 
 def _is_negative(prompt: Prompt) -> bool:

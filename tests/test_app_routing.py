@@ -94,7 +94,7 @@ def test_error_shape_is_aws_rest_json(client: Client) -> None:
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("POST", "/"), ("GET", "/foundation-models"), ("POST", "/model/x"),
+    [("POST", "/"), ("GET", "/custom-models"), ("POST", "/model/x"),
      ("POST", f"/model/{SDXL}/converse-typo"), ("POST", "/model//invoke")],
 )
 def test_unknown_paths_are_unknown_operations(client: Client, method: str, path: str) -> None:

@@ -5,6 +5,7 @@ The port is moved to a free one; the install steps (pip from a git URL) are not 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -98,6 +99,12 @@ def test_its_start_and_wait_steps_leave_a_server_the_jobs_env_reaches(tmp_path: 
         assert (called.returncode, called.stdout.strip()) == (0, "[5]"), called.stderr
         log = (tmp_path / "mock-bedrock.log").read_text()
         assert f"http://127.0.0.1:{port}" in log.splitlines()
+        # On loopback its admin API needs no token: the job's tests may read the journal.
+        journal = subprocess.run(
+            ["curl", "-fsS", f"{job_env['AWS_ENDPOINT_URL_BEDROCK_RUNTIME']}/_mock/journal"],
+            env=env, capture_output=True, text=True, timeout=30, check=False)
+        assert journal.returncode == 0, journal.stderr
+        assert len(json.loads(journal.stdout)["entries"]) == 1
     finally:
         stop_group(starter.pid, int(port))
 

@@ -5,11 +5,13 @@ one (it sets MOCK_BEDROCK_CONTAINER_IMAGE; any image built from the Dockerfile w
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -20,7 +22,10 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
+
+from mock_bedrock.client_setup import ADMIN_TOKEN_VARIABLE
+from tests.test_admin_token import admin, assert_admin_needs
 
 IMAGE = os.environ.get("MOCK_BEDROCK_CONTAINER_IMAGE", "")
 # container/check.sh removes every container with its run's label, whatever happens here.
@@ -69,12 +74,14 @@ def health(port: int) -> dict[str, Any] | None:
         return None
 
 
-def start() -> Container:
+def start(*env: str) -> Container:
     """The image run as the README says, on the host network (this machine's dockerd has no
-    bridge), its port through MOCK_BEDROCK_PORT; returned once it answers its health check."""
+    bridge), its port through MOCK_BEDROCK_PORT (and ``env``, NAME=VALUE, in its
+    environment); returned once it answers its health check."""
     port = free_port()
+    options = [arg for pair in env for arg in ("-e", pair)]
     cid = docker("run", "-d", "--network", "host", "--label", LABEL,
-                 "-e", f"MOCK_BEDROCK_PORT={port}", IMAGE)
+                 "-e", f"MOCK_BEDROCK_PORT={port}", *options, IMAGE)
     container = Container(cid, port)
     deadline = time.monotonic() + 60
     while health(port) is None:
@@ -184,12 +191,43 @@ def test_the_server_runs_unprivileged_and_cannot_change_its_install(
     assert write.returncode != 0
 
 
-def test_docker_stop_ends_it_cleanly() -> None:
-    # Stopped with SIGTERM, the server (PID 1, through exec) exits 0; a server that ignored
-    # it would be killed when the grace period ends, exit code 137.
-    stopped = start()
+def test_its_admin_api_takes_only_the_token_it_printed(container: Container) -> None:
+    # Bound to 0.0.0.0, reachable through any port mapping: the journal and the faults are
+    # the token holder's (issue 18); the health check needs none.
+    token = exported(container.logs())[ADMIN_TOKEN_VARIABLE]
+    assert_admin_needs(f"http://127.0.0.1:{container.port}", token)
+
+
+def test_a_token_given_in_its_environment_is_the_one_needed() -> None:
+    given = start(f"{ADMIN_TOKEN_VARIABLE}=a-token-for-ci")
     try:
+        assert ADMIN_TOKEN_VARIABLE not in exported(given.logs())  # not printed back
+        assert_admin_needs(f"http://127.0.0.1:{given.port}", "a-token-for-ci")
+    finally:
+        docker("rm", "-f", given.id, check=False)
+
+
+def test_docker_stop_ends_it_cleanly_with_a_call_in_a_latency_fault() -> None:
+    # Stopped with SIGTERM, the server (PID 1, through exec) exits 0 at once, a call waiting
+    # out a ten-minute latency fault included; a server that ignored it would be killed
+    # when the grace period ends, exit code 137.
+    stopped = start(f"{ADMIN_TOKEN_VARIABLE}=stop-token")
+    try:
+        url = f"http://127.0.0.1:{stopped.port}"
+        rule = json.dumps({"latency_ms": 600_000}).encode()
+        assert admin(url, "POST", "/_mock/faults", "stop-token", rule)[0] == 201
+        def call() -> None:  # dropped at the stop: botocore gives up after its retries
+            with contextlib.suppress(ClientError, BotoCoreError):
+                client(stopped).invoke_model(modelId=CORE, body=json.dumps({"prompt": "a"}))
+
+        threading.Thread(target=call, daemon=True).start()
+        deadline = time.monotonic() + 30
+        while admin(url, "GET", "/_mock/faults", "stop-token")[2]["rules"][0]["fired"] == 0:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        began = time.monotonic()
         docker("stop", "--time", "20", stopped.id)
+        assert time.monotonic() - began < 10  # old: the 20 s grace, then a kill
         assert docker("inspect", "--format", "{{.State.ExitCode}}", stopped.id) == "0"
     finally:
         docker("rm", "-f", stopped.id, check=False)

@@ -27,6 +27,7 @@ import pytest
 from botocore.config import Config
 from PIL import Image
 
+from mock_bedrock.doors.chunked import EXTENSIONS_LIMIT
 from mock_bedrock.doors.server import MockServer
 from mock_bedrock.service.app import CLIENT_DISCONNECTED, DropConnection, MockBedrock
 from mock_bedrock.service.faults import FaultRule
@@ -220,6 +221,43 @@ def test_body_the_app_did_not_read_is_skipped_before_the_next_request(
 
 
 # --- the server's own edge cases, with tiny WSGI apps -------------------------------------
+
+
+def chunked_request(*framing: bytes) -> bytes:
+    head = (f"POST {INVOKE_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+            "application/json\r\nTransfer-Encoding: chunked\r\n\r\n").encode()
+    return head + b"".join(framing)
+
+
+def status_and_body(reply: bytes) -> tuple[int, bytes]:
+    """An HTTP/1.1 answer's status and (de-chunked) body, read from its bytes."""
+
+    class Received:
+        def makefile(self, mode: str) -> io.BytesIO:
+            return io.BytesIO(reply)
+
+    response = http.client.HTTPResponse(Received())  # type: ignore[arg-type]
+    response.begin()
+    return response.status, response.read()
+
+
+def test_a_chunked_body_with_extensions_and_trailer_fields_is_read(server: MockServer) -> None:
+    half = len(BODY) // 2
+    reply = raw_exchange(server, chunked_request(
+        b"%x;signature=9f86d0\r\n" % half, BODY[:half], b"\r\n",  # an extension (ignored)
+        b"%x\r\n" % (len(BODY) - half), BODY[half:], b"\r\n",
+        b"0\r\nX-Checksum: 9f86d0\r\nX-Note: trailing\r\n\r\n",  # trailer fields (dropped)
+    ))
+    assert reply, "the connection was closed without an answer"  # old: closed, no answer
+    assert status_and_body(reply) == (200, invoke_bytes(server.endpoint_url))
+
+
+def test_chunk_extensions_past_their_limit_are_not_read_on(server: MockServer) -> None:
+    reply = raw_exchange(server, chunked_request(
+        b"%x;x=%b\r\n" % (len(BODY), b"e" * EXTENSIONS_LIMIT), BODY, b"\r\n0\r\n\r\n"))
+    assert b" 200 " not in reply.partition(b"\r\n")[0]
+    assert [entry.outcome for entry in server.journal.entries()] == [CLIENT_DISCONNECTED]
+    assert answers_correctly(server)
 
 
 def test_a_crashing_app_gets_500_and_the_server_stays_up() -> None:

@@ -28,7 +28,7 @@ import pytest
 from botocore.config import Config
 from werkzeug.wrappers import Request, Response
 
-from mock_bedrock.doors import http2_limits as limits
+from mock_bedrock.doors import http2_limits as limits, server as door
 from mock_bedrock.doors.server import MockServer
 from mock_bedrock.service.app import CLIENT_DISCONNECTED, MockBedrock
 from mock_bedrock.service.wire import max_body_length
@@ -215,6 +215,16 @@ class Gate:
         return self.calls >= count
 
 
+def address(server: MockServer) -> tuple[str, int]:
+    host, port = server.endpoint_url.removeprefix("http://").rsplit(":", 1)
+    return host, int(port)
+
+
+def http1_head(length: int, path: str = INVOKE_PATH) -> bytes:
+    return (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+            f"application/json\r\nContent-Length: {length}\r\n\r\n").encode()
+
+
 @pytest.fixture
 def server() -> Iterator[MockServer]:
     with MockServer() as running:
@@ -310,6 +320,55 @@ def test_large_bodies_on_one_connection_are_read_one_at_a_time(
         assert client.wait_for(lambda: all(client.answer(s) is not None for s in streams))
         assert {client.answer(s)[2] for s in streams} == {str(size).encode()}  # type: ignore[index]
         assert most[0] == 1  # old: all three at once
+
+
+def test_http2_bodies_draw_on_the_budget_http1_bodies_draw_on(
+    monkeypatch: pytest.MonkeyPatch, attacker_of: Callable[..., Attacker]
+) -> None:
+    monkeypatch.setattr(door, "BODY_BUDGET", 300_000)
+    monkeypatch.setattr(door, "SMALL_BODY", 10_000)
+    monkeypatch.setattr(door, "BODY_WAIT", 0.5)
+    padded = BODY[:-1] + b" " * 150_000 + b"}"
+    gate = Gate()  # a call to GATE_PATH is in the app (its room reserved) until the gate opens
+    with MockServer(gate) as server:
+        # An HTTP/1.1 body holds 200,000 of the 300,000; an HTTP/2 one of 150,000 finds no
+        # room, and is answered as HTTP/1.1 answers it: a 503 the client retries.
+        with socket.create_connection(address(server), timeout=10) as holder:
+            holder.sendall(http1_head(200_000, GATE_PATH) + b"{")
+            assert gate.wait_calls(1)
+            client = attacker_of(server)
+            # The server's windows, wider than the 150,000-byte body, before it is sent.
+            assert client.wait_for(lambda: client.conn.outbound_flow_control_window > 200_000)
+            refused = client.open(padded, length=len(padded))
+            small = client.open()  # a small body needs no room
+            client.flush()
+            assert client.wait_for(lambda: None not in (client.answer(refused),
+                                                        client.answer(small)))
+            status, head, body = client.answer(refused) or (0, {}, b"")
+            assert (status, head.get(b"retry-after")) == (503, b"1")  # old: 200, no room needed
+            assert "try again" in json.loads(body)["message"]
+            assert client.answer(small)[0] == 200  # type: ignore[index]
+            gate.opened.set()
+            holder.sendall(b" " * (200_000 - 1))
+            assert holder.recv(100).startswith(b"HTTP/1.1 200")
+        # And the other way round: an HTTP/2 body holds the room an HTTP/1.1 one wants.
+        gate.opened.clear()
+        holding = client.open(None, length=200_000, path=GATE_PATH)
+        client.conn.send_data(holding, b"{")
+        client.flush()
+        assert gate.wait_calls(2)
+        connection = http.client.HTTPConnection(*address(server), timeout=10)
+        connection.request("POST", INVOKE_PATH, body=padded,
+                           headers={"Content-Type": "application/json"})
+        assert connection.getresponse().status == 503  # old: 200
+        connection.close()
+        gate.opened.set()
+        client.push(holding, 200_000 - 1, seconds=10)
+        assert client.wait_for(lambda: client.answer(holding) is not None)
+        retried = client.open(padded, length=len(padded))  # room again
+        client.flush()
+        assert client.wait_for(lambda: client.answer(retried) is not None)
+        assert client.answer(retried)[0] == 200  # type: ignore[index]
 
 
 def test_the_body_an_app_read_is_freed_with_its_answer(

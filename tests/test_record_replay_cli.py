@@ -60,11 +60,8 @@ def real_bedrock() -> Iterator[MockServer]:
 
 def test_record_then_replay_through_the_command(real_bedrock: MockServer, tmp_path: Path) -> None:
     cassettes = tmp_path / "cassettes"
-    recorder_env = {**os.environ, "AWS_ACCESS_KEY_ID": RECORDER_KEY,
-                    "AWS_SECRET_ACCESS_KEY": RECORDER_SECRET, "AWS_EC2_METADATA_DISABLED": "true"}
-    recorder_env.pop("AWS_SESSION_TOKEN", None)
     with serving("--record", str(cassettes), "--upstream", real_bedrock.endpoint_url,
-                 env=recorder_env) as url:
+                 env=recorder_environment()) as url:
         recorded = invoke(url)
     assert recorded == invoke(real_bedrock.endpoint_url, key=RECORDER_KEY, secret=RECORDER_SECRET)
     files = list(cassettes.glob("*.json"))
@@ -89,6 +86,7 @@ def test_record_then_replay_through_the_command(real_bedrock: MockServer, tmp_pa
         (["--record", "a", "--replay", "."], "--record and --replay exclude each other"),
         (["--upstream", "http://127.0.0.1:1"], "--upstream and --region go with --record"),
         (["--replay-fallthrough"], "--replay-fallthrough goes with --replay"),
+        (["--record-on-network"], "--record-on-network goes with --record"),
     ],
 )
 def test_contradictory_options_are_refused(args: list[str], complaint: str) -> None:
@@ -96,3 +94,38 @@ def test_contradictory_options_are_refused(args: list[str], complaint: str) -> N
                           capture_output=True, text=True, timeout=30, check=False)
     assert done.returncode == 2
     assert complaint in done.stderr
+
+
+def recorder_environment() -> dict[str, str]:
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": RECORDER_KEY,
+           "AWS_SECRET_ACCESS_KEY": RECORDER_SECRET, "AWS_EC2_METADATA_DISABLED": "true"}
+    env.pop("AWS_SESSION_TOKEN", None)
+    return env
+
+
+def test_recording_on_a_network_address_needs_its_flag_and_says_why(tmp_path: Path) -> None:
+    host = "0.0.0.0"
+    done = subprocess.run(
+        [sys.executable, "-m", "mock_bedrock.cli", "serve", "--port", "0", "--host", host,
+         "--record", str(tmp_path / "cassettes"), "--upstream", "http://127.0.0.1:9"],
+        capture_output=True, text=True, timeout=30, check=False, env=recorder_environment())
+    assert done.returncode == 2
+    assert done.stdout == ""  # no URL: it never listened
+    message = " ".join(done.stderr.split())
+    assert f"--record with --host {host}" in message
+    assert "spend your AWS money" in message and "--record-on-network" in message
+
+
+def test_recording_checks_callers_with_strict_credentials(real_bedrock: MockServer,
+                                                          tmp_path: Path) -> None:
+    cassettes = tmp_path / "cassettes"
+    with serving("--record", str(cassettes), "--upstream", real_bedrock.endpoint_url,
+                 "--strict-credentials", "caller-key:caller-secret",
+                 env=recorder_environment()) as url:
+        with pytest.raises(ClientError) as caught:
+            invoke(url, secret="a-guess")
+        assert len(real_bedrock.journal) == 0
+        recorded = invoke(url)  # the caller's own key: forwarded, re-signed, recorded
+    assert caught.value.response["Error"]["Code"] == "InvalidSignatureException"
+    assert json.loads(recorded)["artifacts"][0]["finishReason"] == "SUCCESS"
+    assert len(real_bedrock.journal) == 1 and len(list(cassettes.glob("*.json"))) == 1

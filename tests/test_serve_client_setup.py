@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from mock_bedrock.client_setup import ADMIN_TOKEN_VARIABLE
+from tests.test_admin_token import assert_admin_needs
+
 BIN = Path(sys.executable).parent
 CORE = "stability.stable-image-core-v1:1"
 CLIENT = f"""
@@ -63,11 +66,12 @@ def bare_client_env(tmp_path: Path, variables: dict[str, str]) -> dict[str, str]
 
 
 def test_the_url_comes_first_then_the_lines_to_paste() -> None:
-    with serving(exports=5) as lines:
+    with serving(exports=6) as lines:
         url = lines[0]
         assert url.startswith("http://127.0.0.1:")
         assert exported(lines) == {
             "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": url,
+            "AWS_ENDPOINT_URL_BEDROCK": url,  # the control plane's lifecycle operations
             "AWS_REGION": "us-east-1",
             "AWS_DEFAULT_REGION": "us-east-1",
             "AWS_ACCESS_KEY_ID": "testing",
@@ -83,7 +87,7 @@ def run_client(tmp_path: Path, variables: dict[str, str]) -> subprocess.Complete
 
 
 def test_a_client_with_only_the_printed_lines_calls_the_mock(tmp_path: Path) -> None:
-    with serving(exports=5) as lines:
+    with serving(exports=6) as lines:
         variables = exported(lines)
         url_only = run_client(tmp_path, {"AWS_ENDPOINT_URL_BEDROCK_RUNTIME": lines[0]})
         result = run_client(tmp_path, variables)
@@ -94,8 +98,9 @@ def test_a_client_with_only_the_printed_lines_calls_the_mock(tmp_path: Path) -> 
 
 def test_strict_credentials_say_to_use_a_given_key_instead() -> None:
     with serving("--strict-credentials", "k1:s1", "--strict-credentials", "k2:s2",
-                 exports=3) as lines:
-        assert set(exported(lines)) == {"AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "AWS_REGION",
+                 exports=4) as lines:
+        assert set(exported(lines)) == {"AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
+                                        "AWS_ENDPOINT_URL_BEDROCK", "AWS_REGION",
                                         "AWS_DEFAULT_REGION"}
         [note] = [line for line in lines if "--strict-credentials" in line]
         assert "one of the pairs given (keys: k1, k2)" in note
@@ -108,8 +113,11 @@ def test_bound_to_every_interface_it_prints_a_url_a_local_client_uses(
     host: str, url_start: str, tmp_path: Path
 ) -> None:
     # The one place the suite binds beyond loopback: what is shown is the answer to it.
-    with serving("--host", host, exports=5) as lines:
+    with serving("--host", host, exports=7) as lines:
         assert lines[0].startswith(url_start)
         assert any("Listening on all interfaces" in line for line in lines)
-        result = run_client(tmp_path, exported(lines))
+        variables = exported(lines)
+        result = run_client(tmp_path, variables)
+        # Reachable from the network, the admin API takes only the token printed (issue 18).
+        assert_admin_needs(lines[0], variables.pop(ADMIN_TOKEN_VARIABLE))
     assert result.returncode == 0, result.stderr

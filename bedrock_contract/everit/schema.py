@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from bedrock_contract.dialect import is_local_ref
 from bedrock_contract.everit.java import (
     copied_capacity,
     grown_capacity,
@@ -293,7 +294,7 @@ class Loader:
         return schema
 
     def _reference(self, ref: str) -> Node:
-        if not ref.startswith("#"):
+        if not is_local_ref(ref):
             raise UnsupportedSchema(f"$ref {ref}: only references within the schema are read")
 
         def resolve() -> Node:

@@ -39,6 +39,7 @@ class Siege:
     deadline: float
     stop: threading.Event
     notes: dict[str, Any] = field(default_factory=dict)
+    source: Source | None = None  # the server's code: an attack's own clients may run it too
 
     @property
     def url(self) -> str:
@@ -77,6 +78,8 @@ class Attack:
     options: Callable[[Path], Sequence[str]] = lambda work: ()
     # Under --record to an unreachable upstream a normal call is an error: any answer counts.
     probe_any_status: bool = False
+    # Seconds from SIGTERM to exit beyond which the stop is a missed target (None: not judged).
+    stop_within: float | None = None
 
 
 @dataclass
@@ -114,6 +117,8 @@ class Result:
             missed.append("call during")
         if not self.after_ok():
             missed.append("call after")
+        if self.attack.stop_within is not None and self.stop_seconds > self.attack.stop_within:
+            missed.append(f"stop > {self.attack.stop_within:g} s")
         return missed
 
     @property
@@ -133,7 +138,8 @@ def run_attack(attack: Attack, source: Source, *, cap_mib: float = DEFAULT_CAP_M
             warm_up = normal_call()  # imports and first render, outside the measurement
             with Watch(server.pid, cap_mib, kill_mib=cap_mib + 1024) as watch:
                 stop = watch.over_cap
-                siege = Siege(server, work, time.monotonic() + attack.seconds * scale, stop)
+                siege = Siege(server, work, time.monotonic() + attack.seconds * scale, stop,
+                              source=source)
                 prober = Prober()
                 cpu_start, started = cpu_seconds(server.pid), time.monotonic()
                 prober.start()

@@ -243,6 +243,71 @@ def never_reads(siege: Siege, count: int = 20_000) -> None:
     siege.note("server", client.seen.summary())
 
 
+LARGE_BODY = 20_000_000
+SEND_ROUND = 1 << 20  # bytes a connection may send before the next one's turn
+
+
+class _PaddedBody:
+    """A valid SDXL request ``size`` bytes long: its JSON, then spaces before the closing
+    brace (the app reads and parses it all), made piece by piece, never held whole."""
+
+    def __init__(self, seed: int, size: int) -> None:
+        text = encode(text_to_image(SDXL, seed=seed, prompt="a lighthouse, padded"))
+        self._head, self.size = text[:-1], size
+
+    def piece(self, offset: int, length: int) -> bytes:
+        end = min(offset + length, self.size)
+        head = self._head[offset:end]
+        spaces = max(0, min(end, self.size - 1) - max(offset, len(self._head)))
+        return head + b" " * spaces + (b"}" if end == self.size else b"")
+
+
+def large_bodies(siege: Siege, connections: int = 32, size: int = LARGE_BODY) -> None:
+    """``connections`` HTTP/2 connections, one stream each, sending a ``size``-byte valid
+    body at once, as fast as the server's windows allow (issue 18: HTTP/2 bodies skipped
+    the server's budget for bodies read at once)."""
+    clients: list[tuple[Client, int, _PaddedBody]] = []
+    sent: dict[int, int] = {}
+    started = time.monotonic()
+    try:
+        for number in range(connections):
+            client = Client(siege.address, timeout=STALL_SECONDS)
+            client.drain(0.2)
+            body = _PaddedBody(number + 1, size)
+            stream = client.conn.get_next_available_stream_id()
+            client.conn.send_headers(stream, client.headers(length=size))
+            clients.append((client, stream, body))
+            sent[number] = 0
+        while siege.running():
+            for number, (client, stream, body) in enumerate(clients):
+                if client.seen.closed or sent[number] >= size:
+                    continue
+                budget = SEND_ROUND
+                while budget > 0 and sent[number] < size and \
+                        (window := min(_window(client, stream), budget)) > 0:
+                    piece = body.piece(sent[number], window)
+                    client.conn.send_data(stream, piece, end_stream=sent[number] + len(piece)
+                                          >= size)
+                    sent[number] += len(piece)
+                    budget -= len(piece)
+                client.flush()
+            for client, _, _ in clients:
+                client.drain()
+            if all(stream in client.seen.statuses or stream in client.seen.resets or
+                   client.seen.closed for client, stream, _ in clients):
+                break
+            siege.hold(0.01)
+    except h2.exceptions.ProtocolError as err:
+        siege.note("h2", type(err).__name__)
+    finally:
+        for client, _, _ in clients:
+            client.close()
+    siege.note("client seconds", round(time.monotonic() - started, 1))
+    siege.note("MiB sent", round(sum(sent.values()) / 2**20))
+    statuses = Counter(client.seen.statuses.get(stream, "none") for client, stream, _ in clients)
+    siege.note("answers", dict(statuses))
+
+
 ATTACKS = (
     Attack("h2-huge-body", "HTTP/2", "one stream sending a 1.5 GB body while the "
            "connection's other streams hold the workers", huge_body, seconds=12),
@@ -256,4 +321,6 @@ ATTACKS = (
            seconds=8),
     Attack("h2-never-reads", "HTTP/2", "400 requests a second on one connection, answers "
            "never read", never_reads, seconds=10),
+    Attack("h2-large-bodies", "HTTP/2", "32 connections each sending a 20 MB valid body at "
+           "once", large_bodies, seconds=20),
 )

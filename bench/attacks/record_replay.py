@@ -6,7 +6,9 @@ credentials target.SERVER_AWS_ENVIRONMENT gives the server: nothing leaves the m
 
 from __future__ import annotations
 
+import contextlib
 import http.client
+import json
 import os
 import socket
 import threading
@@ -15,7 +17,7 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.attacks.calls import INVOKE_PATH, JSON, invoke
+from bench.attacks.calls import INVOKE_PATH, JSON, call, invoke
 from bench.attacks.harness import Attack, Siege, run_together
 from bench.bodies import SDXL, SDXL_ID, encode, text_to_image
 from mock_bedrock.testing.cassettes import Cassette, CassetteDir, cassette_key
@@ -153,6 +155,30 @@ def fifo_cassette(siege: Siege) -> None:
     siege.note("calls", dict(answers))
 
 
+FOREIGN_MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
+FOREIGN_BODY = b'{"anthropic_version": "bedrock-2023-05-31", "max_tokens": 10, ' \
+    b'"messages": [{"role": "user", "content": "hello"}]}'
+
+
+def record_foreign_model(siege: Siege, calls: int = 20) -> None:
+    """Invokes of a model the mock does not serve (Claude) under ``--record``: does the
+    recorder try to forward them, signed with the user's credentials? The upstream is a
+    closed port, so a forwarded call is answered RecordingUpstreamUnreachable."""
+    answers: Counter[str] = Counter()
+    for _ in range(calls):
+        if not siege.running():
+            break
+        answer = call(siege.address, "POST", f"/model/{FOREIGN_MODEL}/invoke", FOREIGN_BODY,
+                      timeout=5.0)
+        message = ""
+        with contextlib.suppress(ValueError, AttributeError):
+            message = str(json.loads(answer.body).get("message", ""))
+        answers[f"{answer.status}: {message[:60]}"] += 1
+    siege.note("answers", dict(answers))
+    siege.note("forwarded (tried the upstream)",
+               sum(n for k, n in answers.items() if "could not reach" in k))
+
+
 ATTACKS = (
     Attack("record-huge-body", "record/replay", "--record to an unreachable upstream, a "
            "1.5 GB request body", record_huge_body, seconds=12, options=record_options,
@@ -162,4 +188,7 @@ ATTACKS = (
            options=big_cassette_options),
     Attack("replay-fifo", "record/replay", "--replay, a FIFO in place of a cassette",
            fifo_cassette, seconds=6, options=fifo_options),
+    Attack("record-foreign-model", "record/replay", "--record, 20 invokes of a Claude model "
+           "(not the mock's)", record_foreign_model, seconds=5, options=record_options,
+           probe_any_status=True),
 )

@@ -14,14 +14,27 @@ from time import perf_counter
 
 import click
 
-from bench.attacks import faults, http1, http2, journal, png, record_replay
+from bench.attacks import (
+    admin,
+    batch,
+    faults,
+    http1,
+    http2,
+    images,
+    journal,
+    png,
+    record_replay,
+    stop,
+    terminal,
+)
 from bench.attacks.browser import browser_checks
 from bench.attacks.harness import DEFAULT_CAP_MIB, Result, run_attack
 from bench.attacks.report import as_json, markdown
 from bench.attacks.target import USUAL_NOFILE, Source, raise_own_nofile
 
 ATTACKS = (*http2.ATTACKS, *http1.ATTACKS, *journal.ATTACKS, *faults.ATTACKS, *png.ATTACKS,
-           *record_replay.ATTACKS)
+           *record_replay.ATTACKS, *stop.ATTACKS, *admin.ATTACKS, *images.ATTACKS, *batch.ATTACKS,
+           *terminal.ATTACKS)
 BROWSER = "browser"
 RESULTS = Path(__file__).parent.parent / "results"
 # Sockets the attacks hold at once, at most (1,100 idle connections, and some spare).

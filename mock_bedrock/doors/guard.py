@@ -38,10 +38,20 @@ def host_name(authority: str) -> str:
 
 
 def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The IP address ``host`` is, if it is one (an IPv4-mapped IPv6 address as IPv4)."""
     try:
-        return ipaddress.ip_address(host.partition("%")[0])  # an IPv6 zone id is no part
+        address = ipaddress.ip_address(host.partition("%")[0])  # an IPv6 zone id is no part
     except ValueError:
         return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is a loopback address (127.0.0.0/8, ::1, ::ffff:127.x.x.x)."""
+    address = _address(host)
+    return address is not None and address.is_loopback
 
 
 class HostPolicy:
@@ -66,8 +76,6 @@ class HostPolicy:
         address = _address(host)
         if address is None:
             return False
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
         return self._any_address or address.is_loopback
 
 

@@ -41,10 +41,20 @@ def choose_signer(**kwargs: Any) -> Any:
     return None if door is None else door.unsigned_if_active()
 
 
+# The control plane's operations the mock answers (bedrock_contract.service's
+# CONTROL_OPERATIONS, not imported: this module must not load botocore); every other
+# operation of the ``bedrock`` service goes its usual way (to moto inside mock_aws()).
+CONTROL_EVENTS = tuple(f"bedrock.{operation}"
+                       for operation in ("GetFoundationModel", "ListFoundationModels"))
+
 # Each hook: its event, handler and unique id.
 HOOKS: tuple[tuple[str, Callable[..., Any], str], ...] = (
     (EVENT, before_send, UNIQUE_ID),
     (SIGNER_EVENT, choose_signer, SIGNER_UNIQUE_ID),
+    *((f"before-send.{event}", before_send, f"{UNIQUE_ID}.{event}")
+      for event in CONTROL_EVENTS),
+    *((f"choose-signer.{event}", choose_signer, f"{SIGNER_UNIQUE_ID}.{event}")
+      for event in CONTROL_EVENTS),
 )
 
 

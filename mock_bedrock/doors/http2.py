@@ -11,7 +11,9 @@ without an async framework:
 - one writer thread owns the socket's send side, so nobody holding the h2 state lock ever
   blocks on a slow peer; what waits for it is bounded (:class:`.http2_limits.Outbox`).
 
-What a connection may cost (streams, resets, stalls, bytes waiting) is in :mod:`.http2_limits`.
+What a connection may cost (streams, resets, stalls, bytes waiting) is in :mod:`.http2_limits`;
+its request bodies draw on the server's budget for bodies read at once, as HTTP/1.1's do
+(:class:`.limits.BodyBudget`).
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ import h2.settings
 
 from mock_bedrock.doors import date, http2_limits as limits
 from mock_bedrock.doors.http2_body import BodyPipe, LargeBodyTurn
-from mock_bedrock.service.app import DropConnection, WSGIApplication
+from mock_bedrock.doors.limits import BUSY_BODIES, RETRY_AFTER, BodyBudget, busy_body
+from mock_bedrock.service.app import DropConnection, StartResponse, WSGIApplication
 
 __all__ = ["PREFACE_FIRST_LINE", "serve_connection"]
 
@@ -85,11 +88,12 @@ class _Stream:
 
 class _Connection:
     def __init__(self, sock: socket.socket, rfile: BinaryIO, app: WSGIApplication,
-                 environ_base: dict[str, Any]) -> None:
+                 environ_base: dict[str, Any], bodies: BodyBudget) -> None:
         self._sock = sock
         self._rfile = rfile
         self._app = app
         self._environ_base = environ_base
+        self._bodies = bodies
         config = h2.config.H2Configuration(client_side=False, header_encoding=None)
         self._h2 = _H2Connection(config=config)
         # Guards self._h2, self._streams, self._closed, self._resets, each stream's flags.
@@ -298,11 +302,14 @@ class _Connection:
 
         head_sent = False
         environ: dict[str, Any] = {}
+        reserved: int | None = 0
         try:
             if stream.reset:  # reset while it waited for a worker: not worked out at all
                 return
             environ = self._environ(stream)
-            chunks = self._app(environ, start_response)
+            reserved = self._bodies.admit(_announced(stream, environ))
+            app = self._app if reserved is not None else _busy
+            chunks = app(environ, start_response)
             try:
                 pieces: Iterator[bytes] = iter(chunks)
                 first = next(pieces, b"")
@@ -332,6 +339,8 @@ class _Connection:
                 traceback.print_exc(file=sys.stderr)
                 self._fail(stream, head_sent)
         finally:
+            if reserved:
+                self._bodies.release(reserved)
             # werkzeug's request keeps itself in the environ, which it refers to: a cycle
             # holding the whole body, which only the cyclic GC (maybe much later) would free.
             environ.clear()
@@ -472,8 +481,31 @@ def _write_unsupported(data: bytes) -> None:
     raise RuntimeError("mock-bedrock's server does not support WSGI write()")
 
 
+def _announced(stream: _Stream, environ: dict[str, Any]) -> int | None:
+    """The body's length if known: all of it has come, or its content-length (which h2
+    holds the client to)."""
+    if stream.client_ended:
+        return stream.body.received
+    try:
+        return int(environ["CONTENT_LENGTH"])
+    except (KeyError, ValueError):
+        return None
+
+
+def _busy(environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+    """The answer to a request with no room to read its body, as over HTTP/1.1; the rest of
+    the body is dropped as it comes."""
+    body = busy_body(BUSY_BODIES)
+    start_response("503 Service Unavailable", [
+        ("Content-Type", "application/json"), ("Retry-After", RETRY_AFTER),
+        ("Content-Length", str(len(body)))])
+    return [body]
+
+
 def serve_connection(sock: socket.socket, rfile: BinaryIO, app: WSGIApplication,
-                     already_read: bytes, *, environ_base: dict[str, Any]) -> None:
+                     already_read: bytes, *, environ_base: dict[str, Any],
+                     bodies: BodyBudget) -> None:
     """Serve one HTTP/2 connection until it ends; ``already_read`` is what was read off the
-    socket before the preface was recognised (the rest of the stream is in ``rfile``)."""
-    _Connection(sock, rfile, app, environ_base).serve(already_read)
+    socket before the preface was recognised (the rest of the stream is in ``rfile``).
+    Its request bodies draw on ``bodies``, the server's budget."""
+    _Connection(sock, rfile, app, environ_base, bodies).serve(already_read)

@@ -97,6 +97,11 @@ class BodyPipe(io.RawIOBase):
             return len(data) - len(kept)
 
     @property
+    def received(self) -> int:
+        """The body bytes the client has sent so far."""
+        return self._received
+
+    @property
     def over_limit(self) -> bool:
         """Whether the client sent more than the app may be given."""
         return self._received > limits.BODY_LIMIT + 1

@@ -1,13 +1,15 @@
-"""The HTTP/1.1 server door's bounds on what clients may hold: read deadlines a trickle
-cannot stretch, a budget for the request bodies being read at once, and a connection cap
-under the descriptor limit. The figures are the server's (:mod:`.server`), but for the
-connection cap, which ``mock-bedrock --help`` shows without loading the server; the
-mechanisms are here, since the standard library's server has none of them.
+"""The server door's bounds on what clients may hold: read deadlines a trickle cannot
+stretch (HTTP/1.1), a budget for the request bodies being read at once (one per server,
+HTTP/1.1 and HTTP/2 alike), and a connection cap under the descriptor limit. The figures
+are the server's (:mod:`.server`), but for the connection cap, which ``mock-bedrock --help``
+shows without loading the server (nor, so, the wire module); the mechanisms are here, since
+the standard library's server has none of them.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import socket
 import threading
 import time
@@ -16,9 +18,17 @@ from typing import Any
 # Connections served at once. Below the usual 1,024 descriptors, which also leave room for a
 # second descriptor per connection (the recorder's upstream socket, a cassette).
 MAX_CONNECTIONS = 256
-
 # How much later than its phase's deadline a read may end (see SocketReader.readinto).
 SLACK = 0.25
+# A request refused for want of room to read its body: a 503, which clients retry (boto3
+# does), after the Retry-After seconds. The wording is ours.
+BUSY_BODIES = "mock-bedrock is reading as many request bodies as it holds at once; try again"
+RETRY_AFTER = "1"
+
+
+def busy_body(message: str) -> bytes:
+    """A busy 503's body: its message in JSON, as SDKs read an error's."""
+    return json.dumps({"message": message}).encode() + b"\n"
 
 
 class SocketReader(io.RawIOBase):
@@ -66,24 +76,53 @@ class SocketReader(io.RawIOBase):
 
 
 class BodyBudget:
-    """Bytes of request bodies the app may be reading at once, across connections. The app
-    holds a body whole (and more, while it parses it), so thirty 24 MB bodies at once would
-    take gigabytes; past the budget a request waits for room before its body is read."""
+    """Bytes of request bodies the app may be reading at once, across connections and
+    protocols. The app holds a body whole (and more, while it parses it), so thirty 24 MB
+    bodies at once would take gigabytes; past the budget a request waits up to ``wait``
+    seconds for room before its body is read. Bodies up to ``small`` bytes need none."""
 
-    def __init__(self, total: int) -> None:
+    def __init__(self, total: int, small: int = 0, wait: float = 0.0) -> None:
         self.total = total
+        self.small = small
+        self.wait = wait
         self._used = 0
+        self._closed = False
         self._room = threading.Condition()
+
+    @property
+    def used(self) -> int:
+        return self._used
+
+    def admit(self, announced: int | None) -> int | None:
+        """Room for a request body of ``announced`` bytes (None: unknown, so as long as the
+        longest the app reads): the bytes reserved (0 for a small body; to
+        :meth:`release`), or None: the request is to be answered BUSY_BODIES."""
+        from mock_bedrock.service.wire import max_body_length  # loaded by then: a dict lookup
+
+        limit = max_body_length()  # the app reads no more than this, whatever is announced
+        size = limit if announced is None else min(announced, limit)
+        if size <= self.small:
+            return 0
+        return self.reserve(size, self.wait)
 
     def reserve(self, size: int, timeout: float) -> int | None:
         """Reserve ``size`` bytes (at most the whole budget), waiting up to ``timeout``
-        seconds for room; what was reserved (to :meth:`release`), or None."""
+        seconds for room; what was reserved (to :meth:`release`), or None (also once
+        closed)."""
         size = min(size, self.total)
         with self._room:
-            if not self._room.wait_for(lambda: self._used + size <= self.total, timeout):
+            self._room.wait_for(lambda: self._closed or self._used + size <= self.total,
+                                timeout)
+            if self._closed or self._used + size > self.total:
                 return None
             self._used += size
         return size
+
+    def close(self) -> None:
+        """The server stops: every wait for room ends, and no more is given."""
+        with self._room:
+            self._closed = True
+            self._room.notify_all()
 
     def release(self, size: int) -> None:
         with self._room:

@@ -10,7 +10,9 @@ unsafe. A connection that opens with the HTTP/2 preface is handed to :mod:`.http
 What one client may hold is bounded: a request head must arrive within HEADER_TIMEOUT of
 its first byte, a body at BODY_MIN_RATE on average, an answer must leave within
 SEND_TIMEOUT; past MAX_CONNECTIONS the longest-idle connection makes room, or the newcomer
-gets a 503. Every request passes :mod:`.guard` (the Host and Origin checks) first.
+gets a 503. Every request passes :mod:`.guard` (the Host and Origin checks) first. A stop
+takes about STOP_WAIT whatever the connections are doing: calls waiting out a latency fault
+are woken, every connection is closed, and a thread still busy after that is left behind.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import errno
 import http.server
 import io
 import ipaddress
-import json
+import secrets
 import socket
 import socketserver
 import sys
@@ -34,12 +36,28 @@ from werkzeug.exceptions import ClientDisconnected
 from werkzeug.serving import WSGIRequestHandler
 from werkzeug.wsgi import LimitedStream
 
+from bedrock_contract.printable import printable
 from mock_bedrock.doors import date, http2
-from mock_bedrock.doors.guard import HostPolicy, RequestGuard
-from mock_bedrock.doors.limits import MAX_CONNECTIONS, BodyBudget, SocketReader, descriptor_cap
-from mock_bedrock.service.app import DropConnection, MockBedrock, MockControls, WSGIApplication
+from mock_bedrock.doors.chunked import ChunkedBody
+from mock_bedrock.doors.guard import HostPolicy, RequestGuard, is_loopback
+from mock_bedrock.doors.limits import (
+    BUSY_BODIES,
+    MAX_CONNECTIONS,
+    RETRY_AFTER,
+    BodyBudget,
+    SocketReader,
+    busy_body,
+    descriptor_cap,
+)
+from mock_bedrock.service.admin import ADMIN_TOKEN
+from mock_bedrock.service.app import (
+    STOPPING,
+    DropConnection,
+    MockBedrock,
+    MockControls,
+    WSGIApplication,
+)
 from mock_bedrock.service.call_log import CallLog
-from mock_bedrock.service.wire import max_body_length
 
 __all__ = ["MockServer"]
 
@@ -58,11 +76,12 @@ HEADER_TIMEOUT = 10.0
 BODY_TIMEOUT = 10.0
 BODY_MIN_RATE = 1024 * 1024
 SEND_TIMEOUT = 30.0
-# Request bodies being read at once, in bytes announced (a chunked one counts as the largest
-# Bedrock takes). The app holds a body several times over while it reads and parses it (and
-# each thread's allocator keeps some): thirty 24 MB bodies at once took 1.4 GiB, two at a
-# time stay near 250 MiB. Bodies up to SMALL_BODY (every text-to-image call) need no room;
-# past the budget a request waits up to BODY_WAIT, then is answered 503.
+# Request bodies being read at once, over either protocol, in bytes announced (one of
+# unknown length counts as the largest Bedrock takes). The app holds a body several times
+# over while it reads and parses it (and each thread's allocator keeps some): thirty 24 MB
+# bodies at once took 1.4 GiB, two at a time stay near 250 MiB. Bodies up to SMALL_BODY
+# (every text-to-image call) need no room; past the budget a request waits up to BODY_WAIT,
+# then is answered 503.
 BODY_BUDGET = 64 * 1024 * 1024
 SMALL_BODY = 64 * 1024
 BODY_WAIT = 30.0
@@ -75,6 +94,13 @@ CRASH_STATUS = "500 Internal Server Error"
 CRASH_BODY = b"Internal error in the mock\n"
 LINGER_SECONDS = 1.0
 LINGER_BYTES = 4 * 1024 * 1024
+# How long a stop waits for the connection threads once their sockets are closed. Only a
+# thread inside the app (a large render, a recorder waiting on the upstream) is still busy
+# by then; it is a daemon thread, left to finish (or to end with the process) unwaited.
+STOP_WAIT = 1.0
+# The admin token a server makes when it needs one: 32 random bytes, URL-safe base64 (the
+# characters a Bearer token may hold, RFC 6750 2.1).
+ADMIN_TOKEN_BYTES = 32
 
 
 class _RequestHandler(WSGIRequestHandler):
@@ -129,7 +155,8 @@ class _RequestHandler(WSGIRequestHandler):
             return
         self._reader.untimed(IDLE_TIMEOUT)
         http2.serve_connection(self.connection, cast(BinaryIO, self.rfile),
-                               self.server.app, line, environ_base=self._h2_environ_base())
+                               self.server.app, line, environ_base=self._h2_environ_base(),
+                               bodies=self.server.bodies)
 
     def send_error(self, code: int, message: str | None = None,
                    explain: str | None = None) -> None:
@@ -143,29 +170,25 @@ class _RequestHandler(WSGIRequestHandler):
             "REMOTE_ADDR": self.client_address[0],
             "REMOTE_PORT": self.client_address[1],
             "SERVER_SOFTWARE": self.server_version,
+            **self.server.environ_extras,
         }
 
     def run_wsgi(self) -> None:
         environ = self.make_environ()
+        environ.update(self.server.environ_extras)
         try:
             body = self._request_body(environ)
         except ValueError:
             self.close_connection = True
             self._send_plain(400, b"Bad Content-Length\n")
             return
-        # The app reads no more than the largest body it takes (it refuses a longer one
-        # by its Content-Length), and a chunked body may be that long.
-        size = max_body_length() if body is None else min(body.limit, max_body_length())
-        reserved = 0
-        if size > SMALL_BODY:
-            room = self.server.bodies.reserve(size, BODY_WAIT)
-            if room is None:
-                self.close_connection = True
-                with contextlib.suppress(OSError):
-                    self._send(_busy_response("mock-bedrock is reading as many request "
-                                              "bodies as it holds at once; try again"))
-                return
-            reserved = room
+        # A chunked body's length is unknown until it has been read.
+        reserved = self.server.bodies.admit(None if body is None else body.limit)
+        if reserved is None:
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self._send(_busy_response(BUSY_BODIES))
+            return
         try:
             self._reader.expect(BODY_TIMEOUT, bytes_per_second=BODY_MIN_RATE)
             self._run_app(environ, body)
@@ -206,7 +229,9 @@ class _RequestHandler(WSGIRequestHandler):
     def _request_body(self, environ: dict[str, Any]) -> LimitedStream | None:
         """Bound wsgi.input to Content-Length, so the app can't read into the next request."""
         if "wsgi.input_terminated" in environ:
-            # Chunked (werkzeug de-chunks it): what the app leaves unread can't be skipped.
+            # Chunked (werkzeug marks it so): de-chunked here, extensions and trailer fields
+            # taken. What the app leaves unread can't be skipped.
+            environ["wsgi.input"] = ChunkedBody(cast(BinaryIO, self.rfile))
             self.close_connection = True
             return None
         length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -284,8 +309,8 @@ class _RequestHandler(WSGIRequestHandler):
         pass  # calls are logged by the app's side (CallLog), both protocols alike
 
     def log_error(self, format: str, *args: Any) -> None:
-        if self.server.log_requests:
-            super().log_error(format, *args)
+        if self.server.log_requests:  # the arguments may quote the request: shown escaped
+            super().log_error(format, *(printable(a) if isinstance(a, str) else a for a in args))
 
 
 def _chunk(data: bytes) -> bytes:
@@ -305,16 +330,16 @@ def _plain_response(code: int, text: bytes, content_type: str = "text/plain",
 
 def _busy_response(message: str) -> bytes:
     """A 503 that clients retry (boto3 does), its message in JSON as SDKs read it."""
-    body = json.dumps({"message": message}).encode() + b"\n"
-    return _plain_response(503, body, "application/json", "Retry-After: 1\r\n")
+    return _plain_response(503, busy_body(message), "application/json",
+                           f"Retry-After: {RETRY_AFTER}\r\n")
 
 
-class _ThreadedServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
+class _ThreadedServer(http.server.HTTPServer):
     """One thread per connection, at most ``max_connections`` of them; remembers its
-    connections (and since when each waits for a request) so it can make room and stop."""
+    connections (and since when each waits for a request) so it can make room, and their
+    threads, so it can stop within STOP_WAIT (the standard library's ThreadingMixIn joins
+    them without a bound, or not at all)."""
 
-    daemon_threads = False
-    block_on_close = True  # server_close() joins every connection thread
     request_queue_size = 128
     # What werkzeug's handler reads from its server.
     multithread = True
@@ -327,9 +352,13 @@ class _ThreadedServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
         self.app = app
         self.log_requests = log_requests
         self.max_connections = descriptor_cap(max_connections)
-        self.bodies = BodyBudget(BODY_BUDGET)
+        self.bodies = BodyBudget(BODY_BUDGET, SMALL_BODY, BODY_WAIT)
+        self.stopping = threading.Event()  # set by stop(): the app's STOPPING
+        # What the server tells the app in every request's environ, either protocol.
+        self.environ_extras: dict[str, Any] = {STOPPING: self.stopping}
         # connection -> when it began waiting for a request (None: serving one)
         self._connections: dict[socket.socket, float | None] = {}
+        self._threads: set[threading.Thread] = set()
         self._connections_lock = threading.Lock()
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         super().__init__(address, _RequestHandler)
@@ -355,7 +384,21 @@ class _ThreadedServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
         if not room:
             self._refuse(request)
             return
-        super().process_request(request, client_address)
+        thread = threading.Thread(target=self._serve_connection, args=(request, client_address),
+                                  name="mock-bedrock connection", daemon=True)
+        with self._connections_lock:
+            self._threads.add(thread)
+        thread.start()
+
+    def _serve_connection(self, request: socket.socket, client_address: Any) -> None:
+        try:
+            self.finish_request(request, client_address)
+        except Exception:
+            self.handle_error(request, client_address)
+        finally:
+            self.shutdown_request(request)
+            with self._connections_lock:
+                self._threads.discard(threading.current_thread())
 
     def _evict_idle(self) -> bool:
         """End the connection that has waited longest for a request (an idle keep-alive
@@ -419,6 +462,15 @@ class _ThreadedServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
             with contextlib.suppress(OSError):  # already gone
                 connection.shutdown(socket.SHUT_RDWR)
 
+    def server_close(self) -> None:
+        """Close the listener, then wait up to STOP_WAIT in all for the connection threads."""
+        super().server_close()
+        deadline = time.monotonic() + STOP_WAIT
+        with self._connections_lock:
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         # Bad input must not take the server down, nor flood stderr; the tests show it.
         if self.log_requests:
@@ -443,6 +495,13 @@ class MockServer(MockControls):
     It answers to its own address, ``host`` and loopback names (and, bound to every
     interface, to any address); ``allow_hosts`` adds names (``"*"``: any).
     ``max_connections`` caps the connections served at once.
+
+    The admin API (``/_mock/`` but health) needs ``Authorization: Bearer <admin_token>``
+    when a token is given, and on any address but loopback or with signatures checked
+    (``credentials``), where one is made at start unless ``admin_open`` (then none is
+    needed): whoever can reach the port could otherwise read the journal and set faults,
+    and behind a port mapping or proxy a peer's address says nothing of who it is.
+    ``admin_token`` is the token in force once started (None: the API is open).
     """
 
     def __init__(
@@ -454,10 +513,18 @@ class MockServer(MockControls):
         log_requests: bool = False,
         allow_hosts: Sequence[str] = (),
         max_connections: int = MAX_CONNECTIONS,
+        admin_token: str | None = None,
+        admin_open: bool = False,
         **app_kwargs: Any,
     ) -> None:
         if app is not None and app_kwargs:
             raise TypeError("pass either an app or arguments to build one, not both")
+        if admin_token is not None and admin_open:
+            raise TypeError("pass either admin_token or admin_open, not both")
+        if admin_token is not None and not admin_token:
+            raise ValueError("admin_token is empty")
+        self.admin_token = admin_token
+        self.admin_open = admin_open
         self.app: WSGIApplication = app if app is not None else MockBedrock(**app_kwargs)
         self.host = host
         self.port = port
@@ -495,6 +562,10 @@ class MockServer(MockControls):
             raise RuntimeError("the server is already running")
         server = _ThreadedServer((self.host, self.port), self.app, self.log_requests,
                                  self.max_connections)
+        if self.admin_token is None and not self.admin_open and self._admin_exposed(server):
+            self.admin_token = secrets.token_urlsafe(ADMIN_TOKEN_BYTES)
+        if self.admin_token is not None:
+            server.environ_extras[ADMIN_TOKEN] = self.admin_token
         policy = HostPolicy((self.host, str(server.server_address[0])), self.allow_hosts)
         server.app = RequestGuard(self.app, policy)
         if self.log_requests:  # outermost: a call the guard refuses is logged too
@@ -509,16 +580,24 @@ class MockServer(MockControls):
         self._thread.start()
         return self
 
+    def _admin_exposed(self, server: _ThreadedServer) -> bool:
+        """Whether clients other than this machine's own may reach the admin API, or the
+        model calls need a signature the admin calls would then do without."""
+        bound = str(server.server_address[0])
+        return not is_loopback(bound) or bool(getattr(self.app, "checks_signatures", False))
+
     def stop(self) -> None:
         server, self._server = self._server, None
         if server is None:
             return
+        server.stopping.set()  # calls waiting out a latency fault end now
+        server.bodies.close()  # requests waiting for room to read their body give up
         server.shutdown()  # the accept loop returns
         if self._thread is not None:
             self._thread.join()
             self._thread = None
-        server.end_connections()  # idle keep-alive connections end their threads
-        server.server_close()  # closes the listener and joins the connection threads
+        server.end_connections()  # every connection's thread sees its socket end
+        server.server_close()  # closes the listener; waits STOP_WAIT at most for the threads
 
     def __enter__(self) -> MockServer:
         return self.start()

@@ -14,6 +14,7 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,13 @@ from mock_bedrock.placeholder import Step, render
 # Test suites send the same few requests over and over; a 1024x1024 answer is ~60 KB, so
 # this holds about a thousand of them.
 RESPONSE_CACHE_BYTES = 64 * 1024 * 1024
+# Pictures of more pixels than this are drawn one at a time (ours). Drawing and encoding
+# one takes 5 to 10 bytes a pixel (the picture, WebP's own two copies of it), so an
+# outpaint at its limits (52.6 megapixels) takes 300 to 550 MiB however many arrive at
+# once. Every text-to-image size, and what most Image Services return, is below it: those
+# never wait.
+LARGE_PICTURE_PIXELS = 4 * 1024 * 1024
+_drawing_large = threading.Lock()
 # Stands in for the image while the envelope is written as JSON; base64 never needs
 # escaping, so splicing it in afterwards gives the bytes json.dumps would have written,
 # without the encoder scanning ~60 KB of base64 on every answer.
@@ -195,10 +203,12 @@ class Engine:
         seed = effective_seed(contract, request.body)
         image = None
         if with_image:
-            image = self.draw(
-                contract, request.body, seed=seed, model_id=model_id,
-                images=request.images, blurred=reason in contract.response.blurred,
-            )
+            width, height = contract.output_size(request.body, request.images)
+            with _drawing_large if width * height > LARGE_PICTURE_PIXELS else nullcontext():
+                image = self.draw(
+                    contract, request.body, seed=seed, model_id=model_id,
+                    images=request.images, blurred=reason in contract.response.blurred,
+                )
         generation = Generation(response_body(contract, seed, image, reason), seed, reason)
         self.cache.put(key, generation)
         return generation

@@ -1,7 +1,8 @@
 """The engine of the Stability envelope models (SD3.5 Large, Stable Image Core and Ultra):
-a placeholder at the size the aspect ratio gives (or the input image's), in the requested
-``output_format``, started from the input image where the profile's ``image_to_image``
-names one, weighted by its strength field.
+a placeholder at the size the aspect ratio gives (or, from an input image, the size the
+contract scales it to: about a megapixel in its shape), in the requested ``output_format``,
+started from the input image where the profile's ``image_to_image`` names one, weighted by
+its strength field.
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ class StabilityEngine(Engine):
         keep = kept_fraction(contract, body)
 
         def start(picture: Image.Image) -> Image.Image:
-            return Image.blend(picture, source.convert("RGB"), keep)
+            # The input is held at the size the picture is drawn at, unless the body named
+            # an aspect ratio of another shape.
+            sized = source if source.size == picture.size else source.resize(picture.size)
+            return Image.blend(picture, sized if sized.mode == "RGB" else sized.convert("RGB"),
+                               keep)
 
         return start, None

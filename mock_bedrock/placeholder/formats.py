@@ -18,6 +18,7 @@ from PIL import Image, UnidentifiedImageError
 from PIL.PngImagePlugin import PngInfo
 
 from bedrock_contract.placeholder_mark import COMMENT_PREFIX, PARAMETERS_KEY, XMP_NAMESPACE
+from bedrock_contract.xml_text import json_for_xml
 from mock_bedrock.placeholder.png import encode_png
 
 # JPEG and WebP are lossy: fixed qualities keep the bytes the same for the same picture.
@@ -26,10 +27,13 @@ WEBP_QUALITY = 80
 
 
 def _xmp_packet(text: str) -> bytes:
+    # The parameters are JSON: a character XML cannot hold (U+FFFE, say) goes in as its
+    # JSON escape, the same value, so the packet is always XML and reads back whole.
+    value = quoteattr(json_for_xml(text))
     return (
         '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
         'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
-        f'xmlns:mock="{XMP_NAMESPACE}" mock:parameters={quoteattr(text)}/></rdf:RDF></x:xmpmeta>'
+        f'xmlns:mock="{XMP_NAMESPACE}" mock:parameters={value}/></rdf:RDF></x:xmpmeta>'
     ).encode()
 
 

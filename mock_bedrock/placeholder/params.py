@@ -19,6 +19,7 @@ from PIL import Image
 
 from bedrock_contract import ModelContract
 from bedrock_contract.canonical import canonical_json
+from bedrock_contract.sizes import sent_size
 
 DIGEST_HEX_CHARS = 16
 
@@ -47,7 +48,7 @@ def image_digest(name: str, body: Mapping[str, Any], image: Image.Image | None) 
         "bytes": len(raw),
     }
     if image is not None:
-        found["size"] = list(image.size)
+        found["size"] = list(sent_size(image))  # as sent, whatever size it is held at
     return found
 
 

@@ -66,48 +66,83 @@ def _adler_after_repeated_rows(adler: int, stride: int, count: int) -> int:
     return (b << 16) | a
 
 
-def row_runs(raw: bytes, stride: int) -> list[tuple[bytes, int]]:
-    """The rows of ``raw`` as (row, times it repeats below itself), top to bottom."""
-    return runs_of(raw[start : start + stride] for start in range(0, len(raw), stride))
+# Rows are read from a picture this many at a time, and distinct rows deflated this many
+# bytes at a time: a large picture is never held whole as bytes beside itself.
+ROWS_AT_ONCE = 64
+DEFLATE_BYTES = 1 << 20
 
 
-def runs_of(rows: Iterable[bytes]) -> list[tuple[bytes, int]]:
-    """``rows`` as (row, times it repeats below itself), top to bottom."""
-    runs: list[tuple[bytes, int]] = []
-    previous, repeats = b"", 0
+def image_rows(image: Image.Image) -> Iterator[bytes]:
+    """The rows of an RGB ``image`` as bytes, top to bottom, read a block at a time."""
+    width, height = image.size
+    stride = 3 * width
+    for top in range(0, height, ROWS_AT_ONCE):
+        block = image.crop((0, top, width, min(height, top + ROWS_AT_ONCE))).tobytes()
+        for start in range(0, len(block), stride):
+            yield block[start : start + stride]
+
+
+def iter_runs(rows: Iterable[bytes]) -> Iterator[tuple[bytes, int]]:
+    """``rows`` as (row, times it repeats below itself), top to bottom, as they end."""
+    previous: bytes | None = None
+    repeats = 0
     for row in rows:
         if row == previous:
             repeats += 1
             continue
-        if previous:
-            runs.append((previous, repeats))
+        if previous is not None:
+            yield previous, repeats
         previous, repeats = row, 0
-    runs.append((previous, repeats))
-    return runs
+    if previous is not None:
+        yield previous, repeats
 
 
-def _image_data(runs: list[tuple[bytes, int]], stride: int) -> bytes:
+def runs_of(rows: Iterable[bytes]) -> list[tuple[bytes, int]]:
+    """``rows`` as (row, times it repeats below itself), top to bottom."""
+    return list(iter_runs(rows))
+
+
+def _image_data(runs: Iterable[tuple[bytes, int]], size: tuple[int, int]) -> bytes:
     """The zlib stream of the IDAT chunk: distinct rows unfiltered and deflated together,
-    runs of repeated rows spliced from cached pieces."""
+    runs of repeated rows spliced from cached pieces. ValueError unless the runs make a
+    picture of ``size`` (checked as they come: they may be read from a picture once)."""
+    width, height = size
+    stride = 3 * width
     pieces = [ZLIB_HEADER]
     adler = zlib.adler32(b"")
     # One compressor for all distinct rows: a full flush before each splice makes it forget
     # what came before, so nothing it writes afterwards points into a spliced piece.
     deflate = _raw_deflate()
     pending: list[bytes] = []
-    for row, repeats in runs:
-        pending += (FILTER_NONE, row)
-        if not repeats:
-            continue
+    waiting = rows = 0
+
+    def deflate_pending(flush: int | None) -> None:
+        nonlocal adler, waiting
         data = b"".join(pending)
         pending.clear()
-        pieces += (deflate.compress(data), deflate.flush(zlib.Z_FULL_FLUSH))
+        waiting = 0
         adler = zlib.adler32(data, adler)
+        pieces.append(deflate.compress(data))
+        if flush is not None:
+            pieces.append(deflate.flush(flush))
+
+    for row, repeats in runs:
+        if len(row) != stride:
+            raise ValueError(f"rows do not make a {width}x{height} RGB picture")
+        rows += 1 + repeats
+        pending += (FILTER_NONE, row)
+        waiting += 1 + stride
+        if not repeats:
+            if waiting >= DEFLATE_BYTES:
+                deflate_pending(None)
+            continue
+        deflate_pending(zlib.Z_FULL_FLUSH)
         pieces += _repeated_rows(stride, repeats)
         adler = _adler_after_repeated_rows(adler, stride, repeats)
-    data = b"".join(pending)
-    adler = zlib.adler32(data, adler)
-    pieces += (deflate.compress(data), deflate.flush(zlib.Z_FINISH), struct.pack(">I", adler))
+    if rows != height:
+        raise ValueError(f"rows do not make a {width}x{height} RGB picture")
+    deflate_pending(zlib.Z_FINISH)
+    pieces.append(struct.pack(">I", adler))
     return b"".join(pieces)
 
 
@@ -121,33 +156,30 @@ def _pillow_png(image: Image.Image, text: dict[str, str]) -> bytes:
 
 
 def encode_png(image: Image.Image, text: dict[str, str]) -> bytes:
-    """An RGB image as PNG bytes, ``text`` in iTXt chunks before the image data."""
+    """An RGB image as PNG bytes, ``text`` in iTXt chunks before the image data. Its rows
+    are read twice, a block at a time (to count its runs, then to write them), rather than
+    held as bytes beside the picture."""
     if image.mode != "RGB":
         raise ValueError(f"expected an RGB image, got mode {image.mode}")
-    runs = row_runs(image.tobytes(), 3 * image.width)
-    if len(runs) * 2 > image.height:  # mostly distinct rows: Pillow's filters do better
+    distinct = sum(1 for _ in iter_runs(image_rows(image)))
+    if distinct * 2 > image.height:  # mostly distinct rows: Pillow's filters do better
         return _pillow_png(image, text)
-    return encode_rows(image.size, runs, text)
+    return encode_rows(image.size, iter_runs(image_rows(image)), text)
 
 
 def encode_rows(
-    size: tuple[int, int], runs: list[tuple[bytes, int]], text: dict[str, str]
+    size: tuple[int, int], runs: Iterable[tuple[bytes, int]], text: dict[str, str]
 ) -> bytes:
     """An 8-bit RGB PNG of ``size`` from its rows as (row, times it repeats below itself),
     ``text`` in iTXt chunks before the image data."""
     width, height = size
-    stride = 3 * width
-    if sum(1 + repeats for _, repeats in runs) != height or any(
-        len(row) != stride for row, _ in runs
-    ):
-        raise ValueError(f"rows do not make a {width}x{height} RGB picture")
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB, no interlace
     return b"".join(
         [
             SIGNATURE,
             _chunk(b"IHDR", header),
             *(_chunk(b"iTXt", _itxt(key, value)) for key, value in text.items()),
-            _chunk(b"IDAT", _image_data(runs, stride)),
+            _chunk(b"IDAT", _image_data(runs, size)),
             _chunk(b"IEND", b""),
         ]
     )

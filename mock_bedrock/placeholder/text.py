@@ -27,6 +27,11 @@ Colour = tuple[int, int, int]
 BANNER = "placeholder (mock Bedrock)"
 MAX_PROMPT_LINES = 8
 LINE_SPACING = 1.3
+# The captions of pictures up to this size (every text-to-image size) are kept once drawn:
+# they repeat. A larger picture's are drawn each time, and onto it in place (its panel is
+# tens of megabytes); so are the words in its letters, larger than CACHED_FONT_SIZE.
+CACHED_PICTURE_PIXELS = 1536 * 1536
+CACHED_FONT_SIZE = 48  # font_size of a picture 1,536 px on its short side
 PANEL_COLOUR = (18, 18, 24)
 TEXT_COLOUR = (250, 250, 250)
 SEED_COLOUR = (255, 214, 90)
@@ -109,10 +114,22 @@ def line_height(face: Font) -> int:
     return round((bottom - top) * LINE_SPACING) + 1
 
 
-@lru_cache(maxsize=4096)
 def word(text: str, face: Font) -> tuple[Image.Image | None, float]:
-    """``text`` (one word, no spaces) drawn once as a mask (mode L) one line high, with its
-    advance in pixels; no mask for the empty word between two spaces."""
+    """``text`` (one word, no spaces) drawn as a mask (mode L) one line high, with its
+    advance in pixels; no mask for the empty word between two spaces. Drawn once in the
+    letters of the pictures that repeat (:data:`CACHED_FONT_SIZE`), each time in larger
+    ones: 4,096 words a line of a 52-megapixel picture high would hold a gigabyte."""
+    if getattr(face, "size", 0) <= CACHED_FONT_SIZE:
+        return _cached_word(text, face)
+    return _drawn_word(text, face)
+
+
+@lru_cache(maxsize=4096)
+def _cached_word(text: str, face: Font) -> tuple[Image.Image | None, float]:
+    return _drawn_word(text, face)
+
+
+def _drawn_word(text: str, face: Font) -> tuple[Image.Image | None, float]:
     advance = float(face.getlength(text))
     if not text:
         return None, advance
@@ -229,16 +246,16 @@ class Panel:
         return max(0, min(self.size[1] // 5, self.size[1] - height - self.margin))
 
 
-@lru_cache(maxsize=16)
-def caption_panel(
+def _panel_mask(
     prompts: tuple[tuple[str, float], ...],
     style: str | None,
     model_id: str,
     size: tuple[int, int],
     default_weight: float,
 ) -> tuple[Image.Image, int]:
-    """The caption panel (RGB) with everything but the seed: banner, prompts, size and
-    style, model id; and the height below the text where the seed line goes."""
+    """The caption panel's text as a mask (mode L), everything but the seed: banner,
+    prompts, size and style, model id; and the height below the text where the seed line
+    goes."""
     panel = Panel(size)
     face = font(font_size(size))
     lines = [BANNER, *prompt_lines(prompts, face, panel.text_width, default_weight)]
@@ -248,20 +265,37 @@ def caption_panel(
     height = text.height + line_height(face) + 2 * panel.pad
     mask = Image.new("L", (size[0] - 2 * panel.margin, height))
     mask.paste(text, (panel.pad, panel.pad))
-    return tinted(mask, TEXT_COLOUR, PANEL_COLOUR), panel.pad + text.height
+    return mask, panel.pad + text.height
+
+
+@lru_cache(maxsize=16)
+def caption_panel(
+    prompts: tuple[tuple[str, float], ...],
+    style: str | None,
+    model_id: str,
+    size: tuple[int, int],
+    default_weight: float,
+) -> tuple[Image.Image, int]:
+    """The caption panel (RGB) with everything but the seed, and where the seed line goes."""
+    mask, seed_at = _panel_mask(prompts, style, model_id, size, default_weight)
+    return tinted(mask, TEXT_COLOUR, PANEL_COLOUR), seed_at
+
+
+def _seed_mask(seed: int, size: tuple[int, int]) -> Image.Image:
+    return draw_lines([f"seed {seed}"], font(font_size(size)), Panel(size).text_width)
 
 
 @lru_cache(maxsize=256)
 def seed_layer(seed: int, size: tuple[int, int]) -> Image.Image:
     """The seed line, in its colour on the panel's (it goes where the panel is blank)."""
-    face = font(font_size(size))
-    return tinted(draw_lines([f"seed {seed}"], face, Panel(size).text_width), SEED_COLOUR,
-                  PANEL_COLOUR)
+    return tinted(_seed_mask(seed, size), SEED_COLOUR, PANEL_COLOUR)
 
 
 @dataclass(frozen=True)
 class Caption:
-    """A caption ready to draw: the cached panel, the seed line and where it goes."""
+    """A caption ready to draw: the panel and the seed line, and where they go. Each is an
+    RGB layer, or for a picture too large to keep its caption, a mask (mode L) whose
+    colours are pasted through it: the same pixels (``tinted`` rounds as paste does)."""
 
     layout: Panel
     panel: Image.Image
@@ -276,12 +310,19 @@ class Caption:
     def bottom(self) -> int:
         return self.top + self.panel.height
 
+    def _layers(self) -> tuple[Image.Image, Image.Image]:
+        if self.panel.mode == "RGB":
+            return self.panel, self.seed
+        return (tinted(self.panel, TEXT_COLOUR, PANEL_COLOUR),
+                tinted(self.seed, SEED_COLOUR, PANEL_COLOUR))
+
     def drawn_over(self, rows: Iterable[bytes]) -> Iterator[bytes]:
         """The rows (RGB bytes, full width) from the panel's top edge down to its bottom,
         with the caption drawn over them: the same bytes ``draw`` gives, spliced row by row
         instead of pasted into a picture of the rows first."""
-        panel = self.panel.copy()
-        panel.paste(self.seed, (self.layout.pad, self.seed_at))
+        layer, seed = self._layers()
+        panel = layer.copy()
+        panel.paste(seed, (self.layout.pad, self.seed_at))
         data, stride = panel.tobytes(), 3 * panel.width
         left = 3 * self.layout.margin
         right = left + stride
@@ -291,8 +332,16 @@ class Caption:
     def draw(self, canvas: Image.Image, top: int) -> None:
         """Draws onto ``canvas`` with the panel's top edge at row ``top`` of the canvas."""
         left = self.layout.margin
-        canvas.paste(self.panel, (left, top))
-        canvas.paste(self.seed, (left + self.layout.pad, top + self.seed_at))
+        seed_at = (left + self.layout.pad, top + self.seed_at)
+        if self.panel.mode == "RGB":
+            canvas.paste(self.panel, (left, top))
+            canvas.paste(self.seed, seed_at)
+            return
+        box = (left, top, left + self.panel.width, top + self.panel.height)
+        canvas.paste(PANEL_COLOUR, box)
+        canvas.paste(TEXT_COLOUR, box, self.panel)
+        seed_box = (*seed_at, seed_at[0] + self.seed.width, seed_at[1] + self.seed.height)
+        canvas.paste(SEED_COLOUR, seed_box, self.seed)
 
 
 def caption(
@@ -303,11 +352,14 @@ def caption(
     size: tuple[int, int],
     default_weight: float,
 ) -> Caption:
+    if size[0] * size[1] > CACHED_PICTURE_PIXELS:
+        mask, seed_at = _panel_mask(prompts, style, model_id, size, default_weight)
+        return Caption(Panel(size), mask, seed_at, _seed_mask(seed, size))
     panel, seed_at = caption_panel(prompts, style, model_id, size, default_weight)
     return Caption(Panel(size), panel, seed_at, seed_layer(seed, size))
 
 
 def clear_text_cache() -> None:
     """Forget drawn words, panels and seed lines (the fonts stay loaded)."""
-    for cached in (word, covers, caption_panel, seed_layer):
+    for cached in (_cached_word, covers, caption_panel, seed_layer):
         cached.cache_clear()

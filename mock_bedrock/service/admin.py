@@ -13,10 +13,16 @@ A body (POST's, and DELETE's if it sends one) must be ``application/json``: a we
 send ``text/plain`` or a form anywhere without asking, but not JSON (the browser asks first,
 and the mock never says yes). The server door refuses pages' requests outright
 (:mod:`mock_bedrock.doors.guard`); this holds wherever the app is served.
+
+Every endpoint but health needs ``Authorization: Bearer <token>`` when the door serving the
+app puts a token in the environ (ADMIN_TOKEN): the server does on any address but loopback
+and with signatures checked, unless told otherwise (:class:`mock_bedrock.MockServer`). The
+door decides, since only it knows where it listens; the check is here, where the routes are.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 from typing import Any
 
@@ -27,12 +33,20 @@ from werkzeug.wrappers import Request, Response
 
 from bedrock_contract import ModelRefused
 from bedrock_contract.version import __version__
+from mock_bedrock.client_setup import ADMIN_TOKEN_VARIABLE
 from mock_bedrock.service.faults import FaultRuleError, FaultSet, rules_from_json
 from mock_bedrock.service.journal import Journal
 from mock_bedrock.service.models import ModelTable
 
 PREFIX = "/_mock/"
 JSON = "application/json"
+# Where a door puts the token admin calls must send (a str); absent, the endpoints are open.
+ADMIN_TOKEN = "mock_bedrock.admin_token"
+# The refusal (401 with a Bearer challenge, RFC 6750 3.1); the wording is ours.
+REFUSAL = (f"mock-bedrock's admin API needs the token it was started with: send the header "
+           f"'Authorization: Bearer <token>' (mock-bedrock serve prints the token it made, or "
+           f"takes one from --admin-token or {ADMIN_TOKEN_VARIABLE}; --admin-open needs none)")
+CHALLENGE = 'Bearer realm="mock-bedrock admin"'
 # Fault rules are small; a body this size parses in a moment to a few MB at most.
 MAX_BODY = 1024 * 1024
 WRITES = frozenset({"POST", "DELETE"})
@@ -57,6 +71,17 @@ def served_ids(models: ModelTable) -> list[str]:
             continue
         served.append(called)
     return sorted(served)
+
+
+def _authorized(request: Request) -> bool:
+    """Whether the request may use the admin API: no token asked for, or the one asked."""
+    token = request.environ.get(ADMIN_TOKEN)
+    if token is None:
+        return True
+    scheme, _, sent = request.headers.get("Authorization", "").strip().partition(" ")
+    # Compared in constant time: how long a wrong guess took says nothing of the token.
+    return scheme.lower() == "bearer" and hmac.compare_digest(sent.strip().encode(),
+                                                              str(token).encode())
 
 
 def _has_body(request: Request) -> bool:
@@ -99,6 +124,10 @@ class AdminEndpoints:
             return response
         except HTTPException:
             return _json({"message": f"no admin endpoint at {request.path}"}, 404)
+        if handler != self._health and not _authorized(request):
+            refusal = _json({"message": REFUSAL}, 401)
+            refusal.headers["WWW-Authenticate"] = CHALLENGE
+            return refusal
         if request.method in WRITES and (request.method == "POST" or _has_body(request)):
             mimetype, _ = parse_options_header(request.headers.get("Content-Type", ""))
             if mimetype.lower() != JSON:

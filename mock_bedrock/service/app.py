@@ -9,8 +9,10 @@ which model an id names in :mod:`mock_bedrock.service.models`, and what each mod
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -22,6 +24,8 @@ from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Response
 
 from bedrock_contract import Catalogue, InvalidRequestBody, ValidRequest, check_request
+from bedrock_contract.input_check import input_violations, refusal_message
+from bedrock_contract.service import CONTROL_OPERATIONS, GET_MODEL
 from mock_bedrock.engines import Engine
 from mock_bedrock.service.admin import PREFIX as ADMIN_PREFIX, AdminEndpoints
 from mock_bedrock.service.errors import (
@@ -33,6 +37,7 @@ from mock_bedrock.service.errors import (
     validation_error,
 )
 from mock_bedrock.service.faults import CallFacts, FaultRule, FaultSet
+from mock_bedrock.service.foundation_models import FoundationModels
 from mock_bedrock.service.journal import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_ENTRIES,
@@ -55,6 +60,7 @@ from mock_bedrock.service.wire import (
     header_parameters,
     json_response,
     max_chunk_length,
+    read_body,
     read_input,
     served_headers,
     signed_url,
@@ -83,10 +89,25 @@ CLIENT_DISCONNECTED = "ClientDisconnected"  # a journal outcome: the body never 
 # Where a call's facts are left in the environ for the request log (mock_bedrock.service.call_log):
 CALL_ENTRY = "mock_bedrock.entry"  # the call's JournalEntry
 FIRED_RULES = "mock_bedrock.fired_rules"  # each fired fault rule's name, else "#<its index>"
+# A door that can stop (the server) puts a threading.Event here and sets it when it stops, so
+# a call waiting out a latency fault ends then instead of holding the stop for minutes.
+STOPPING = "mock_bedrock.stopping"
 
 
 class DropConnection(Exception):
     """A fault asked for the connection to be dropped; each door drops it its own way."""
+
+    outcome = "DropConnection"  # what the journal records
+
+
+class ServerStopping(DropConnection):
+    """The door stopped while the call waited out a latency fault. Dropped, not answered:
+    the door closes every connection within a second of its stop, so an answer might never
+    be read; any answer would be false (a success before the latency has passed, or an error
+    the service does not give); and a dropped connection is what a client of an endpoint
+    that goes away sees, which SDKs retry."""
+
+    outcome = "ServerStopped"
 
 
 class Admitted(NamedTuple):
@@ -128,22 +149,22 @@ def operation_routes() -> tuple[Route, ...]:
     """The routes of the operations the mock serves. Compiled here once, matched per request
     with ``fullmatch``: a werkzeug ``Map`` bind and match cost a fifth of a served call."""
     routes = []
-    for operation in OPERATIONS:
+    for operation in (*OPERATIONS, *CONTROL_OPERATIONS):
         http = operation_model(operation).http
         routes.append(Route(operation, http["method"], _compile(http["requestUri"])))
     return tuple(routes)
 
 
 def route(method: str, path: str) -> tuple[str, str]:
-    """The operation and (decoded) model id a request names; UnknownOperationException for
-    any other method and path."""
+    """The operation and (decoded) model id a request names ("" for an operation whose URI
+    names none); UnknownOperationException for any other method and path."""
     allowed = []
     for candidate in operation_routes():
         found = candidate.pattern.fullmatch(path)
         if found is None:
             continue
         if candidate.method == method:
-            return candidate.operation, found["modelId"]
+            return candidate.operation, next(iter(found.groupdict().values()), "")
         allowed.append(candidate.method)
     message = f"No operation matches {method} {path}"
     # A known path asked with the wrong method says which methods it takes, as HTTP's 405
@@ -188,6 +209,7 @@ class MockBedrock:
         if not 0 < self._chunk_length <= limit:
             raise ValueError(f"stream_chunk_length must be 1..{limit}")
         self._admin = AdminEndpoints(self.faults, self.journal, self.models)
+        self._foundation_models = FoundationModels(self.models.catalogue)
 
     @property
     def checks_signatures(self) -> bool:
@@ -228,8 +250,8 @@ class MockBedrock:
         environ[CALL_ENTRY] = entry
         try:
             response = self._serve(request, request_id, entry)
-        except DropConnection:
-            entry.outcome = "DropConnection"
+        except DropConnection as drop:
+            entry.outcome = drop.outcome
             self._record(entry)
             raise
         except (ClientDisconnected, ConnectionError):
@@ -255,6 +277,10 @@ class MockBedrock:
         self.journal.record(entry)
 
     def _serve(self, request: BedrockRequest, request_id: str, entry: JournalEntry) -> Answer:
+        operation, model_id = route(request.method, request.path)
+        entry.operation, entry.model_id = operation, model_id
+        if operation in CONTROL_OPERATIONS:
+            return self._control_plane(request, operation, model_id, request_id)
         admitted = self._admit(request, entry)
         operation, served, valid = admitted.operation, admitted.served, admitted.valid
         contract = served.contract
@@ -292,8 +318,8 @@ class MockBedrock:
         the AWS framework validates the operation's input in one pass, before the service
         sees the model id or the body. Tiers and latencies come once the model is known;
         that they come before the body is ours."""
-        operation, model_id = route(request.method, request.path)
-        entry.operation, entry.model_id = operation, model_id
+        assert entry.operation is not None and entry.model_id is not None
+        operation, model_id = entry.operation, entry.model_id
         words = self.models.catalogue.words
         parameters = header_parameters(request.environ, operation)
         raw = read_input(request, operation, parameters, words.service_checked)
@@ -317,6 +343,23 @@ class MockBedrock:
         asked = {member: value for member, value in parameters.items() if member in offered}
         return Admitted(operation, served, valid, asked)
 
+    def _control_plane(self, request: BedrockRequest, operation: str, model_id: str,
+                       request_id: str) -> Answer:
+        """``GetFoundationModel`` and ``ListFoundationModels``, as of the mock's date."""
+        given = {**request.args.to_dict(), **({"modelIdentifier": model_id} if model_id else {})}
+        violations = input_violations(operation, given)
+        if violations:
+            raise validation_error(refusal_message(violations))
+        if self._verifier is not None:
+            url = signed_url(request, operation, model_id)
+            self._verifier.verify(request.method, url, request.headers, read_body(request))
+        region, as_of = call_region(request), self.models.as_of
+        if operation == GET_MODEL:
+            answer = self._foundation_models.get(model_id, region, as_of)
+        else:
+            answer = self._foundation_models.list(given, region, as_of)
+        return json_response(json.dumps(answer).encode(), request_id)
+
     def _apply_faults(
         self, call: CallFacts, entry: JournalEntry, environ: WSGIEnvironment
     ) -> FaultRule | None:
@@ -327,7 +370,7 @@ class MockBedrock:
         if decision.fired:
             environ[FIRED_RULES] = _rule_labels(decision.fired, self.faults.rules)
         if decision.latency_ms:
-            time.sleep(decision.latency_ms / 1000)
+            _wait(decision.latency_ms / 1000, environ.get(STOPPING))
         rule = decision.rule
         if rule is not None and rule.drop_connection:
             raise DropConnection(f"fault rule {rule.name or rule.to_dict()}")
@@ -336,6 +379,14 @@ class MockBedrock:
                 rule.error, rule.message or FAULT_MESSAGES.get(rule.error, _injected(rule.error))
             )
         return rule
+
+
+def _wait(seconds: float, stopping: threading.Event | None) -> None:
+    """A latency fault's wait, cut short by the door's stop (ServerStopping) if it has one."""
+    if stopping is None:
+        time.sleep(seconds)
+    elif stopping.wait(seconds):
+        raise ServerStopping("the server stopped during a latency fault")
 
 
 def _rule_labels(fired: Iterable[FaultRule], rules: list[FaultRule]) -> list[str]:

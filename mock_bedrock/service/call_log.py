@@ -15,7 +15,10 @@ It wraps the served WSGI application, so a call through either protocol (HTTP/1.
 is logged the same way; the facts come from what :class:`MockBedrock` left in the environ
 (its journal entry and the rules that fired), or, for any other application (the recorder,
 the replayer), from the request and the response headers. The status is coloured only when
-the log goes to a terminal and ``NO_COLOR`` is not set (https://no-color.org).
+the log goes to a terminal and ``NO_COLOR`` is not set (https://no-color.org). What a caller
+sent (a path, a model id) or a rule's author wrote (its name) is shown with its
+non-printable characters escaped (:func:`bedrock_contract.printable.printable`): a ``%0A`` in
+a path cannot start a forged line, nor an ESC drive the terminal.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TextIO
 
+from bedrock_contract.printable import printable
 from mock_bedrock.service.app import (
     CALL_ENTRY,
     FIRED_RULES,
@@ -66,7 +70,8 @@ def _field(value: str | None) -> str:
     if not value:
         return "-"
     # A value with spaces (a rule's free-text name) stays one field.
-    return json.dumps(value, ensure_ascii=False) if any(c.isspace() for c in value) else value
+    quoted = json.dumps(value, ensure_ascii=False) if any(c.isspace() for c in value) else value
+    return printable(quoted)
 
 
 class _Call:
@@ -107,7 +112,7 @@ class _Call:
                 return route(method, path)
             except BedrockError:
                 pass
-        return f"{method} {path}", None
+        return printable(f"{method} {path}"), None
 
     def _error(self, entry: JournalEntry | None, status: str) -> str | None:
         if entry is not None and entry.outcome in stream_exception_members():

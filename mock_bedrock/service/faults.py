@@ -4,8 +4,9 @@ A :class:`FaultRule` is plain data (it round-trips through JSON, so the same rul
 Python, a JSON file or the admin endpoint). The :class:`FaultSet` holds the rules (at most
 :data:`MAX_RULES`) with their counters and decides, for each call, what happens; it is shared
 by the server's threads. A call's prompts are matched against the rules outside its lock, and
-``prompt_regex`` is matched by RE2, in time linear in the prompt: no pattern can hold up
-other calls or the admin endpoints.
+``prompt_regex`` is matched by RE2, in time linear in the prompt, the patterns in force
+bounded together (:mod:`mock_bedrock.service.fault_regex`): no pattern can hold up other
+calls or the admin endpoints.
 
 How a call meets the rules: the rules are walked in order. A rule *sees* a call when its
 operation, model and prompt conditions hold; its call-count conditions (``nth``, ``calls``,
@@ -23,19 +24,24 @@ import random
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
-import re2
-
 from bedrock_contract import default_catalogue
+from mock_bedrock.doors.allocator import return_freed_memory
 from mock_bedrock.service.errors import (
     INVOKE_STREAM,
     OPERATIONS,
     error_statuses,
     operation_errors,
     stream_exception_members,
+)
+from mock_bedrock.service.fault_regex import (
+    PromptRegex,
+    RegexBudget,
+    RegexRefused,
+    matched_texts,
 )
 
 
@@ -48,9 +54,6 @@ class FaultRuleError(ValueError):
 # stays a wait, not a hang.
 MAX_RULES = 1000
 MAX_LATENCY_MS = 600_000
-# RE2's memory for one pattern: its compiled program and lazily built DFA. A pattern needing
-# more is refused at compile time, or matched by RE2's slower (still linear) engines.
-REGEX_MAX_MEM = 1 << 20
 
 
 def fault_finish_reasons() -> list[str]:
@@ -79,6 +82,11 @@ class CallFacts:
     model_id: str  # the served id, also when the call named the model by ARN
     prompts: tuple[str, ...]
     finish_reasons: tuple[str | None, ...] = ()  # the ones the model's answers may carry
+
+    @cached_property
+    def matched_prompts(self) -> tuple[str, ...]:
+        """The prompts as a ``prompt_regex`` sees them (bounded: fault_regex)."""
+        return tuple(matched_texts(self.prompts))
 
 
 _OUTCOMES = ("error", "finish_reason", "drop_connection", "stream_error")
@@ -134,8 +142,15 @@ class FaultRule:
             raise FaultRuleError(
                 f"'latency_ms' must be at most {MAX_LATENCY_MS} (10 minutes), got {self.latency_ms}"
             )
+        # Compiled once, owned by the rule (not a field: never copied, compared or listed),
+        # so removing the rule frees it.
+        regex = None
         if self.prompt_regex is not None:
-            compiled_regex(self.prompt_regex)
+            try:
+                regex = PromptRegex(self.prompt_regex)
+            except RegexRefused as err:
+                raise FaultRuleError(str(err)) from None
+        object.__setattr__(self, "_regex", regex)
         if self.operation is not None and self.operation not in OPERATIONS:
             raise FaultRuleError(_one_of("operation", self.operation, OPERATIONS))
         if self.error is not None and self.error not in error_statuses():
@@ -192,10 +207,14 @@ class FaultRule:
             return False
         if self.prompt is not None and not any(self.prompt in p for p in call.prompts):
             return False
-        if self.prompt_regex is None:
-            return True
-        pattern = compiled_regex(self.prompt_regex)
-        return any(_search(pattern, p) for p in call.prompts)
+        regex = self.compiled_regex
+        return regex is None or regex.search(call.matched_prompts)
+
+    @property
+    def compiled_regex(self) -> PromptRegex | None:
+        """``prompt_regex`` compiled (None without one)."""
+        regex: PromptRegex | None = self.__dict__["_regex"]
+        return regex
 
     def counts(self, seen: int) -> bool:
         """Whether the ``seen``-th call the rule saw meets its call-count conditions."""
@@ -232,33 +251,6 @@ class FaultRule:
 _DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(FaultRule)}
 
 
-@lru_cache(maxsize=MAX_RULES)
-def compiled_regex(pattern: str) -> Any:
-    """``pattern`` compiled by RE2; FaultRuleError says why when RE2 cannot take it (a
-    syntax error, or what only backtracking engines do: backreferences, lookaround)."""
-    options = re2.Options()
-    options.log_errors = False  # the error is raised here; RE2 would also print it
-    options.max_mem = REGEX_MAX_MEM
-    try:
-        return re2.compile(pattern, options)
-    except UnicodeEncodeError:
-        raise FaultRuleError(f"'prompt_regex' {pattern!r} is not valid Unicode") from None
-    except re2.error as err:
-        reason = err.args[0] if err.args else err
-        if isinstance(reason, bytes):
-            reason = reason.decode("utf-8", errors="replace")
-        raise FaultRuleError(
-            f"'prompt_regex' {pattern!r} is not a valid regex for RE2, which matches in "
-            f"linear time (no backreferences or lookaround): {reason}"
-        ) from None
-
-
-def _search(pattern: Any, text: str) -> bool:
-    try:
-        return pattern.search(text) is not None
-    except UnicodeEncodeError:  # RE2 matches UTF-8: a lone surrogate is matched as U+FFFD
-        return pattern.search(text.encode("utf-8", "replace").decode("utf-8")) is not None
-
 # JSON types each field accepts (bool is excluded from the numbers: JSON true is not 1).
 _KINDS: dict[str, tuple[type, ...]] = {
     "nth": (int,), "every": (int,), "times": (int,), "seed": (int,), "latency_ms": (int,),
@@ -291,14 +283,30 @@ def rules_from_json(data: object, *, source: str = "fault rules") -> list[FaultR
     if len(items) > MAX_RULES:
         raise FaultRuleError(f"{source}: {len(items)} rules; at most {MAX_RULES} may be in force")
     rules = []
+    budget = RegexBudget()  # the rules given alone: no more is compiled once they pass it
     for index, item in enumerate(items):
         try:
-            rules.append(FaultRule.from_dict(item))
+            rule = FaultRule.from_dict(item)
+            _charge(budget, rule)
         except (FaultRuleError, TypeError) as err:
-            name = item.get("name") if isinstance(item, Mapping) else None
-            named = f" ({name!r})" if isinstance(name, str) else ""
-            raise FaultRuleError(f"{source}: rule {index}{named}: {err}") from None
+            raise FaultRuleError(f"{source}: {_rule_label(index, item)}: {err}") from None
+        rules.append(rule)
     return rules
+
+
+def _rule_label(index: int, rule: object) -> str:
+    """``rule 3`` or ``rule 3 ('its name')``, for a rule given as an object or a FaultRule."""
+    name = rule.get("name") if isinstance(rule, Mapping) else getattr(rule, "name", None)
+    return f"rule {index}" + (f" ({name!r})" if isinstance(name, str) else "")
+
+
+def _charge(budget: RegexBudget, rule: FaultRule) -> None:
+    regex = rule.compiled_regex
+    if regex is not None:
+        try:
+            budget.charge(regex)
+        except RegexRefused as err:
+            raise FaultRuleError(str(err)) from None
 
 
 @dataclass(frozen=True)
@@ -334,7 +342,8 @@ class FaultSet:
         self.extend([rule])
 
     def extend(self, rules: Iterable[FaultRule]) -> None:
-        """Add ``rules``, all or none: FaultRuleError if they would pass :data:`MAX_RULES`."""
+        """Add ``rules``, all or none: FaultRuleError if they would pass :data:`MAX_RULES` or
+        the bounds on patterns (:class:`RegexBudget`), naming the first rule past one."""
         added = list(rules)
         for rule in added:
             if not isinstance(rule, FaultRule):
@@ -345,11 +354,24 @@ class FaultSet:
                     f"at most {MAX_RULES} fault rules may be in force; {len(self._states)} "
                     f"are, and {len(added)} more were given"
                 )
+            budget = RegexBudget(regex for state in self._states
+                                 if (regex := state.rule.compiled_regex) is not None)
+            for index, rule in enumerate(added):
+                try:
+                    _charge(budget, rule)
+                except FaultRuleError as err:
+                    label = _rule_label(index, rule) + (" given" if len(added) > 1 else "")
+                    raise FaultRuleError(f"{label}: {err}") from None
             self._states += tuple(_RuleState(r, coin=random.Random(r.seed)) for r in added)
 
     def clear(self) -> None:
         with self._lock:
-            self._states = ()
+            removed, self._states = self._states, ()
+        if any(state.rule.compiled_regex is not None for state in removed):
+            del removed  # the last reference: the patterns are freed here
+            # Their DFAs were built in the arenas of the threads that matched them, which
+            # glibc keeps; hand the memory back, so a DELETE shows in the server's RSS.
+            return_freed_memory()
 
     def load_file(self, path: str | Path) -> list[FaultRule]:
         """Add the rules of a JSON file (a list of rule objects); returns them."""

@@ -21,6 +21,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.http import parse_accept_header, parse_options_header
 from werkzeug.wrappers import Request, Response
 
+from bedrock_contract import service
 from bedrock_contract.input_check import header_members, input_violations, refusal_message
 from mock_bedrock.service import eventstream
 from mock_bedrock.service.errors import (
@@ -41,8 +42,7 @@ ERROR_TYPE_HEADER = "x-amzn-ErrorType"
 
 def max_body_length() -> int:
     """The largest request body the model allows (the ``Body`` blob's ``max``)."""
-    limit: int = operation_model(INVOKE).input_shape.members["body"].metadata["max"]
-    return limit
+    return service.max_body_length()
 
 
 def max_chunk_length() -> int:
@@ -148,7 +148,7 @@ def check_media_types(request: Request, operation: str, media_type: str) -> None
 # Where a call says which region it was made in: the region its signature is scoped to
 # (Credential=<key>/<date>/<region>/...), else the regional endpoint it was sent to.
 _SIGNED_REGION = re.compile(r"Credential=[^/,\s]+/\d{8}/([a-z0-9-]+)/")
-_ENDPOINT_REGION = re.compile(r"bedrock-runtime(?:-fips)?\.([a-z0-9-]+)\.")
+_ENDPOINT_REGION = re.compile(r"bedrock(?:-runtime)?(?:-fips)?\.([a-z0-9-]+)\.")
 # A call that says neither (unsigned, to a local address): AWS's first region.
 DEFAULT_REGION = "us-east-1"
 
@@ -164,7 +164,8 @@ def signed_url(request: Request, operation: str, model_id: str) -> str:
     """The URL as the client sent it (and signed it): the raw path, percent-encoding intact.
 
     Servers put the raw path in REQUEST_URI/RAW_URI; without it, the path is rebuilt the
-    way botocore renders the operation's URI template.
+    way botocore renders the operation's URI template. The query is QUERY_STRING where the
+    raw URI leaves it out (werkzeug's test environ does).
     """
     raw = request.environ.get("REQUEST_URI") or request.environ.get("RAW_URI")
     if raw:
@@ -172,7 +173,9 @@ def signed_url(request: Request, operation: str, model_id: str) -> str:
         path, query = parts.path, parts.query
     else:
         template = operation_model(operation).http["requestUri"]
-        path, query = template.replace("{modelId}", percent_encode(model_id)), ""
+        path = re.sub(r"\{\w+\}", lambda _: percent_encode(model_id), template)
+        query = ""
+    query = query or request.environ.get("QUERY_STRING", "")
     host = request.headers.get("Host", request.host)
     return f"http://{host}{path}" + (f"?{query}" if query else "")
 

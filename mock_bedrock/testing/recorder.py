@@ -8,7 +8,11 @@ and that answer later calls from those cassettes without a network.
 Either app is served like the mock itself (``MockServer(app=...)``) or used in process
 (``mock_sdxl(app=...)``). The recorder re-signs each call with this process's own AWS
 credentials (botocore's credential chain and ``SigV4Auth``), whatever the caller signed with,
-so callers may keep pointing fake credentials at the local endpoint.
+so callers may keep pointing fake credentials at the local endpoint. It forwards only calls on
+the catalogue's models (by id, profile id or ARN): any other id is refused as the service
+refuses an unknown one, so the recorder never spends the user's credentials on another model.
+With ``caller_credentials`` it checks each caller's signature first, as the mock's
+``--strict-credentials`` does.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import logging
 import os
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,9 +36,12 @@ from botocore.httpsession import URLLib3Session
 from botocore.utils import percent_encode
 from werkzeug.wrappers import Response
 
+from bedrock_contract import Catalogue, default_catalogue
+from bedrock_contract.printable import printable
 from mock_bedrock.service.app import WSGIApplication, route
 from mock_bedrock.service.errors import SERVICE_NAME, BedrockError, operation_model
-from mock_bedrock.service.wire import BedrockRequest, error_response, read_body
+from mock_bedrock.service.sigv4 import SigV4Verifier
+from mock_bedrock.service.wire import BedrockRequest, error_response, read_body, signed_url
 from mock_bedrock.testing.cassettes import (
     Cassette,
     CassetteDir,
@@ -118,12 +125,11 @@ def _replay(cassette: Cassette) -> Response:
 
 
 class RecordingApp:
-    """Forwards each call to ``upstream_url``, signed with ``credentials``, and stores the
-    answer as a cassette in ``cassette_dir``; the caller gets the answer as replay will
-    give it (the stored headers and the exact body)."""
-
-    # The caller's signature is never read: each call is re-signed with ``credentials``.
-    checks_signatures = False
+    """Forwards each call on a model of ``catalogue`` (default: this process's) to
+    ``upstream_url``, signed with ``credentials``, and stores the answer as a cassette in
+    ``cassette_dir``; the caller gets the answer as replay will give it (the stored headers
+    and the exact body). ``caller_credentials`` ({access key id: secret}) makes it check
+    each caller's SigV4 signature before anything is forwarded."""
 
     def __init__(
         self,
@@ -132,6 +138,8 @@ class RecordingApp:
         credentials: Credentials | None = None,
         *,
         region: str | None = None,
+        caller_credentials: Mapping[str, str] | None = None,
+        catalogue: Catalogue | None = None,
     ) -> None:
         session = botocore.session.Session()
         if credentials is None:
@@ -145,13 +153,21 @@ class RecordingApp:
         self.cassettes = CassetteDir(cassette_dir)
         self.credentials = credentials
         self.region = region or _region_of(self.upstream_url, session)
+        self.catalogue = catalogue or default_catalogue()
+        self._verifier = (SigV4Verifier(caller_credentials)
+                          if caller_credentials is not None else None)
         self._http = URLLib3Session(timeout=(10, UPSTREAM_READ_TIMEOUT))
+
+    @property
+    def checks_signatures(self) -> bool:
+        """Whether a caller must sign (``caller_credentials`` was given); without it the
+        caller's signature is never read, as each call is re-signed with ``credentials``."""
+        return self._verifier is not None
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = BedrockRequest(environ)
         try:
-            call = parse_call(request.method, request.path)
-            body = read_body(request)  # the service's own limit, so nothing larger is sent
+            call, body = self._admit(request)
         except BedrockError as err:
             return error_response(err, str(uuid.uuid4()))(environ, start_response)
         headers = recordable_request_headers(request.headers.items())
@@ -174,6 +190,19 @@ class RecordingApp:
         if status not in NOT_RECORDED:
             self.cassettes.save(cassette)
         return _replay(cassette)(environ, start_response)
+
+    def _admit(self, request: BedrockRequest) -> tuple[Call, bytes]:
+        """The call and its body, once it may be forwarded; else refused as the mock refuses
+        it, in the mock's order (route, body length, signature, model id)."""
+        call = parse_call(request.method, request.path)
+        body = read_body(request)  # the service's own limit, so nothing larger is sent
+        if self._verifier is not None:
+            url = signed_url(request, call.operation, call.model_id)
+            self._verifier.verify(request.method, url, request.headers, body)
+        if self.catalogue.find(call.model_id) is None:
+            # Whatever the lifecycle: the service's own refusal of a retired id is recorded.
+            raise BedrockError(*self.catalogue.words.unknown_model)
+        return call, body
 
     def _forward(
         self, call: Call, headers: dict[str, str], body: bytes
@@ -231,7 +260,7 @@ class ReplayingApp:
         try:
             cassette = self.cassettes.load(key)
         except CassetteError as err:
-            logger.error("mock_bedrock replay: %s", err)
+            logger.error("mock_bedrock replay: %s", printable(str(err)))
             return aws_error(CASSETTE_UNREADABLE_CODE, str(err))(environ, start_response)
         if cassette is not None:
             return _replay(cassette)(environ, start_response)
@@ -258,13 +287,17 @@ def recording_app(
     credentials: Credentials | None = None,
     *,
     region: str | None = None,
+    caller_credentials: Mapping[str, str] | None = None,
 ) -> RecordingApp:
-    """A WSGI app that records every call to ``upstream_url`` into ``cassette_dir``.
+    """A WSGI app that records every call on the catalogue's models to ``upstream_url`` into
+    ``cassette_dir``.
 
     ``credentials`` default to botocore's credential chain; ``region`` (the signing region)
     defaults to the one in a Bedrock URL, else the configured region, else us-east-1.
+    ``caller_credentials`` ({access key id: secret}): callers must sign with one of them.
     """
-    return RecordingApp(upstream_url, cassette_dir, credentials, region=region)
+    return RecordingApp(upstream_url, cassette_dir, credentials, region=region,
+                        caller_credentials=caller_credentials)
 
 
 def replaying_app(

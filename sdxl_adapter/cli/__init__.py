@@ -17,6 +17,7 @@ from typing import BinaryIO
 import click
 
 import bedrock_contract
+from bedrock_contract.printable import printable
 from bedrock_contract.version import __version__
 from sdxl_adapter.cli.endpoint import Target, target_options
 from sdxl_adapter.cli.errors import ExitCode, exit_code_epilog
@@ -115,8 +116,8 @@ def validate(target: Target, file: BinaryIO, as_json: bool) -> None:
         if as_json:
             click.echo(json.dumps({"valid": False, "message": err.message}))
         else:
-            for violation in err.violations:
-                click.echo(str(violation), err=True)
+            for violation in err.violations:  # quotes the body: shown escaped
+                click.echo(printable(str(violation)), err=True)
         sys.exit(ExitCode.REFUSED_LOCALLY)
     click.echo(json.dumps({"valid": True, "message": None}) if as_json else "valid")
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from bedrock_contract.printable import printable
 from sdxl_adapter.cli.endpoint import PLACEHOLDER_NOTE, Target, known_model
 from sdxl_adapter.cli.errors import ExitCode, Failure, describable, describe, reported
 from sdxl_adapter.cli.output import check_writable_dir, make_dir
@@ -91,37 +92,35 @@ def batch(
     and skipped. One run at a time per out-dir: a second one is refused (exit 15).
     """
     from sdxl_adapter.batch import BatchRun
+
     from_stdin = str(file) == STDIN
     out_dir = out_dir or DEFAULT_OUT_ROOT / ("stdin" if from_stdin else file.stem)
     source = "<stdin>" if from_stdin else str(file)  # what messages name
+    base_dir = Path.cwd() if from_stdin else file.parent  # image paths are relative to it
     with reported(target.debug):
-        lines = _read_lines(file, _parser(target, migrate_to, fit))
-        for line in lines:
-            for note in line.notes:
-                click.echo(f"{source}:{line.number}: {note}", err=True)
-            if line.problem is not None:
-                click.echo(f"{source}:{line.number}: bad line, skipped: {line.problem}",
-                           err=True)
+        lines = _read_lines(file)
         sent_to = Target(target.endpoint, target.region, target.profile,
                          migrate_to or target.model_id, target.debug)
 
         def new_run() -> BatchRun:
-            return BatchRun(lines, out_dir, model_id=sent_to.model_id, concurrency=concurrency,
-                            keep_filtered=keep_filtered, describe=_describe)
+            return BatchRun(lines, out_dir, parse=_parser(target, migrate_to, fit),
+                            base_dir=base_dir, model_id=sent_to.model_id,
+                            concurrency=concurrency, keep_filtered=keep_filtered,
+                            describe=_describe)
 
         if dry_run:
             # No lock: a dry run writes nothing, so it neither waits for a run going on in
             # the folder nor stops one from starting; it shows the manifest as it is now.
-            _dry_run(new_run(), sent_to)
+            _dry_run(new_run(), sent_to, source)
             return
         _prepare(out_dir)
         with _locked(out_dir):
             run = new_run()  # reads the manifest: under the lock, so no run is writing it
             with sent_to.client(max_attempts, connections=concurrency) as client:
-                click.echo(sent_to.describe(client), err=True)
+                _say(sent_to.describe(client), err=True)
                 warning = sent_to.end_of_life_warning()
                 if warning:
-                    click.echo(warning, err=True)
+                    _say(warning, err=True)
                 summary = _run_with_progress(run, client.generate)
     _finish(run, summary, source, as_json, sent_to)
 
@@ -145,14 +144,14 @@ def _locked(out_dir: Path) -> Iterator[None]:
         yield
 
 
-def _read_lines(file: Path, parse: Parse) -> list[BatchLine]:
-    """FILE's lines, or standard input's (image paths then relative to the current folder)."""
+def _read_lines(file: Path) -> list[BatchLine]:
+    """FILE's lines, or standard input's, as JSON (each made into its request at its turn)."""
     from sdxl_adapter.batch import parse_batch, read_batch
 
     try:
         if str(file) == STDIN:
-            return parse_batch(sys.stdin.buffer.read().decode("utf-8"), Path.cwd(), parse)
-        return read_batch(file, parse)
+            return parse_batch(sys.stdin.buffer.read().decode("utf-8"))
+        return read_batch(file)
     except (OSError, UnicodeDecodeError) as err:
         reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
         raise Failure(f"cannot read {file}: {reason}", ExitCode.INPUT_UNREADABLE) from err
@@ -187,9 +186,15 @@ def _parser(target: Target, migrate_to: str | None, fit: bool) -> Parse:
         if migrate_to is None:
             return request, notes
         moved = migrate(request.to_body(), migrate_to, source=target.model_id)
-        return ModelRequest(migrate_to, moved.body), notes + migration_notes(moved)
+        return ModelRequest(migrate_to, moved.body).validate(), notes + migration_notes(moved)
 
     return parse
+
+
+def _say(text: str, err: bool = False) -> None:
+    """One line that quotes outside text (a path, a line's values, a service's message),
+    its non-printable characters shown escaped."""
+    click.echo(printable(text), err=err)
 
 
 def _describe(err: BaseException) -> str:
@@ -201,36 +206,47 @@ def _prepare(out_dir: Path) -> None:
     check_writable_dir(out_dir)
 
 
-def _dry_run(run: BatchRun, target: Target) -> None:
-    from sdxl_adapter.batch import output_name
+def _dry_run(run: BatchRun, target: Target, source: str) -> None:
+    """Each line made into its request in turn (its images read then, one line's at a
+    time) and printed unless done."""
+    from sdxl_adapter.batch import BadLine, output_name
     from sdxl_adapter.request import elided
 
-    pending = run.pending()
-    for line in pending:
-        assert line.request is not None
+    would = done = bad = 0
+    for line in run.lines:
+        try:
+            made = run.make(line)
+        except BadLine as err:
+            _say(f"{source}:{line.number}: bad line, skipped: {err}", err=True)
+            bad += 1
+            continue
+        for note in made.notes:
+            _say(f"{source}:{line.number}: {note}", err=True)
+        if run.done(made):
+            done += 1
+            continue
         record: dict[str, Any] = {
             "line": line.number,
-            "file": output_name(line.number, run.last_number, line.extension),
+            "file": output_name(line.number, run.last_number, made.extension),
         }
         if line.number in run.changed:
             record["changed"] = True  # edited since its image was made: that image is kept
-        record["body"] = elided(target.contract, line.request.to_body())
+        record["body"] = elided(target.contract, made.request.to_body())
         click.echo(json.dumps(record))
-    done = sum(1 for line in run.lines if line.request is not None) - len(pending)
+        would += 1
     changed = (f" ({len(run.changed)} of them edited since their image was made: the old "
                "images would be kept beside the new)" if run.changed else "")
-    click.echo(
-        f"dry run: nothing sent; {len(pending)} would be sent to {target.endpoint} "
-        f"(model {target.model_id}){changed}, {done} already done, "
-        f"{len(run.bad_lines())} bad",
+    _say(
+        f"dry run: nothing sent; {would} would be sent to {target.endpoint} "
+        f"(model {target.model_id}){changed}, {done} already done, {bad} bad",
         err=True,
     )
-    if run.bad_lines():
+    if bad:
         sys.exit(ExitCode.BATCH_INCOMPLETE)
 
 
 def _run_with_progress(run: BatchRun, generate: Generate) -> BatchSummary:
-    todo = len(run.pending())
+    todo = len(run.candidates())
 
     def stopping(in_flight: int) -> None:
         click.echo(f"\ninterrupted: submitting nothing more; waiting for {in_flight} "
@@ -245,8 +261,14 @@ def _finish(run: BatchRun, summary: BatchSummary, source: str, as_json: bool,
             target: Target) -> None:
     from sdxl_adapter.manifest import MANIFEST_NAME
 
+    for number, note in sorted(summary.notes):
+        _say(f"{source}:{number}: {note}", err=True)
+    for number, problem in sorted(summary.bad_lines):
+        _say(f"{source}:{number}: bad line, skipped: {problem}", err=True)
+    for record in sorted(summary.noted, key=lambda r: r.line):
+        _say(f"{source}:{record.line}: {record.file}: {record.note}", err=True)
     for record in sorted(summary.failures, key=lambda r: r.line):
-        click.echo(f"{source}:{record.line}: failed: {record.error}", err=True)
+        _say(f"{source}:{record.line}: failed: {record.error}", err=True)
     manifest = run.out_dir / MANIFEST_NAME
     replaced = sorted(summary.replaced, key=lambda r: r.line)
     if as_json:
@@ -261,18 +283,18 @@ def _finish(run: BatchRun, summary: BatchSummary, source: str, as_json: bool,
             "placeholder": target.is_mock,
         }))
     else:
-        click.echo(f"done {summary.done}, skipped (already done) {summary.skipped}, "
+        _say(f"done {summary.done}, skipped (already done) {summary.skipped}, "
                    f"failed {summary.failed}, bad lines {summary.bad}; images in {run.out_dir}, "
                    f"manifest {manifest}")
         for r in replaced:
             if not r.saved:
-                click.echo(f"line {r.line}: the image that was at {r.file} is kept as "
+                _say(f"line {r.line}: the image that was at {r.file} is kept as "
                            f"{r.kept_as}; the new one could not be written")
             elif r.changed:
-                click.echo(f"line {r.line} was edited since its image was made: regenerated "
+                _say(f"line {r.line} was edited since its image was made: regenerated "
                            f"{r.file}; the old image is kept as {r.kept_as}")
             else:
-                click.echo(f"line {r.line}: {r.file} held an image not made for this line's "
+                _say(f"line {r.line}: {r.file} held an image not made for this line's "
                            f"request; it is kept as {r.kept_as}")
         if target.is_mock:
             click.echo(f"note: {PLACEHOLDER_NOTE}")

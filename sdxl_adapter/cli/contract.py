@@ -9,6 +9,7 @@ import sys
 
 import click
 
+from bedrock_contract.printable import printable
 from sdxl_adapter.cli.endpoint import EndpointType, Target, known_model
 from sdxl_adapter.cli.errors import reported
 from sdxl_adapter.endpoints import AWS
@@ -71,7 +72,7 @@ def contract(
     selected = suite.live_checks(families) if live else suite.checks(families)
     if list_only:
         for check in selected:
-            click.echo(f"{check.name}: {check.expect.describe()}")
+            click.echo(printable(f"{check.name}: {check.expect.describe()}"))
         return
     if live:
         click.echo(suite.cost_warning(selected), err=True)

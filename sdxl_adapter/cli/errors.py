@@ -13,11 +13,13 @@ import contextlib
 import enum
 import sys
 import traceback
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import click
+
+from bedrock_contract.printable import printable
 
 if TYPE_CHECKING:
     from sdxl_adapter import errors
@@ -78,14 +80,17 @@ def exit_code_epilog() -> str:
 
 
 class Failure(click.ClickException):
-    """A failure worded for a person, exiting with its :class:`ExitCode`."""
+    """A failure worded for a person, exiting with its :class:`ExitCode`. The message may
+    quote outside text (a path, a service's message), so it is shown on one line with its
+    non-printable characters escaped; ``hints`` are lines of our own under it."""
 
-    def __init__(self, message: str, code: ExitCode) -> None:
+    def __init__(self, message: str, code: ExitCode, hints: Sequence[str] = ()) -> None:
         super().__init__(message)
         self.exit_code = int(code)  # type: ignore[misc]  # click reads it per instance
+        self.hints = tuple(hints)
 
     def format_message(self) -> str:
-        return self.message
+        return "\n".join([printable(self.message), *self.hints])
 
 
 # Codes of the AWS request framework (not of Bedrock's model) for signatures and keys it

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from bedrock_contract.printable import printable
 from sdxl_adapter.cli.endpoint import PLACEHOLDER_NOTE, Target
 from sdxl_adapter.cli.errors import ExitCode, Failure, describe, reported
 from sdxl_adapter.cli.options import (
@@ -148,16 +149,16 @@ def _generate(**kwargs: Any) -> None:
         request = _request(target, prompt, common["body_file"], kwargs)
         _check_format(contract, output, request, kwargs)
         if common["dry_run"]:
-            click.echo(f"dry run: nothing sent (endpoint {target.endpoint}, model "
-                       f"{target.model_id})", err=True)
+            click.echo(printable(f"dry run: nothing sent (endpoint {target.endpoint}, model "
+                                 f"{target.model_id})"), err=True)
             click.echo(body_json(contract, request.to_body()))
             return
         destination = _destination(output, folder, common["overwrite"], contract)
         with target.client() as client:
-            click.echo(target.describe(client), err=True)
+            click.echo(printable(target.describe(client)), err=True)
             warning = target.end_of_life_warning()
             if warning:
-                click.echo(warning, err=True)
+                click.echo(printable(warning), err=True)
             try:
                 result = client.generate(request, stream=bool(common["stream"]), **arguments)
             except (errors.ContentFiltered, errors.GenerationFailed) as err:
@@ -236,7 +237,7 @@ def _request(target: Target, prompt: str | None, body_file: Path | None,
     except OSError as err:  # an image file
         raise _unreadable(err) from err
     for note in notes:
-        click.echo(f"fit: {note}", err=True)
+        click.echo(printable(f"fit: {note}"), err=True)
     try:
         return request.validate()
     except errors.InvalidRequest as err:
@@ -249,7 +250,7 @@ def _request(target: Target, prompt: str | None, body_file: Path | None,
         if not hints:
             raise
         message, code = describe(err)
-        raise Failure("\n".join([message, *hints]), code) from err
+        raise Failure(message, code, hints) from err
 
 
 def _read_input(path: Path) -> bytes:
@@ -328,9 +329,9 @@ def _report(result: GenerationResult, path: Path, target: Target, as_json: bool)
     if as_json:
         click.echo(json.dumps(_summary(result, path, target)))
         return
-    click.echo(f"wrote {path}")
+    click.echo(printable(f"wrote {path}"))
     reason = "null (success)" if result.finish_reason is None else result.finish_reason
-    click.echo(f"seed {result.seed}, finish reason {reason}")
+    click.echo(printable(f"seed {result.seed}, finish reason {reason}"))
     if target.is_mock or is_placeholder(result.data):
         click.echo(f"note: {PLACEHOLDER_NOTE}")
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from bedrock_contract.printable import printable
 from sdxl_adapter.cli.endpoint import Target, known_model
 from sdxl_adapter.cli.errors import ExitCode, Failure
 
@@ -53,4 +54,4 @@ def migrate_command(target: Target, body: Path, to: str) -> None:
                       f"{err.message}", ExitCode.REFUSED_LOCALLY) from err
     click.echo(json.dumps(migration.body, indent=2))
     for line in migration_notes(migration):
-        click.echo(line, err=True)
+        click.echo(printable(line), err=True)

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from bedrock_contract import ModelContract, ModelVersion, default_catalogue
+from bedrock_contract.printable import printable
 from sdxl_adapter.models import capabilities, replacement_for
 
 
@@ -49,7 +50,7 @@ def _line(entry: dict[str, Any]) -> str:
             parts.append(f"    inference profiles: {', '.join(entry['inference_profiles'])}")
     else:
         parts.append("    retired: the service refuses this id; no contract describes it")
-    return "\n".join(parts)
+    return "\n".join(printable(part) for part in parts)  # a contract folder's own words
 
 
 @click.command("models")

@@ -268,8 +268,9 @@ def request_from_options(
 def _read_image(contract: ModelContract, field: str, path: Path, fit: bool,
                 notes: list[str]) -> bytes:
     from sdxl_adapter.fit import FitError, fit_image
+    from sdxl_adapter.images import read_image_file
 
-    data = path.read_bytes()
+    data = read_image_file(path)
     if not fit:
         return data
     try:
@@ -343,7 +344,7 @@ def request_from_mapping(
     converted by the same click type as on the command line.
     Image paths are read relative to ``base_dir`` (the batch file's folder). ``fit`` is
     the default of the line's own ``fit`` key."""
-    from sdxl_adapter.batch import BadLine
+    from sdxl_adapter.batch_lines import BadLine
 
     template = _line_template(contract)
     params = {p.name: p for p in template.params if p.name}
@@ -377,7 +378,7 @@ def request_from_mapping(
 
 def _by_param(data: Mapping[str, Any], keys: Mapping[str, str]) -> dict[str, tuple[str, Any]]:
     """A line's values by parameter name, each with the key the line spelled it as."""
-    from sdxl_adapter.batch import BadLine
+    from sdxl_adapter.batch_lines import BadLine
 
     unknown = [key for key in data if key not in keys]
     if unknown:

@@ -24,6 +24,7 @@ from botocore.exceptions import (
     PartialCredentialsError,
 )
 
+from bedrock_contract.printable import printable
 from bedrock_contract.service import INVOKE_STREAM, JSON
 from sdxl_adapter.client import SDXLClient
 from sdxl_adapter.contract.checks import (
@@ -77,10 +78,10 @@ class CheckResult:
         return not self.differences
 
     def render(self) -> str:
-        lines = [f"{'PASS' if self.passed else 'FAIL'}  {self.check.name}"]
-        for diff in self.differences:
-            lines.append(f"      {diff.aspect}: expected {diff.expected}")
-            lines.append(f"      {' ' * len(diff.aspect)}  got      {diff.got}")
+        lines = [f"{'PASS' if self.passed else 'FAIL'}  {printable(self.check.name)}"]
+        for diff in self.differences:  # what the target answered: shown escaped
+            lines.append(f"      {diff.aspect}: expected {printable(str(diff.expected))}")
+            lines.append(f"      {' ' * len(diff.aspect)}  got      {printable(str(diff.got))}")
         return "\n".join(lines)
 
 
@@ -99,8 +100,8 @@ class Report:
 
     def render(self) -> str:
         families = sorted({result.check.family for result in self.results})
-        lines = [f"Contract suite ({', '.join(families)}) against {self.target}: "
-                 f"{len(self.results)} checks"]
+        lines = [printable(f"Contract suite ({', '.join(families)}) against {self.target}: "
+                           f"{len(self.results)} checks")]
         lines += [result.render() for result in self.results]
         failed = len(self.failures)
         if failed:
