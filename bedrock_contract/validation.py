@@ -126,6 +126,15 @@ def _too_many_containers(text: str) -> bool:
     return len(text) > 2 * MAX_CONTAINERS and text.count("[") + text.count("{") > MAX_CONTAINERS
 
 
+def _fast_valid(fast: jsonschema_rs.Validator, value: dict[str, Any]) -> bool:
+    try:
+        return bool(fast.is_valid(value))
+    except UnicodeEncodeError:
+        # jsonschema_rs reads strings as UTF-8, which a lone surrogate is not ("\ud800" is
+        # valid JSON, and a Java string holds it): everit's emulation judges that body.
+        return False
+
+
 def _schema_check(
     raw: object, fast: jsonschema_rs.Validator, java: JavaSchema
 ) -> tuple[dict[str, Any] | None, list[Violation]]:
@@ -141,7 +150,7 @@ def _schema_check(
         return None, [Violation("#", f"is not a JSON object ({err})")]
     if not isinstance(parsed.value, dict):
         return None, [Violation("#", "is not a JSON object")]
-    if fast.is_valid(parsed.value) and not parsed.java_typed_differently:
+    if _fast_valid(fast, parsed.value) and not parsed.java_typed_differently:
         return parsed.value, []
     try:
         found = java.violations(parse_java(text))

@@ -19,6 +19,8 @@ behaviour each row pins:
   ``</`` escaped as org.json escapes it.
 - "decimal printed as BigDecimal": at the top level a decimal keeps its scale (``1.50``).
 - "empty-string enum": an empty string prints as nothing, leaving two spaces.
+- "lone surrogate": ``"\\ud800"`` is valid JSON, and a Java string holds it: it is judged
+  and printed like any other string (found by tests/test_fuzz_live_families.py).
 - "order: ...": per object, missing required keys (the schema's order), then fields another
   field needs (``dependencies``), then extraneous keys, then each property's checks; keys
   and properties in Java HashMap order (here: not the body's order); a property with more
@@ -284,6 +286,9 @@ TABLE = [
     ('stable-image-core', 'order: required, single, combined (unknown keys: not the schema check)',
      '{"mid": 3, "alpha": 2, "zeta": 1, "seed": 1.5, "output_format": "q", "negative_prompt": false}',
      ['#: required key [prompt] not found', '#/seed: expected type: Integer, found: BigDecimal', '#/negative_prompt: expected type: String, found: Boolean', '#/output_format: q is not a valid enum value']),
+    ('stable-image-core', 'lone surrogate in an enum field',
+     '{"prompt": "a cat", "mode": "\\ud800"}',
+     ['#/mode: \ud800 is not a valid enum value']),
     ('stable-image-erase-object', 'integral float',
      '{"image": "AAAA", "seed": 30.0}',
      ['#/seed: expected type: Integer, found: BigDecimal']),
