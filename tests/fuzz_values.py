@@ -49,7 +49,8 @@ def value_for(rule: dict[str, Any]) -> st.SearchStrategy[Any]:
         return st.floats(rule.get("minimum", -1e6), rule.get("maximum", 1e6), allow_nan=False)
     if kind == "string":
         shortest = rule.get("minLength", 0)
-        return st.text(min_size=shortest, max_size=max(shortest, min(rule.get("maxLength", 40), 40)))
+        longest = max(shortest, min(rule.get("maxLength", 40), 40))
+        return st.text(min_size=shortest, max_size=longest)
     if kind == "array":
         return st.lists(value_for(rule["items"]), min_size=rule.get("minItems", 0), max_size=3)
     if kind == "object":
