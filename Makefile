@@ -51,9 +51,11 @@ attack: $(STAMP)
 faultrun: $(STAMP)
 	$(BIN)/python -m bench.faultrun
 
-## The fuzz tests with many more examples (SDXL_FUZZ_EXAMPLES per test; ~100k in all).
+## The fuzz tests with many more examples (SDXL_FUZZ_EXAMPLES per test; ~100k in all for
+## SDXL, and ~26k for the live families).
 fuzz-long: $(STAMP)
-	SDXL_FUZZ_EXAMPLES=$${SDXL_FUZZ_EXAMPLES:-6000} $(BIN)/python -m pytest -n 2 -q tests/test_fuzz.py
+	SDXL_FUZZ_EXAMPLES=$${SDXL_FUZZ_EXAMPLES:-6000} $(BIN)/python -m pytest -n 2 -q \
+		tests/test_fuzz.py tests/test_fuzz_live_families.py
 
 ## Build a wheel and check it works installed outside the source tree.
 check-wheel: $(STAMP)

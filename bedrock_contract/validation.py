@@ -66,7 +66,9 @@ class ValidRequest:
 class _Parsed:
     """A body parsed for the fast path, noting what the compiled validator would judge
     otherwise than everit: JSON Schema counts ``2.0`` (and ``-0``) as an integer, org.json
-    types them ``BigDecimal`` (and ``Double``), so a body holding one goes to everit."""
+    types them ``BigDecimal`` (and ``Double``); and the compiled validator compares floats,
+    everit the decimals as written (``0.09999999999999999999`` is below a minimum of 0.1,
+    its float is not). A body holding one goes to everit."""
 
     def __init__(self, text: str) -> None:
         _noted.java_typed_differently = False
@@ -79,11 +81,22 @@ class _Parsed:
 _noted = threading.local()
 
 
+# Two decimals of at most 15 significant digits (a double's DBL_DIG) never round to the same
+# float, so comparing their floats orders them as comparing the decimals does: only a longer
+# literal can compare otherwise with a bound (the schemas' bounds are short).
+EXACT_DIGITS = 15
+
+
 def _float(literal: str) -> float:
     value = float(literal)
-    if value.is_integer():
+    if value.is_integer() or _significant_digits(literal) > EXACT_DIGITS:
         _noted.java_typed_differently = True
     return value
+
+
+def _significant_digits(literal: str) -> int:
+    mantissa = literal.lower().partition("e")[0]
+    return len(mantissa.lstrip("-").replace(".", "").lstrip("0"))
 
 
 def _int(literal: str) -> int:
@@ -128,6 +141,15 @@ def _too_many_containers(text: str) -> bool:
     return len(text) > 2 * MAX_CONTAINERS and text.count("[") + text.count("{") > MAX_CONTAINERS
 
 
+def _fast_valid(fast: jsonschema_rs.Validator, value: dict[str, Any]) -> bool:
+    try:
+        return bool(fast.is_valid(value))
+    except UnicodeEncodeError:
+        # jsonschema_rs reads strings as UTF-8, which a lone surrogate is not ("\ud800" is
+        # valid JSON, and a Java string holds it): everit's emulation judges that body.
+        return False
+
+
 def _schema_check(
     raw: object, fast: jsonschema_rs.Validator, java: JavaSchema
 ) -> tuple[dict[str, Any] | None, list[Violation]]:
@@ -143,7 +165,7 @@ def _schema_check(
         return None, [Violation("#", f"is not a JSON object ({err})")]
     if not isinstance(parsed.value, dict):
         return None, [Violation("#", "is not a JSON object")]
-    if fast.is_valid(parsed.value) and not parsed.java_typed_differently:
+    if _fast_valid(fast, parsed.value) and not parsed.java_typed_differently:
         return parsed.value, []
     try:
         found = java.violations(parse_java(text))

@@ -11,7 +11,8 @@ arbitrary bytes; Content-Type and Accept take arbitrary values. Whatever arrives
   pure-Python jsonschema, not the fast validator the mock's hot path uses);
 - the door still answers a valid request after each test's examples.
 
-``SDXL_FUZZ_EXAMPLES`` sets hypothesis' examples per test (the long mode sets it high).
+``SDXL_FUZZ_EXAMPLES`` sets hypothesis' examples per test (the long mode sets it high);
+tests/test_fuzz_live_families.py does the same for every live model family.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import base64
 import http.client
 import io
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +31,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from botocore.parsers import RestJSONParser
-from hypothesis import HealthCheck, assume, event, example, given, settings, strategies as st
+from hypothesis import assume, event, example, given, strategies as st
 from hypothesis.control import currently_in_test_context
 from PIL import Image
 
@@ -52,21 +52,9 @@ from mock_bedrock.service.errors import (
 from mock_bedrock.service.faults import FaultRule
 from mock_bedrock.service.wire import ACCEPT_REFUSED, CONTENT_TYPE_REFUSED
 from tests import sdxl_contract as sdxl
+from tests.fuzz_values import FUZZ, json_values, other_type, past_bounds, value_for
 from tests.sdxl_contract import MODEL_ID as SDXL_V1, request_validator
 
-EXAMPLES = int(os.environ.get("SDXL_FUZZ_EXAMPLES", "120"))
-# The doors are set up once per test, not per example, on purpose: a mock that has served
-# hundreds of odd requests is what the last invariant (it still answers) is about.
-FUZZ = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-        HealthCheck.filter_too_much,
-    ],
-)
 # One attempt: a 5xx must be seen, not retried away.
 ONE_ATTEMPT = Config(retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=5,
                      read_timeout=30)
@@ -84,42 +72,6 @@ TEXT_FIELDS = [n for n in FIELDS if n not in IMAGE_SHAPE_FIELDS and n not in SIZ
 
 
 # --- request bodies ----------------------------------------------------------------------
-
-json_scalars = (
-    st.none() | st.booleans() | st.integers() | st.text(max_size=20)
-    | st.floats(allow_nan=False, allow_infinity=False)
-)
-json_values = st.recursive(
-    json_scalars,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
-                                                                 max_size=4),
-    max_leaves=12,
-)
-
-
-def value_for(rule: dict[str, Any]) -> st.SearchStrategy[Any]:
-    """Values one field's schema allows (strings kept short: length limits get their own
-    mutation)."""
-    if "enum" in rule:
-        return st.sampled_from(rule["enum"])
-    kind = rule.get("type")
-    if kind == "integer":
-        return st.integers(rule.get("minimum", -(2**31)), rule.get("maximum", 2**31))
-    if kind == "number":
-        return st.floats(rule.get("minimum", -1e6), rule.get("maximum", 1e6), allow_nan=False)
-    if kind == "string":
-        return st.text(max_size=min(rule.get("maxLength", 40), 40))
-    if kind == "array":
-        return st.lists(value_for(rule["items"]), min_size=rule.get("minItems", 0), max_size=3)
-    if kind == "object":
-        if "properties" not in rule:
-            return st.dictionaries(st.text(max_size=8), json_values, max_size=3)
-        props = rule["properties"]
-        needed = {name: value_for(props[name]) for name in rule.get("required", [])}
-        optional = {name: value_for(sub) for name, sub in props.items() if name not in needed}
-        return st.fixed_dictionaries(needed, optional=optional)
-    return json_values
-
 
 def _png(size: tuple[int, int], mode: str = "RGBA", fmt: str = "PNG") -> str:
     buffer = io.BytesIO()
@@ -172,28 +124,9 @@ def image_to_image(draw: st.DrawFn) -> dict[str, Any]:
     return body
 
 
-def _past_bounds(rule: dict[str, Any]) -> list[Any]:
-    values: list[Any] = [2**64, -(2**63), 1e308, -0.0]
-    for key, step in (("minimum", -1), ("maximum", 1)):
-        if key in rule:
-            edge = rule[key]
-            values += [edge, edge + step, edge + step / 2, float(edge)]
-    if "maxLength" in rule:
-        values.append("x" * (rule["maxLength"] + 1))
-    return values
-
-
 BOUNDED = [name for name, rule in FIELDS.items()
            if {"minimum", "maximum", "maxLength"} & set(rule)]
 PROMPT_RULE = FIELDS["text_prompts"]["items"]
-
-
-def _other_type(value: Any) -> list[Any]:
-    """The value as other JSON types (an integral float is an integer to JSON Schema)."""
-    others = [str(value), [value], {"value": value}, None, True, 1]
-    if type(value) is int:
-        others.append(float(value))
-    return others
 
 
 @st.composite
@@ -214,15 +147,15 @@ def mutated(draw: st.DrawFn, base: st.SearchStrategy[dict[str, Any]]) -> dict[st
             body[key] = draw(value_for(FIELDS[key]) if key in FIELDS else json_values)
         elif how == "bound":
             name = draw(st.sampled_from(BOUNDED))
-            body[name] = draw(st.sampled_from(_past_bounds(FIELDS[name])))
+            body[name] = draw(st.sampled_from(past_bounds(FIELDS[name])))
         elif how == "retype" and keys:
             key = draw(st.sampled_from(keys))
-            body[key] = draw(st.sampled_from(_other_type(body[key])))
+            body[key] = draw(st.sampled_from(other_type(body[key])))
         elif how == "prompt":
             body["text_prompts"] = draw(st.sampled_from([
                 [], "a bare string", [{}], [{"text": "x", "extra": 1}],
                 [{"text": "x", "weight": "heavy"}], [{"text": None}],
-                [{"text": value} for value in _past_bounds(PROMPT_RULE["properties"]["text"])],
+                [{"text": value} for value in past_bounds(PROMPT_RULE["properties"]["text"])],
                 [{"text": "x"}] * 50,
             ]))
         elif how == "size":

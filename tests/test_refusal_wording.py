@@ -18,7 +18,11 @@ behaviour each row pins:
   compact JSON in HashMap key order, a decimal inside it trimmed (``2.50`` -> ``2.5``), and
   ``</`` escaped as org.json escapes it.
 - "decimal printed as BigDecimal": at the top level a decimal keeps its scale (``1.50``).
+- "a decimal a hair past its bound": bounds are compared as decimals, as written, though
+  ``0.09999999999999999999`` reads as the float 0.1 (found by tests/test_fuzz_live_families.py).
 - "empty-string enum": an empty string prints as nothing, leaving two spaces.
+- "lone surrogate": ``"\\ud800"`` is valid JSON, and a Java string holds it: it is judged
+  and printed like any other string (found by tests/test_fuzz_live_families.py).
 - "order: ...": per object, missing required keys (the schema's order), then fields another
   field needs (``dependencies``), then extraneous keys, then each property's checks; keys
   and properties in Java HashMap order (here: not the body's order); a property with more
@@ -113,6 +117,9 @@ TABLE = [
     ('stable-conservative-upscale', 'order: required, single, combined (unknown keys: not the schema check)',
      '{"image": "AAAA", "mid": 3, "alpha": 2, "zeta": 1, "seed": 1.5, "creativity": 10.5, "output_format": "q", "negative_prompt": false}',
      ['#: required key [prompt] not found', '#/seed: expected type: Integer, found: BigDecimal', '#/negative_prompt: expected type: String, found: Boolean', '#/creativity: 10.5 is not less or equal to 0.5', '#/output_format: q is not a valid enum value']),
+    ('stable-conservative-upscale', 'a decimal a hair past its bound',
+     '{"prompt": "a cat", "image": "AAAA", "creativity": 0.09999999999999999999}',
+     ['#/creativity: 0.09999999999999999999 is not greater or equal to 0.1']),
     ('stable-creative-upscale', 'integral float',
      '{"prompt": "a cat", "image": "AAAA", "seed": 30.0}',
      ['#/seed: expected type: Integer, found: BigDecimal']),
@@ -284,6 +291,9 @@ TABLE = [
     ('stable-image-core', 'order: required, single, combined (unknown keys: not the schema check)',
      '{"mid": 3, "alpha": 2, "zeta": 1, "seed": 1.5, "output_format": "q", "negative_prompt": false}',
      ['#: required key [prompt] not found', '#/seed: expected type: Integer, found: BigDecimal', '#/negative_prompt: expected type: String, found: Boolean', '#/output_format: q is not a valid enum value']),
+    ('stable-image-core', 'lone surrogate in an enum field',
+     '{"prompt": "a cat", "mode": "\\ud800"}',
+     ['#/mode: \ud800 is not a valid enum value']),
     ('stable-image-erase-object', 'integral float',
      '{"image": "AAAA", "seed": 30.0}',
      ['#/seed: expected type: Integer, found: BigDecimal']),

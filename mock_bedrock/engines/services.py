@@ -83,7 +83,9 @@ def dilated(mask: Image.Image, radius: int) -> Image.Image:
 
 def _selected_region(size: tuple[int, int], prompt: str) -> tuple[int, int, int, int]:
     """A box a third to a half of each side, placed by the selecting prompt's hash."""
-    digest = hashlib.sha256(prompt.encode()).digest()
+    # surrogatepass: a prompt may hold a lone surrogate ("\ud800" is valid JSON), which
+    # strict UTF-8 cannot encode; every other prompt hashes as its UTF-8.
+    digest = hashlib.sha256(prompt.encode("utf-8", "surrogatepass")).digest()
     width, height = size
     box_w = width // 3 + digest[0] * (width // 6) // 255
     box_h = height // 3 + digest[1] * (height // 6) // 255
