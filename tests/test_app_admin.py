@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import pytest
 from werkzeug.test import Client
@@ -92,6 +94,22 @@ def test_journal_lists_every_call_as_json_and_can_be_cleared(
     assert client.delete("/_mock/journal").status_code == 200
     assert app.journal.entries() == []
     assert client.get("/_mock/journal").json == {"entries": [], "dropped": 0}
+
+
+def test_a_call_in_flight_when_the_journal_is_cleared_is_not_recorded(
+    app: MockBedrock, client: Client
+) -> None:
+    # A test clears the journal and then counts its own calls: one a thread of the test
+    # before still had in flight must not be among them.
+    app.faults.add(FaultRule(latency_ms=300, times=1))
+    slow = threading.Thread(target=invoke, args=(Client(app), sdxl_body(seed=1)))
+    slow.start()
+    while not app.faults.snapshot()[0]["fired"]:  # it has arrived: now it waits
+        time.sleep(0.005)
+    assert client.delete("/_mock/journal").status_code == 200
+    invoke(client, sdxl_body(seed=2))
+    slow.join()
+    assert [entry.seed for entry in app.journal.entries()] == [2]
 
 
 def test_admin_calls_stay_out_of_the_journal(app: MockBedrock, client: Client) -> None:

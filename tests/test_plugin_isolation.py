@@ -17,6 +17,8 @@ import pytest
 USER_TESTS = '''
 import datetime
 import json
+import threading
+import time
 
 import boto3
 import pytest
@@ -29,6 +31,7 @@ BODY = json.dumps({"prompt": "a lighthouse", "output_format": "png"})
 REGIONS = ["eu-west-1", "us-west-2", "ap-northeast-1", "eu-central-1", "us-east-2", "ca-central-1"]
 TESTS = range(len(REGIONS))
 MARKED = datetime.date(2025, 6, 1)
+LEFT = []  # the call a test of this worker left in flight
 
 
 def call(client):
@@ -98,9 +101,31 @@ def test_server(n, mock_bedrock_endpoint, mock_bedrock_server):
     assert call(client) == [None]
     client.close()
     assert len(mock_bedrock_server.journal.entries()) == 1
+    control = boto3.client("bedrock")  # the control plane: the same server
+    assert control.meta.endpoint_url == mock_bedrock_endpoint
+    assert control.get_foundation_model(modelIdentifier=CORE)["modelDetails"]["modelId"] == CORE
+    control.close()
+    leaves_everything(mock_bedrock_server)
+
+
+@pytest.mark.parametrize("n", TESTS)
+def test_server_alone(n, mock_bedrock_server):
+    for thread in LEFT:  # a call an earlier test left in flight ends now, in this test
+        thread.join()
+    finds_nothing_left(mock_bedrock_server)
+    client = boto3.client("bedrock-runtime", endpoint_url=mock_bedrock_server.endpoint_url,
+                          region_name="us-east-1", aws_access_key_id="AKIDTEST",
+                          aws_secret_access_key="secret")
+    assert call(client) == [None]
+    assert len(mock_bedrock_server.journal.entries()) == 1
+    mock_bedrock_server.faults.add(FaultRule(latency_ms=1000))
+    LEFT[:] = [threading.Thread(target=call, args=(client,))]
+    LEFT[0].start()
+    while not any(rule["fired"] for rule in mock_bedrock_server.faults.snapshot()):
+        time.sleep(0.01)  # until the call has arrived: it is in flight when this test ends
     leaves_everything(mock_bedrock_server)
 '''
-TESTS = 4 * 6
+TESTS = 5 * 6
 
 
 def run_user_suite(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -246,6 +246,7 @@ class MockBedrock:
             time=time.time(), request_id=request_id, method=request.method,
             path=request.path, operation=None, model_id=None,
             headers={h: environ[k] for h, k in _JOURNALED_KEYS if k in environ},
+            epoch=self.journal.epoch,
         )
         environ[CALL_ENTRY] = entry
         try:

@@ -75,6 +75,9 @@ class JournalEntry:
     body_summary: dict[str, Any] | None = None
     # The bytes as read, for :meth:`Journal.record` to keep or summarize; never kept.
     raw_body: bytes | None = field(default=None, repr=False, compare=False)
+    # The journal's :attr:`Journal.epoch` when the call arrived (None: kept whenever
+    # recorded): a call that was in flight when the journal was cleared is not recorded.
+    epoch: int | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The entry as JSON data: always encodable with ``allow_nan=False`` (a refused
@@ -82,7 +85,7 @@ class JournalEntry:
         return {
             f.name: _json_safe(getattr(self, f.name), 0)
             for f in fields(self)
-            if f.name != "raw_body"
+            if f.name not in ("raw_body", "epoch")
         }
 
 
@@ -187,12 +190,25 @@ class Journal:
         self._entries: deque[tuple[JournalEntry, int]] = deque()
         self._bytes = 0
         self._dropped = 0
+        self._epoch = 0
+
+    @property
+    def epoch(self) -> int:
+        """How many times the journal was cleared: a call records it on arrival (see
+        :attr:`JournalEntry.epoch`), so that one still in flight when a test's journal is
+        cleared does not land in the next test's."""
+        with self._lock:
+            return self._epoch
 
     def record(self, entry: JournalEntry) -> None:
         raw, entry.raw_body = entry.raw_body, None
+        if entry.epoch is not None and entry.epoch != self.epoch:
+            return  # it arrived before the journal was last cleared
         # Parsing and sizing happen in the caller's thread, outside the lock.
         cost = _kept(entry, raw, self.max_bytes or sys.maxsize)
         with self._lock:
+            if entry.epoch is not None and entry.epoch != self._epoch:
+                return  # cleared while it was being sized
             self._entries.append((entry, cost))
             self._bytes += cost
             while len(self._entries) > 1 and self._over():
@@ -230,10 +246,12 @@ class Journal:
         return {"entries": [entry.to_dict() for entry in entries], "dropped": dropped}
 
     def clear(self) -> None:
+        """Forget every entry, and every call still in flight (see :attr:`epoch`)."""
         with self._lock:
             self._entries.clear()
             self._bytes = 0
             self._dropped = 0
+            self._epoch += 1
 
     def __len__(self) -> int:
         with self._lock:

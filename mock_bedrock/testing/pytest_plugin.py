@@ -6,9 +6,11 @@
   for each test (made from one botocore session for the run: see
   :mod:`mock_bedrock.testing.clients`).
 - ``mock_bedrock_server``: a running :class:`~mock_bedrock.doors.server.MockServer`, one per
-  test session (under pytest-xdist one per worker, each on its own free port).
-- ``mock_bedrock_endpoint``: points ``AWS_ENDPOINT_URL_BEDROCK_RUNTIME`` at that server for
-  one test (so code that builds its own client reaches the mock) and returns the URL.
+  test session (under pytest-xdist one per worker, each on its own free port); each test
+  that uses it finds its faults and journal empty and its date the run's.
+- ``mock_bedrock_endpoint``: points ``AWS_ENDPOINT_URL_BEDROCK_RUNTIME`` (and
+  ``AWS_ENDPOINT_URL_BEDROCK``, the control plane's) at that server for one test (so code that
+  builds its own client reaches the mock) and returns the URL.
 
 ``--mock-bedrock-as-of DATE`` (or the ``mock_bedrock_as_of`` ini value) answers every model
 as the service did on DATE (``today``: as it does now); ``@pytest.mark.mock_bedrock_as_of``
@@ -39,6 +41,10 @@ from mock_bedrock.doors import hook
 hook.install_when_botocore_loads()
 
 ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_BEDROCK_RUNTIME"
+CONTROL_ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_BEDROCK"
+SERVER = "mock_bedrock_server"
+# The session's server, once a test has asked for it: reset before each test that uses it.
+_STARTED = pytest.StashKey["MockServer"]()
 AS_OF = "mock_bedrock_as_of"
 
 
@@ -73,7 +79,21 @@ def _configured_as_of(config: pytest.Config) -> dt.date | None:
 
 def _clear(mock: MockBedrock | MockServer) -> None:
     mock.faults.clear()
-    mock.journal.clear()
+    mock.journal.clear()  # a call still in flight from the test before is not recorded
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # The server lives for the session, so its fixture cannot reset it for each test: this
+    # runs before the test's fixtures (a user's own may add fault rules to it).
+    server = item.config.stash.get(_STARTED, None)
+    if server is None or SERVER not in getattr(item, "fixturenames", ()):
+        return
+    from mock_bedrock.service.app import MockBedrock
+
+    _clear(server)
+    if isinstance(server.app, MockBedrock):  # it is: the session fixture made it
+        server.app.as_of = _configured_as_of(item.config)
 
 
 @pytest.fixture(scope="session")
@@ -125,23 +145,22 @@ def mock_bedrock_server(pytestconfig: pytest.Config) -> Iterator[MockServer]:
     from mock_bedrock.doors.server import MockServer
 
     with MockServer(as_of=_configured_as_of(pytestconfig)) as server:
-        yield server
+        pytestconfig.stash[_STARTED] = server
+        try:
+            yield server
+        finally:
+            del pytestconfig.stash[_STARTED]
 
 
 @pytest.fixture
 def mock_bedrock_endpoint(
-    mock_bedrock_server: MockServer, monkeypatch: pytest.MonkeyPatch, pytestconfig: pytest.Config
-) -> Iterator[str]:
+    mock_bedrock_server: MockServer, monkeypatch: pytest.MonkeyPatch
+) -> str:
     from mock_bedrock.doors.inprocess import missing_identity
-    from mock_bedrock.service.app import MockBedrock
 
-    _clear(mock_bedrock_server)
     url = mock_bedrock_server.endpoint_url
     monkeypatch.setenv(ENDPOINT_VARIABLE, url)
+    monkeypatch.setenv(CONTROL_ENDPOINT_VARIABLE, url)
     for name, value in missing_identity().items():
         monkeypatch.setenv(name, value)
-    yield url
-    _clear(mock_bedrock_server)
-    if isinstance(mock_bedrock_server.app, MockBedrock):  # it is: the session fixture made it
-        # A test may have set the date through the app: the next one gets the session's.
-        mock_bedrock_server.app.as_of = _configured_as_of(pytestconfig)
+    return url
