@@ -154,8 +154,12 @@ class Family:
 
     @property
     def model_id(self) -> str:
-        """The newest id the schemas describe."""
-        return str(next(m["id"] for m in self.profile["models"] if m.get("described", True)))
+        """The id a call names the newest version the schemas describe by: a model with no
+        in-Region endpoint is called through its first inference profile."""
+        own = str(next(m["id"] for m in self.profile["models"] if m.get("described", True)))
+        if self.profile.get("in_region", True) or not self.profile.get("inference_profiles"):
+            return own
+        return f"{self.profile['inference_profiles'][0]}.{own}"
 
     @property
     def properties(self) -> dict[str, Any]:

@@ -6,8 +6,9 @@
   for each test (made from one botocore session for the run: see
   :mod:`mock_bedrock.testing.clients`).
 - ``mock_bedrock_server``: a running :class:`~mock_bedrock.doors.server.MockServer`, one per
-  test session (under pytest-xdist one per worker, each on its own free port); each test
-  that uses it finds its faults and journal empty and its date the run's.
+  test session (under pytest-xdist one per worker, each on its own free port); every test
+  finds its faults and journal empty and its date the run's (set them in a function-scoped
+  fixture, not a wider one).
 - ``mock_bedrock_endpoint``: points ``AWS_ENDPOINT_URL_BEDROCK_RUNTIME`` (and
   ``AWS_ENDPOINT_URL_BEDROCK``, the control plane's) at that server for one test (so code that
   builds its own client reaches the mock) and returns the URL.
@@ -42,7 +43,6 @@ hook.install_when_botocore_loads()
 
 ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_BEDROCK_RUNTIME"
 CONTROL_ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_BEDROCK"
-SERVER = "mock_bedrock_server"
 # The session's server, once a test has asked for it: reset before each test that uses it.
 _STARTED = pytest.StashKey["MockServer"]()
 AS_OF = "mock_bedrock_as_of"
@@ -85,9 +85,10 @@ def _clear(mock: MockBedrock | MockServer) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     # The server lives for the session, so its fixture cannot reset it for each test: this
-    # runs before the test's fixtures (a user's own may add fault rules to it).
+    # runs before the test's fixtures (a user's own may add fault rules to it). Every test,
+    # not only those that name the fixture: one may reach it through getfixturevalue.
     server = item.config.stash.get(_STARTED, None)
-    if server is None or SERVER not in getattr(item, "fixturenames", ()):
+    if server is None:
         return
     from mock_bedrock.service.app import MockBedrock
 
