@@ -199,7 +199,7 @@ class MockBedrock:
         journal_max_entries: int | None = DEFAULT_MAX_ENTRIES,
         journal_max_bytes: int | None = DEFAULT_MAX_BYTES,
     ) -> None:
-        self.faults = FaultSet(faults)
+        self.faults = FaultSet(faults, catalogue)
         self.journal = Journal(journal_max_entries, journal_max_bytes)
         self._verifier = SigV4Verifier(credentials) if credentials is not None else None
         chosen = {**(engines or {}), **({"sdxl": engine} if engine is not None else {})}

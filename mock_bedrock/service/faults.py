@@ -28,7 +28,7 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
-from bedrock_contract import default_catalogue
+from bedrock_contract import Catalogue, default_catalogue
 from mock_bedrock.doors.allocator import return_freed_memory
 from mock_bedrock.service.errors import (
     INVOKE_STREAM,
@@ -37,6 +37,7 @@ from mock_bedrock.service.errors import (
     operation_errors,
     stream_exception_members,
 )
+from mock_bedrock.service.fault_reach import did_you_mean, finish_reasons, why_it_cannot_fire
 from mock_bedrock.service.fault_regex import (
     PromptRegex,
     RegexBudget,
@@ -59,12 +60,7 @@ MAX_LATENCY_MS = 600_000
 def fault_finish_reasons() -> list[str]:
     """The finish reasons a fault may force: every one some model's response schema allows
     but its success value."""
-    found: dict[str, None] = {}
-    for contract in default_catalogue():
-        for reason in contract.finish_reasons[1:]:
-            if reason is not None:
-                found[reason] = None
-    return list(found)
+    return finish_reasons(default_catalogue())
 
 
 @lru_cache(maxsize=1024)  # asked per call and rule; the catalogue is read once
@@ -238,8 +234,9 @@ class FaultRule:
             raise FaultRuleError(f"a rule must be a JSON object, got {type(data).__name__}")
         unknown = sorted(set(data) - set(_DEFAULTS))
         if unknown:
+            hint = did_you_mean(str(unknown[0]), _DEFAULTS) if len(unknown) == 1 else ""
             raise FaultRuleError(
-                f"unknown field(s) {', '.join(map(repr, unknown))}; "
+                f"unknown field(s) {', '.join(map(repr, unknown))}{hint}; "
                 f"known fields: {', '.join(_DEFAULTS)}"
             )
         values = dict(data)
@@ -332,7 +329,10 @@ class _RuleState:
 class FaultSet:
     """The rules in force (at most :data:`MAX_RULES`), with their counters. Thread-safe."""
 
-    def __init__(self, rules: Iterable[FaultRule] = ()) -> None:
+    def __init__(self, rules: Iterable[FaultRule] = (),
+                 catalogue: Catalogue | None = None) -> None:
+        # The models the rules are for: a rule no call of theirs can meet is refused.
+        self._catalogue = catalogue
         self._lock = threading.Lock()
         # Replaced, never changed in place: a call walks the list it found, lock released.
         self._states: tuple[_RuleState, ...] = ()
@@ -345,9 +345,13 @@ class FaultSet:
         """Add ``rules``, all or none: FaultRuleError if they would pass :data:`MAX_RULES` or
         the bounds on patterns (:class:`RegexBudget`), naming the first rule past one."""
         added = list(rules)
-        for rule in added:
+        for index, rule in enumerate(added):
             if not isinstance(rule, FaultRule):
                 raise TypeError(f"expected a FaultRule, got {type(rule).__name__}")
+            why = why_it_cannot_fire(rule, self._catalogue or default_catalogue())
+            if why is not None:
+                label = _rule_label(index, rule) + (" given" if len(added) > 1 else "")
+                raise FaultRuleError(f"{label} can never fire: {why}")
         with self._lock:
             if len(self._states) + len(added) > MAX_RULES:
                 raise FaultRuleError(
