@@ -232,7 +232,7 @@ class MockBedrock:
         request = BedrockRequest(environ)
         request_id = str(uuid.uuid4())
         response: Answer
-        if request.path.startswith(ADMIN_PREFIX):
+        if request.path.startswith(ADMIN_PREFIX) or request.path == ADMIN_PREFIX.rstrip("/"):
             response = self._admin.handle(request)
             response.headers[REQUEST_ID_HEADER] = request_id
         else:
