@@ -67,11 +67,25 @@ def _credential_pair(ctx: click.Context, param: click.Parameter,
     return pairs
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _ModelsGroup(click.Group):
+    """The group, whose help ends with the model families served (read from the catalogue
+    when help is asked for, not at every start)."""
+
+    def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_help_text(ctx, formatter)
+        with formatter.section("Models (each family's newest id; --as-of DATE serves a "
+                               "model only in its lifetime)"):
+            # One line each, unwrapped: an id is for copying whole.
+            for contract in default_catalogue():
+                formatter.write(f"{'':{formatter.current_indent}}{contract.invocation_id}  "
+                                f"({contract.name})\n")
+
+
+@click.group(cls=_ModelsGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="mock-bedrock")
 def main() -> None:
-    """A local Amazon Bedrock Runtime for Stability's image models (SD3.5 Large, Stable
-    Image Core and Ultra, SDXL 1.0).
+    """A local Amazon Bedrock Runtime for the image models Bedrock serves and has served
+    (listed below).
 
     Real AWS clients (boto3, the AWS CLI, other SDKs) call it unchanged, by pointing their
     endpoint at it, e.g. AWS_ENDPOINT_URL_BEDROCK_RUNTIME=http://127.0.0.1:8787
