@@ -184,7 +184,7 @@ class AdminEndpoints:
             self._faults.extend(rules)  # refused whole past the bound on rules
         except FaultRuleError as err:
             return _json({"message": str(err)}, 400)
-        return _json({"added": [rule.to_dict() for rule in rules]}, 201)
+        return _json({"added": [rule.listed() for rule in rules]}, 201)
 
     def _clear_faults(self, request: Request) -> Response:
         self._faults.clear()

@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any, NamedTuple
 
@@ -47,6 +47,7 @@ from mock_bedrock.service.journal import (
 )
 from mock_bedrock.service.models import MEDIA_TYPE, ModelTable, ServedModel
 from mock_bedrock.service.sigv4 import SigV4Verifier
+from mock_bedrock.service.stubs import answered_with
 from mock_bedrock.service.wire import (
     REQUEST_ID_HEADER,
     BedrockRequest,
@@ -85,6 +86,7 @@ Answer = Response | FixedResponse
 _JOURNALED_KEYS = tuple((header, environ_key(header)) for header in JOURNALED_HEADERS)
 
 
+STUBBED = "stubbed"  # a journal outcome: a stub rule's picture answered the call
 CLIENT_DISCONNECTED = "ClientDisconnected"  # a journal outcome: the body never arrived whole
 # Where a call's facts are left in the environ for the request log (mock_bedrock.service.call_log):
 CALL_ENTRY = "mock_bedrock.entry"  # the call's JournalEntry
@@ -297,6 +299,11 @@ class MockBedrock:
         )
         entry.seed = generation.seed
         entry.outcome = generation.finish_reason or "success"
+        if rule is not None and rule.picture is not None:
+            body = answered_with(generation.body, contract.response, rule.picture,
+                                 as_given=rule.image_as == "given")
+            generation = replace(generation, body=body)
+            entry.outcome = STUBBED
         served_as = served_headers(operation, admitted.parameters)
         if operation == INVOKE:
             return json_response(generation.body, request_id, served_as)
