@@ -23,6 +23,7 @@ from bedrock_contract.loader import (
     read_json,
 )
 from bedrock_contract.operations import Operation
+from bedrock_contract.paths import FieldPath, leaves
 from bedrock_contract.request_fields import AlphaRule, ImageRule, PromptFields
 from bedrock_contract.response_shape import ResponseShape
 from bedrock_contract.sizes import Size, SizeRule, bounded, size_rule
@@ -69,8 +70,8 @@ class ModelContract:
     request_schema: Mapping[str, Any]
     response_schema: Mapping[str, Any]
     prompts: PromptFields
-    seed_field: str | None
-    style_field: str | None
+    seed_field: FieldPath | None
+    style_field: FieldPath | None
     size: SizeRule
     image_rules: Mapping[str, ImageRule]
     alpha_rule: AlphaRule | None
@@ -126,14 +127,15 @@ class ModelContract:
                 request_schema=request,
                 response_schema=response,
                 prompts=PromptFields.from_profile(spec["prompts"], request),
-                seed_field=spec.get("seed"),
-                style_field=spec.get("style"),
+                seed_field=FieldPath.optional(spec.get("seed")),
+                style_field=FieldPath.optional(spec.get("style")),
                 size=size_rule(spec["size"], request),
                 image_rules={
-                    name: ImageRule.from_profile(rule)
+                    FieldPath.parse(name).key: ImageRule.from_profile(rule)
                     for name, rule in spec.get("images", {}).items()
                 },
-                alpha_rule=AlphaRule(alpha["image"], alpha["when"]) if alpha else None,
+                alpha_rule=AlphaRule(FieldPath.parse(alpha["image"]).key, alpha["when"])
+                if alpha else None,
                 image_to_image=spec.get("image_to_image", {}),
                 operation=Operation.from_profile(spec.get("operation")),
                 cheapest=tuple(spec.get("cheapest", ())),
@@ -174,34 +176,60 @@ class ModelContract:
     def required(self) -> tuple[str, ...]:
         return tuple(self.request_schema.get("required", ()))
 
-    def field(self, name: str) -> Mapping[str, Any]:
-        """The schema of one top-level request field, e.g. ``field("steps")["maximum"]``."""
-        spec: Mapping[str, Any] = self.properties[name]
-        return spec
+    def field(self, name: str | FieldPath) -> Mapping[str, Any]:
+        """The schema of one request field, by its name at the top or its location, e.g.
+        ``field("steps")["maximum"]``, ``field(FieldPath.parse("/config/seed"))``."""
+        path = name if isinstance(name, FieldPath) else FieldPath((name,))
+        return path.schema(self.request_schema)
 
     @cached_property
-    def image_fields(self) -> tuple[str, ...]:
-        """The request fields that carry images: those the schema encodes as base64."""
-        return tuple(
-            name for name, spec in self.properties.items()
-            if spec.get("contentEncoding") == "base64"
-        )
+    def image_fields(self) -> tuple[FieldPath, ...]:
+        """The request fields that carry images, at any depth: those the schema encodes as
+        base64, and lists of such (Canvas's ``/imageVariationParams/images``)."""
+        return tuple(path for path, spec in leaves(self.request_schema) if _is_image(spec))
+
+    def body_images(self, body: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """The base64 images a body carries, each with its key (:attr:`FieldPath.key`; an
+        image of a list keyed by its index, ``imageVariationParams/images/0``)."""
+        found: list[tuple[str, str]] = []
+        for path in self.image_fields:
+            value = path.get(body)
+            if isinstance(value, str):
+                found.append((path.key, value))
+            elif isinstance(value, list):
+                found += [(path.child(i).key, v) for i, v in enumerate(value)
+                          if isinstance(v, str)]
+        return found
 
     def output_size(self, body: Mapping[str, Any], images: Mapping[str, Any]) -> Size:
         """The size of the image a valid body gets: the size rule's, then the operation's
         change to it (an upscale, an outpaint), within the largest picture any output
         format holds (:func:`~bedrock_contract.sizes.bounded`)."""
         size = self.size.output_size(body, images)
-        return bounded(self.operation.output_size(size, body) if self.operation else size)
+        op = self.operation_for(body)
+        return bounded(op.output_size(size, body) if op else size)
 
-    def image_rule(self, name: str) -> ImageRule:
-        return self.image_rules.get(name, ImageRule())
+    def operation_for(self, body: Mapping[str, Any]) -> Operation | None:
+        """What the model does with the body's input images, where the profile says."""
+        return self.operation.for_body(body) if self.operation else None
+
+    def image_rule(self, name: str | FieldPath) -> ImageRule:
+        """The rule of an image by its location or key (an image of a list: the list's)."""
+        key = name.key if isinstance(name, FieldPath) else name
+        found = self.image_rules.get(key)
+        if found is None and key.rsplit("/", 1)[-1].isdigit():
+            found = self.image_rules.get(key.rsplit("/", 1)[0])
+        return found or ImageRule()
 
     def seed_range(self) -> tuple[int, int]:
         if self.seed_field is None:
             return (0, 0)
         spec = self.field(self.seed_field)
         return spec.get("minimum", 0), spec["maximum"]
+
+    def seed_of(self, body: Mapping[str, Any]) -> Any:
+        """The seed a body asks for (None where it names none)."""
+        return self.seed_field.get(body) if self.seed_field else None
 
     @property
     def output_formats(self) -> tuple[str, ...]:
@@ -214,18 +242,15 @@ class ModelContract:
         if self.response.format_field is None:
             return self.response.fixed_format or "png"
         spec = self.field(self.response.format_field)
-        return str(body.get(self.response.format_field, spec.get("default", spec["enum"][0])))
+        return str(self.response.format_field.get(body, spec.get("default", spec["enum"][0])))
 
     @cached_property
     def finish_reasons(self) -> tuple[str | None, ...]:
         """Every finish reason the response schema allows, the success value first."""
-        props = self.response_schema["properties"]
-        if self.response.list_field is not None:
-            items = props[self.response.list_field]["items"]
-            spec = items["properties"][self.response.finish_reason]
-        else:
-            spec = props[self.response.finish_reason]["items"]
+        spec = self.response.finish_reason_schema(self.response_schema)
         values = list(spec["enum"])
+        if self.response.success not in values:
+            values.append(self.response.success)  # an envelope that says nothing on success
         values.sort(key=lambda v: v != self.response.success)
         return tuple(values)
 
@@ -276,3 +301,10 @@ class ModelContract:
         from bedrock_contract.everit import JavaSchema
 
         return JavaSchema.from_file(self.folder / RESPONSE)
+
+
+def _is_image(spec: Mapping[str, Any]) -> bool:
+    items = spec.get("items")
+    if spec.get("type") == "array" and isinstance(items, Mapping):
+        spec = items
+    return spec.get("contentEncoding") == "base64"

@@ -229,23 +229,22 @@ def has_alpha(image: Image.Image) -> bool:
 def image_violations(
     contract: ModelContract, body: Mapping[str, Any]
 ) -> tuple[dict[str, Image.Image], list[Violation]]:
-    """The decoded images of a body, and every violation of its image rules."""
+    """The decoded images of a body (by key), and every violation of its image rules."""
     images: dict[str, Image.Image] = {}
     found: list[Violation] = []
-    for name in contract.image_fields:
-        if isinstance(body.get(name), str):
-            image, problems = decode_image(name, body[name], contract.image_rule(name), contract)
-            found += problems
-            if image is not None:
-                images[name] = image
+    for name, data in contract.body_images(body):
+        image, problems = decode_image(name, data, contract.image_rule(name), contract)
+        found += problems
+        if image is not None:
+            images[name] = image
     for name, image in images.items():
         other = contract.image_rule(name).same_size_as
         if other is not None and other in images and sent_size(images[other]) != sent_size(image):
             found.append(
                 Violation(
                     f"#/{name}",
-                    f"image size {format_size(sent_size(image))} does not match {other} size "
-                    f"{format_size(sent_size(images[other]))}",
+                    f"image size {format_size(sent_size(image))} does not match "
+                    f"{other.rsplit('/', 1)[-1]} size {format_size(sent_size(images[other]))}",
                 )
             )
     alpha = contract.alpha_rule

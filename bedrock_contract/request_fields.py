@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bedrock_contract.paths import FieldPath
+
 
 @dataclass(frozen=True)
 class Prompt:
@@ -17,55 +19,88 @@ class Prompt:
 @dataclass(frozen=True)
 class PromptFields:
     """Where a body's prompts are: a list of weighted prompt objects (``list``, ``text``,
-    ``weight``), or one text field and an optional negative one."""
+    ``weight``), or one text field and an optional negative one. A model whose prompt sits
+    in another object per task (Nova Canvas's ``/textToImageParams/text``,
+    ``/inPaintingParams/text``) lists each location: a body's prompt is in the first it
+    has, and a body built here puts it in the first."""
 
-    list_field: str | None = None
+    list_field: FieldPath | None = None
     text_key: str = "text"
     weight_key: str = "weight"
     weight_default: float = 1
-    text_field: str | None = None
-    negative_field: str | None = None
+    text_fields: tuple[FieldPath, ...] = ()
+    negative_fields: tuple[FieldPath, ...] = ()
 
     @classmethod
     def from_profile(cls, spec: Mapping[str, Any], schema: Mapping[str, Any]) -> PromptFields:
         if "list" in spec:
-            items = schema["properties"][spec["list"]]["items"]["properties"]
+            listed = FieldPath.parse(spec["list"])
+            items = listed.schema(schema)["items"]["properties"]
             weight = items.get(spec["weight"], {}).get("default", 1)
-            return cls(spec["list"], spec["text"], spec["weight"], weight)
+            return cls(listed, spec["text"], spec["weight"], weight)
         # A model may take no prompt at all (background removal, fast upscale): {}.
-        return cls(text_field=spec.get("text"), negative_field=spec.get("negative"))
+        return cls(text_fields=_paths(spec.get("text")),
+                   negative_fields=_paths(spec.get("negative")))
 
     @property
-    def fields(self) -> tuple[str, ...]:
-        return tuple(f for f in (self.list_field, self.text_field, self.negative_field) if f)
+    def text_field(self) -> FieldPath | None:
+        """Where a body built here puts its prompt."""
+        return self.text_fields[0] if self.text_fields else None
+
+    @property
+    def negative_field(self) -> FieldPath | None:
+        return self.negative_fields[0] if self.negative_fields else None
+
+    @property
+    def fields(self) -> tuple[FieldPath, ...]:
+        listed = (self.list_field,) if self.list_field else ()
+        return (*listed, *self.text_fields, *self.negative_fields)
 
     def of(self, body: Mapping[str, Any]) -> list[Prompt]:
         """The prompts in a body, in order, each with its weight."""
         if self.list_field is not None:
+            items = self.list_field.get(body, [])
             return [
                 Prompt(str(p.get(self.text_key, "")), p.get(self.weight_key, self.weight_default))
-                for p in body.get(self.list_field, [])
+                for p in (items if isinstance(items, list) else [])
                 if isinstance(p, Mapping)
             ]
         found = []
-        if self.text_field and isinstance(body.get(self.text_field), str):
-            found.append(Prompt(body[self.text_field], 1.0))
-        if self.negative_field and isinstance(body.get(self.negative_field), str):
-            found.append(Prompt(body[self.negative_field], -1.0))
+        text = _first_text(self.text_fields, body)
+        if text is not None:
+            found.append(Prompt(text, 1.0))
+        negative = _first_text(self.negative_fields, body)
+        if negative is not None:
+            found.append(Prompt(negative, -1.0))
         return found
 
     def body_fields(self, positive: list[str], negative: list[str]) -> dict[str, Any]:
         """The body fields that carry these prompts (the inverse of :meth:`of`)."""
+        found: dict[str, Any] = {}
         if self.list_field is not None:
             items: list[dict[str, Any]] = [{self.text_key: t} for t in positive]
             items += [{self.text_key: t, self.weight_key: -1} for t in negative]
-            return {self.list_field: items}
-        found: dict[str, Any] = {}
+            self.list_field.put(found, items)
+            return found
         if positive and self.text_field:
-            found[self.text_field] = " ".join(positive)
+            self.text_field.put(found, " ".join(positive))
         if negative and self.negative_field:
-            found[self.negative_field] = " ".join(negative)
+            self.negative_field.put(found, " ".join(negative))
         return found
+
+
+def _paths(spec: str | list[str] | None) -> tuple[FieldPath, ...]:
+    if spec is None:
+        return ()
+    return tuple(FieldPath.parse(p) for p in ([spec] if isinstance(spec, str) else spec))
+
+
+def _first_text(paths: tuple[FieldPath, ...], body: Mapping[str, Any]) -> str | None:
+    for path in paths:
+        value = path.get(body)
+        if isinstance(value, str):
+            return value
+    return None
 
 
 @dataclass(frozen=True)
@@ -80,7 +115,7 @@ class ImageRule:
     min_aspect: float | None = None  # width / height
     max_aspect: float | None = None
     allowed_sizes: bool = False  # must be one of the size rule's pairs
-    same_size_as: str | None = None
+    same_size_as: str | None = None  # the other image's key (FieldPath.key)
 
     @property
     def formats_text(self) -> str:
@@ -98,7 +133,8 @@ class ImageRule:
             min_aspect=spec.get("min_aspect"),
             max_aspect=spec.get("max_aspect"),
             allowed_sizes=spec.get("sizes") == "allowed",
-            same_size_as=spec.get("same_size_as"),
+            same_size_as=FieldPath.parse(spec["same_size_as"]).key
+            if "same_size_as" in spec else None,
         )
 
 
@@ -106,8 +142,8 @@ class ImageRule:
 class AlphaRule:
     """An image that must have an alpha channel when the body says so."""
 
-    image: str
-    when: Mapping[str, Any]
+    image: str  # its key (FieldPath.key)
+    when: Mapping[str, Any]  # location -> value
 
     def applies(self, body: Mapping[str, Any]) -> bool:
-        return all(body.get(k) == v for k, v in self.when.items())
+        return all(FieldPath.parse(k).get(body) == v for k, v in self.when.items())

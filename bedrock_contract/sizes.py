@@ -18,6 +18,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from bedrock_contract.paths import FieldPath
+
 if TYPE_CHECKING:  # only named in annotations: reading the catalogue needs no Pillow
     from PIL import Image
 
@@ -112,46 +114,66 @@ class ImageScale:
         return min(self.max_side, max(self.min_side, rounded))
 
 
-def _image_size(images: Mapping[str, Image.Image], name: str | None,
+FromImage = tuple[str, ...]  # the keys (FieldPath.key) of images that give the size
+
+
+def from_images(spec: str | list[str] | None) -> FromImage:
+    """The profile's ``from_image``: one location or several (a model whose input image
+    sits in another object per task: the first the body has gives the size)."""
+    if spec is None:
+        return ()
+    return tuple(FieldPath.parse(p).key for p in ([spec] if isinstance(spec, str) else spec))
+
+
+def _image_size(images: Mapping[str, Image.Image], names: FromImage,
                 scale: ImageScale | None) -> Size | None:
-    """The size the input image ``name`` gives the output, if the body has it."""
-    image = images.get(name) if name else None
+    """The size the first of the input images ``names`` the body has gives the output."""
+    image = next((images[n] for n in names if n in images), None)
     if image is None:
         return None
     size = sent_size(image)
     return scale.of(size) if scale is not None else size
 
 
+def _put_size(width: FieldPath, height: FieldPath, size: Size) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    width.put(found, size[0])
+    height.put(found, size[1])
+    return found
+
+
 @dataclass(frozen=True)
 class PairsRule:
     """Width and height fields whose pair must be one of ``allowed``."""
 
-    width_field: str
-    height_field: str
+    width_field: FieldPath
+    height_field: FieldPath
     allowed: tuple[Size, ...]
     default: Size
     schema: Mapping[str, Any]  # the schema object stating the rule (its anyOf lists pairs)
-    from_image: str | None = None
+    from_image: FromImage = ()
     scale: ImageScale | None = None
 
     @classmethod
     def from_schema(
-        cls, spec: Mapping[str, Any], request_schema: Mapping[str, Any], from_image: str | None,
+        cls, spec: Mapping[str, Any], request_schema: Mapping[str, Any], from_image: FromImage,
         scale: ImageScale | None = None,
     ) -> PairsRule:
-        width, height = spec["width"], spec["height"]
+        width, height = FieldPath.parse(spec["width"]), FieldPath.parse(spec["height"])
+        # The rule applies to the object holding both fields: its pairs name them as that
+        # object's own properties.
         rule = request_schema["definitions"][spec["rule"]]
         allowed = tuple(
-            (b["properties"][width]["const"], b["properties"][height]["const"])
+            (b["properties"][width.name]["const"], b["properties"][height.name]["const"])
             for b in rule["anyOf"]
         )
-        props = request_schema["properties"]
-        default = (props[width]["default"], props[height]["default"])
+        default = (width.schema(request_schema)["default"],
+                   height.schema(request_schema)["default"])
         _check_sizes([*allowed, default], f"request.json's {spec['rule']} pairs")
         return cls(width, height, allowed, default, rule, from_image, scale)
 
     @property
-    def fields(self) -> tuple[str, ...]:
+    def fields(self) -> tuple[FieldPath, ...]:
         return (self.width_field, self.height_field)
 
     def choices(self) -> tuple[str, ...]:
@@ -160,12 +182,12 @@ class PairsRule:
     def asked(self, body: Mapping[str, Any]) -> Size:
         """The pair a body asks for, defaults filled in."""
         return (
-            body.get(self.width_field, self.default[0]),
-            body.get(self.height_field, self.default[1]),
+            self.width_field.get(body, self.default[0]),
+            self.height_field.get(body, self.default[1]),
         )
 
-    def body_fields(self, size: Size) -> dict[str, int]:
-        return {self.width_field: size[0], self.height_field: size[1]}
+    def body_fields(self, size: Size) -> dict[str, Any]:
+        return _put_size(self.width_field, self.height_field, size)
 
     def output_size(self, body: Mapping[str, Any], images: Mapping[str, Image.Image]) -> Size:
         return _image_size(images, self.from_image, self.scale) or self.asked(body)
@@ -175,19 +197,19 @@ class PairsRule:
 class AspectRatioRule:
     """One field naming an aspect ratio; ``pixels`` gives each ratio's output size."""
 
-    field: str
+    field: FieldPath
     pixels: Mapping[str, Size]
     default: str
-    from_image: str | None = None
+    from_image: FromImage = ()
     scale: ImageScale | None = None
 
     @classmethod
     def from_schema(
-        cls, spec: Mapping[str, Any], request_schema: Mapping[str, Any], from_image: str | None,
+        cls, spec: Mapping[str, Any], request_schema: Mapping[str, Any], from_image: FromImage,
         scale: ImageScale | None = None,
     ) -> AspectRatioRule:
-        name = spec["field"]
-        field_schema = request_schema["properties"][name]
+        name = FieldPath.parse(spec["field"])
+        field_schema = name.schema(request_schema)
         pixels = {ratio: check_size(wh, f"size rule {ratio}")
                   for ratio, wh in spec["pixels"].items()}
         missing = set(field_schema["enum"]) - set(pixels)
@@ -197,19 +219,19 @@ class AspectRatioRule:
                    scale)
 
     @property
-    def fields(self) -> tuple[str, ...]:
+    def fields(self) -> tuple[FieldPath, ...]:
         return (self.field,)
 
     def choices(self) -> tuple[str, ...]:
         return tuple(self.pixels)
 
     def asked(self, body: Mapping[str, Any]) -> Size:
-        return self.pixels[body.get(self.field, self.default)]
+        return self.pixels[self.field.get(body, self.default)]
 
     def output_size(self, body: Mapping[str, Any], images: Mapping[str, Image.Image]) -> Size:
         # A ratio the body names wins; else an input image gives the size (SD3.5's image to
         # image refuses a ratio with an image; a style guide takes either).
-        from_image = None if self.field in body else self.from_image
+        from_image = () if self.field.has(body) else self.from_image
         return _image_size(images, from_image, self.scale) or self.asked(body)
 
     def nearest(self, size: Size) -> str:
@@ -223,14 +245,14 @@ class InputSizeRule:
     """The output has an input image's size, or with a ``scale`` about so many pixels in its
     shape (before the model's operation changes it: an upscale, an outpaint)."""
 
-    from_image: str
+    from_image: FromImage
     # An input size the rules of most models accept, for building examples (the contract
     # suite's bodies): not square, so a swapped width and height would show.
     example: Size = (768, 512)
     scale: ImageScale | None = None
 
     @property
-    def fields(self) -> tuple[str, ...]:
+    def fields(self) -> tuple[FieldPath, ...]:
         return ()
 
     def choices(self) -> tuple[str, ...]:
@@ -243,30 +265,95 @@ class InputSizeRule:
         return _image_size(images, self.from_image, self.scale) or self.example
 
 
-SizeRule = PairsRule | AspectRatioRule | InputSizeRule
+@dataclass(frozen=True)
+class DimensionsRule:
+    """Width and height fields each within the range its schema gives (Nova Canvas: 320 to
+    4,096 px, a multiple of 16), with the whole picture's limits the schema cannot state:
+    its aspect ratio and pixel count (:meth:`problem`)."""
+
+    width_field: FieldPath
+    height_field: FieldPath
+    default: Size
+    max_pixels: int | None = None
+    max_aspect: float | None = None  # the longer side over the shorter, at most
+    from_image: FromImage = ()
+    scale: ImageScale | None = None
+
+    @classmethod
+    def from_schema(
+        cls, spec: Mapping[str, Any], request_schema: Mapping[str, Any], from_image: FromImage,
+        scale: ImageScale | None = None,
+    ) -> DimensionsRule:
+        width, height = FieldPath.parse(spec["width"]), FieldPath.parse(spec["height"])
+        default = check_size([width.schema(request_schema)["default"],
+                              height.schema(request_schema)["default"]], "dimensions default")
+        return cls(width, height, default, spec.get("max_pixels"), spec.get("max_aspect"),
+                   from_image, scale)
+
+    @property
+    def fields(self) -> tuple[FieldPath, ...]:
+        return (self.width_field, self.height_field)
+
+    def choices(self) -> tuple[str, ...]:
+        return ()
+
+    def asked(self, body: Mapping[str, Any]) -> Size:
+        return (self.width_field.get(body, self.default[0]),
+                self.height_field.get(body, self.default[1]))
+
+    def body_fields(self, size: Size) -> dict[str, Any]:
+        return _put_size(self.width_field, self.height_field, size)
+
+    def problem(self, body: Mapping[str, Any]) -> str | None:
+        """What the asked size breaks of the whole picture's limits, or None."""
+        if not any(f.has(body) for f in self.fields):
+            return None
+        width, height = self.asked(body)
+        if not (isinstance(width, int) and isinstance(height, int)) or min(width, height) < 1:
+            return None  # the schema refuses it
+        if self.max_pixels is not None and width * height > self.max_pixels:
+            return (f"size {format_size((width, height))} has {width * height} pixels; at "
+                    f"most {self.max_pixels} are allowed")
+        if self.max_aspect is not None and max(width, height) > self.max_aspect * min(
+                width, height):
+            return (f"size {format_size((width, height))}: one side may be at most "
+                    f"{self.max_aspect:g} times the other")
+        return None
+
+    def output_size(self, body: Mapping[str, Any], images: Mapping[str, Image.Image]) -> Size:
+        return _image_size(images, self.from_image, self.scale) or self.asked(body)
+
+
+SizeRule = PairsRule | AspectRatioRule | InputSizeRule | DimensionsRule
 
 
 def size_rule(
     spec: Mapping[str, Any], request_schema: Mapping[str, Any]
 ) -> SizeRule:
-    """The size rule a profile's ``request.size`` states."""
-    from_image = spec.get("from_image")
+    """The size rule a profile's ``request.size`` states: the first of its kinds
+    (:data:`SIZE_RULES`) it names."""
+    from_image = from_images(spec.get("from_image"))
     scale = ImageScale.from_profile(spec.get("image_scale"))
-    if scale is not None and from_image is None:
+    if scale is not None and not from_image:
         raise ValueError("size rule: image_scale scales the image from_image names; name one")
-    if "pairs" in spec:
-        return PairsRule.from_schema(spec["pairs"], request_schema, from_image, scale)
-    if "aspect_ratio" in spec:
-        return AspectRatioRule.from_schema(spec["aspect_ratio"], request_schema, from_image,
-                                           scale)
-    if from_image is not None:
+    for kind, rule in SIZE_RULES.items():
+        if kind in spec:
+            return rule.from_schema(spec[kind], request_schema, from_image, scale)
+    if from_image:
         return InputSizeRule(from_image, scale=scale)
-    raise ValueError("size rule: give 'pairs', 'aspect_ratio' or 'from_image'")
+    raise ValueError(f"size rule: give one of {', '.join(SIZE_RULES)} or 'from_image'")
+
+
+# The kinds of size rule a profile may name, by the key it names them with.
+SIZE_RULES: dict[str, type[PairsRule] | type[AspectRatioRule] | type[DimensionsRule]] = {
+    "pairs": PairsRule, "aspect_ratio": AspectRatioRule, "dimensions": DimensionsRule,
+}
 
 
 def scaled_input(rule: SizeRule, field: str, size: Size) -> Size | None:
-    """The size an input image of ``size`` in ``field`` is needed at, where the rule scales
-    it (its output is drawn from it at that size); None where it is needed whole."""
-    if rule.scale is None or rule.from_image != field:
+    """The size an input image of ``size`` in ``field`` (its key) is needed at, where the
+    rule scales it (its output is drawn from it at that size); None where it is needed
+    whole."""
+    if rule.scale is None or field not in rule.from_image:
         return None
     return rule.scale.of(size)

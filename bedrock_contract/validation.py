@@ -24,6 +24,7 @@ from bedrock_contract.contract import ModelContract
 from bedrock_contract.everit import JavaSchema, NotJSON, parse_java
 from bedrock_contract.field_check import FieldCheck
 from bedrock_contract.images import image_violations
+from bedrock_contract.sizes import DimensionsRule
 from bedrock_contract.violation import Violation
 
 
@@ -198,10 +199,26 @@ def check_request(contract: ModelContract, raw: bytes | str | Mapping[str, Any])
         raise InvalidRequestBody(problems, contract)
     if fields is not None and not fields.before_schema:
         _check_fields(contract, fields, body)
+    size_problem = size_violation(contract, body)
+    if size_problem is not None:
+        raise InvalidRequestBody([size_problem], contract)
     images, problems = image_violations(contract, body)
     if problems:
         raise InvalidRequestBody(problems, contract)
     return ValidRequest(body, images)
+
+
+def size_violation(contract: ModelContract, body: Mapping[str, Any]) -> Violation | None:
+    """What the asked output size breaks of the limits a schema cannot state (a size rule's
+    pixels and aspect ratio: Nova Canvas's), pointed at the object holding the size."""
+    rule = contract.size
+    if not isinstance(rule, DimensionsRule):
+        return None
+    problem = rule.problem(body)
+    if problem is None:
+        return None
+    parent = rule.width_field.parent
+    return Violation(f"#/{parent.key}" if parent else "#", problem)
 
 
 def _check_fields(contract: ModelContract, fields: FieldCheck, body: dict[str, Any]) -> None:
@@ -242,9 +259,9 @@ def _image_violations(
     found: list[Violation] = []
     for index, artifact in enumerate(shape.artifacts(body)):
         if shape.list_field is not None:
-            where = f"#/{shape.list_field}/{index}/{shape.image}"
+            where = f"#/{shape.list_field.child(index).key}/{shape.image.key}"
         else:
-            where = f"#/{shape.image}/{index}"
+            where = f"#/{shape.image.child(index).key}"
         if artifact.image is None:
             continue  # a filtered answer may come without an image
         try:

@@ -20,6 +20,7 @@ from bedrock_contract import (
     contract_for,
     format_size,
 )
+from bedrock_contract.paths import merged
 
 __all__ = [
     "CORE",
@@ -86,22 +87,22 @@ def _size_fields(contract: ModelContract, size: Size) -> dict[str, Any]:
     ratio = next((r for r, pixels in rule.pixels.items() if pixels == size), None)
     if ratio is None:
         raise ValueError(f"{contract.name} has no aspect ratio of {format_size(size)}")
-    return {rule.field: ratio}
+    found: dict[str, Any] = {}
+    rule.field.put(found, ratio)
+    return found
 
 
 def text_to_image(contract: ModelContract = SDXL, size: Size | None = None, *, seed: int = 42,
                   prompt: str = PROMPT, output_format: str | None = None) -> dict[str, Any]:
     """A text-to-image body for ``contract`` at ``size`` (the default size unless given),
     naming its size, seed and, where the model takes one, its output format."""
-    body = {
-        **contract.prompts.body_fields([prompt], []),
-        **_size_fields(contract, size or default_size(contract)),
-    }
+    body = merged(contract.prompts.body_fields([prompt], []),
+                  _size_fields(contract, size or default_size(contract)))
     if contract.seed_field is not None:
-        body[contract.seed_field] = seed
+        contract.seed_field.put(body, seed)
     format_field = contract.response.format_field
     if format_field is not None:
-        body[format_field] = output_format or contract.output_format({})
+        format_field.put(body, output_format or contract.output_format({}))
     elif output_format not in (None, *contract.output_formats):
         raise ValueError(f"{contract.name} answers only {contract.output_formats[0]}")
     return body
@@ -186,7 +187,7 @@ def image_field(contract: ModelContract) -> str:
     rule = contract.size
     if not isinstance(rule, InputSizeRule):
         raise ValueError(f"{contract.name} takes its size from the body, not an image")
-    return rule.from_image
+    return rule.from_image[0]
 
 
 def image_body(contract: ModelContract, images: Mapping[str, str], *, seed: int = 42,
@@ -197,8 +198,8 @@ def image_body(contract: ModelContract, images: Mapping[str, str], *, seed: int 
     operation ``fields`` (named as the contract names them)."""
     body = {**contract.prompts.body_fields([prompt], []), **images, **fields}
     if contract.seed_field is not None:
-        body[contract.seed_field] = seed
+        contract.seed_field.put(body, seed)
     format_field = contract.response.format_field
     if format_field is not None:
-        body[format_field] = output_format or contract.output_format({})
+        format_field.put(body, output_format or contract.output_format({}))
     return body

@@ -42,7 +42,7 @@ def carries(path: Path, request: AnyRequest, model_id: str) -> bool:
     model = sent_to(request, model_id)
     body = request.to_body()
     contract = contract_of(model)
-    seed = body.get(contract.seed_field) if contract.seed_field else None
+    seed = contract.seed_of(body)
     # An image-less result: parameters() then leaves out the size, which the file has.
     expected = GenerationResult(images=(), seeds=(seed,), finish_reasons=(), model_id=model,
                                 request_id=None, body=body).parameters()

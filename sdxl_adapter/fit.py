@@ -126,15 +126,13 @@ def unfitted(contract: ModelContract, body: Mapping[str, Any]) -> list[str]:
     """The image fields of a request body (base64, as sent) that the contract refuses and
     :func:`fit_image` would mend: what to suggest it for after a refusal."""
     found = []
-    for name in contract.image_fields:
-        value = body.get(name)
-        if isinstance(value, str):
-            try:
-                data = base64.b64decode(value, validate=True)
-            except ValueError:  # binascii.Error: not base64, nothing to fit
-                continue
-            if needs_fit(contract, name, data):
-                found.append(name)
+    for name, value in contract.body_images(body):
+        try:
+            data = base64.b64decode(value, validate=True)
+        except ValueError:  # binascii.Error: not base64, nothing to fit
+            continue
+        if needs_fit(contract, name, data):
+            found.append(name)
     return found
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from bedrock_contract import AspectRatioRule, ModelContract, PairsRule, default_catalogue
 from bedrock_contract.dialect import schema_validator
+from bedrock_contract.paths import merged
 from sdxl_adapter.models import DEFAULT_MODEL_ID, capabilities, contract_of
 from sdxl_adapter.request import check
 
@@ -74,10 +75,10 @@ class _Move:
 
     def prompts(self) -> None:
         fields = self.src.prompts.fields
-        self.handled.update(fields)
+        self.handled.update(f.key for f in fields)
         positive: list[str] = []
         negative: list[str] = []
-        where = fields[0] if fields else "prompt"
+        where = fields[0].key if fields else "prompt"
         for index, prompt in enumerate(self.src.prompts.of(self.body)):
             if prompt.weight == 0:
                 self.drop(f"{where}/{index}", f"weight 0: {prompt.text!r} has no effect")
@@ -92,7 +93,7 @@ class _Move:
             self.drop(where, f"{self.target.name} takes no negative prompt: "
                              f"{' '.join(negative)!r} dropped")
         # The target's prompt must be there even when every source prompt was negative.
-        self.out.update(self.target.prompts.body_fields(positive or [""], negative))
+        self.out = merged(self.out, self.target.prompts.body_fields(positive or [""], negative))
 
     def image(self) -> bool:
         spec: Mapping[str, Any] = self.src.image_to_image
@@ -140,36 +141,37 @@ class _Move:
 
     def size(self, image_moved: bool) -> None:
         fields = self.src.size.fields
-        self.handled.update(fields)
-        given = [f for f in fields if f in self.body]
+        self.handled.update(f.key for f in fields)
+        given = ", ".join(f.key for f in fields if f.has(self.body))
         if not given:
             return
         asked = self.src.size.asked(self.body)
-        text = " x ".join(f"{f} {self.body.get(f, '(default)')}" for f in fields)
+        text = " x ".join(f"{f.key} {f.get(self.body, '(default)')}" for f in fields)
         rule = self.target.size
         if image_moved and rule.from_image:
-            self.drop(", ".join(given), f"{self.target.name} takes its output's size from "
-                                        "the input image when given one")
+            self.drop(given, f"{self.target.name} takes its output's size from "
+                             "the input image when given one")
             return
         if isinstance(rule, AspectRatioRule):
             ratio = rule.nearest(asked)
-            self.out[rule.field] = ratio
+            rule.field.put(self.out, ratio)
             width, height = rule.pixels[ratio]
-            self.changed.append((", ".join(given), f"{text} became {rule.field} {ratio} "
-                                                   f"({width}x{height} px)"))
+            self.changed.append((given, f"{text} became {rule.field.key} {ratio} "
+                                        f"({width}x{height} px)"))
         elif isinstance(rule, PairsRule) and asked in rule.allowed:
-            self.out.update(rule.body_fields(asked))
+            self.out = merged(self.out, rule.body_fields(asked))
         else:
-            self.drop(", ".join(given), f"{self.target.name} does not make {text}")
+            self.drop(given, f"{self.target.name} does not make {text}")
 
     def seed(self) -> None:
-        name = self.src.seed_field
-        if name is None:
+        path = self.src.seed_field
+        if path is None:
             return
+        name = path.key
         self.handled.add(name)
-        if name not in self.body:
+        if not path.has(self.body):
             return
-        value = self.body[name]
+        value = path.get(self.body)
         if self.target.seed_field is None:
             self.drop(name, f"{self.target.name} takes no seed")
             return
@@ -178,7 +180,7 @@ class _Move:
         if kept != value:
             self.changed.append((name, f"{value} is outside {self.target.name}'s range "
                                        f"{low}..{high}: clamped to {kept}"))
-        self.out[self.target.seed_field] = kept
+        self.target.seed_field.put(self.out, kept)
 
     def the_rest(self) -> None:
         for name, value in self.body.items():

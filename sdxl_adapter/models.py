@@ -82,5 +82,6 @@ class Capabilities:
 
 def capabilities(contract: ModelContract) -> Capabilities:
     # Text to image: a body without an image field is valid (none is required).
-    text = not set(contract.image_fields) & set(contract.required)
-    return Capabilities(text, contract.image_fields, contract.output_formats, contract.streaming)
+    fields = tuple(p.key for p in contract.image_fields)
+    text = not {p.top for p in contract.image_fields} & set(contract.required)
+    return Capabilities(text, fields, contract.output_formats, contract.streaming)

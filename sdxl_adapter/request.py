@@ -14,6 +14,7 @@ runs the shared contract (:func:`bedrock_contract.check_request`).
 from __future__ import annotations
 
 import base64
+import copy
 import dataclasses
 import json
 from collections.abc import Mapping, Sequence
@@ -22,6 +23,7 @@ from typing import Any
 
 import bedrock_contract
 from bedrock_contract import ModelContract
+from bedrock_contract.paths import FieldPath, merged
 from sdxl_adapter.errors import InvalidRequest
 from sdxl_adapter.images import ImageInput, image_bytes
 from sdxl_adapter.models import contract_of, sdxl_contract
@@ -234,11 +236,15 @@ class ModelRequest:
             del given[_PROMPT_KEYWORD]
             if negative is not None and _NEGATIVE_KEYWORD not in contract.properties:
                 del given[_NEGATIVE_KEYWORD]
-            given.update(prompts.body_fields(_texts(positive), _texts(negative)))
-        for name in contract.image_fields:
-            value = given.get(name)
-            if value is not None and not isinstance(value, str):
-                given[name] = base64.b64encode(image_bytes(value)).decode("ascii")
+            given = merged(given, prompts.body_fields(_texts(positive), _texts(negative)))
+        for path in contract.image_fields:
+            value = path.get(given)
+            if value is not None and not isinstance(value, str | list):
+                path.put(given, base64.b64encode(image_bytes(value)).decode("ascii"))
+            elif isinstance(value, list):  # a list of images (Canvas's image variation)
+                path.put(given, [v if isinstance(v, str)
+                                 else base64.b64encode(image_bytes(v)).decode("ascii")
+                                 for v in value])
         # The schema's order, then any key it does not know (which the check refuses).
         order = {name: i for i, name in enumerate(contract.properties)}
         return dict(sorted(given.items(), key=lambda kv: order.get(kv[0], len(order))))
@@ -285,13 +291,12 @@ def _texts(value: Any) -> list[str]:
 
 
 def elided(contract: ModelContract, body: Mapping[str, Any]) -> dict[str, Any]:
-    """The body with each image (the contract's image fields) replaced by a note of its
-    size, for printing."""
-    return {
-        k: (f"<base64 image, {len(v)} characters elided>"
-            if k in contract.image_fields and isinstance(v, str) else v)
-        for k, v in body.items()
-    }
+    """The body with each image (the contract's image fields, at any depth) replaced by a
+    note of its size, for printing."""
+    shown = copy.deepcopy(dict(body))
+    for key, data in contract.body_images(body):
+        FieldPath.of_key(key).put(shown, f"<base64 image, {len(data)} characters elided>")
+    return shown
 
 
 AnyRequest = SDXLRequest | ModelRequest

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -12,6 +13,8 @@ from typing import Any
 from PIL import Image
 
 from bedrock_contract import ModelContract, PairsRule, Prompt, format_size
+from bedrock_contract.paths import FieldPath
+from bedrock_contract.sizes import DimensionsRule
 from sdxl_adapter.embedded import PREFIX, read_embedded, with_parameters
 from sdxl_adapter.models import contract_of
 from sdxl_adapter.pngtext import write_atomically
@@ -105,12 +108,15 @@ class GenerationResult:
         if self.has_image:
             params["size"] = format_size(self.size)
         skip = {*contract.prompts.fields, *contract.image_fields}
-        if isinstance(contract.size, PairsRule):
+        if isinstance(contract.size, PairsRule | DimensionsRule):
             skip.update(contract.size.fields)  # "size" says it (an aspect ratio is kept)
-        skip.add(contract.seed_field or "")
-        for name, value in self.body.items():
-            if name not in skip and isinstance(value, str | int | float | bool):
-                params[name] = str(value)
+        if contract.seed_field is not None:
+            skip.add(contract.seed_field)
+        # Each plain value at any depth, named by its location (a nested one by its key,
+        # ``imageGenerationConfig/cfgScale``).
+        for path, value in plain_values(self.body):
+            if path not in skip:
+                params[path.key] = str(value)
         params["model_id"] = self.model_id
         return params
 
@@ -124,6 +130,17 @@ class GenerationResult:
         """Write :meth:`with_parameters` to ``path``. Atomic: an interrupted save leaves no
         partial file."""
         return write_atomically(path, self.with_parameters())
+
+
+def plain_values(body: Mapping[str, Any], under: FieldPath | None = None) -> Iterator[
+        tuple[FieldPath, str | int | float | bool]]:
+    """Every string, number and boolean of a body's objects, with its location."""
+    for name, value in body.items():
+        path = under.child(name) if under is not None else FieldPath((name,))
+        if isinstance(value, Mapping):
+            yield from plain_values(value, path)
+        elif isinstance(value, str | int | float | bool):
+            yield path, value
 
 
 def _is_negative(prompt: Prompt) -> bool:

@@ -74,7 +74,7 @@ def test_the_envelope_is_what_json_dumps_writes() -> None:
         expected = json.dumps({"result": "success", "artifacts": [{
             "seed": 4294967295, "base64": base64.b64encode(png).decode(), "finishReason": reason,
         }]}).encode()
-        assert response_body(sdxl.SDXL, 4294967295, png, reason) == expected
+        assert response_body(sdxl.SDXL, [4294967295], [png], reason) == expected
 
 
 def generation(size: int) -> Generation:

@@ -268,7 +268,7 @@ def test_rules_can_be_added_and_cleared_while_serving() -> None:
         ({}, "needs an action"),
         ({"error": "TeapotException"}, "'error' is 'TeapotException'; expected one of"),
         ({"error": "ThrottlingException", "drop_connection": True}, "at most one outcome"),
-        ({"finish_reason": "SUCCESS"}, "expected one of: Filter reason: prompt, Filter reason: output image, Filter reason: input image, Inference error, ERROR, CONTENT_FILTERED"),
+        ({"finish_reason": "SUCCESS"}, "expected one of: All of the generated images have been blocked by our content filters., Some of the generated images have been blocked by our content filters., Filter reason: prompt, Filter reason: output image, Filter reason: input image, Inference error, ERROR, CONTENT_FILTERED"),
         ({"stream_error": "AccessDeniedException"}, "'stream_error'"),
         ({"nth": 0, "latency_ms": 1}, "'nth' must be at least 1"),
         ({"every": True, "latency_ms": 1}, "'every' must be int"),

@@ -73,7 +73,7 @@ def test_end_of_life_ids_are_resource_not_found(client: Client, model_id: str) -
 
 @pytest.mark.parametrize(
     "model_id",
-    ["stability.stable-diffusion-xl-v2", "amazon.titan-image-generator-v1", "sdxl",
+    ["stability.stable-diffusion-xl-v2", "amazon.titan-image-generator-v3:0", "sdxl",
      "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-text-express-v1",
      "arn:aws:bedrock:us-east-1:123456789012:custom-model/" + SDXL],
 )

@@ -16,12 +16,13 @@ from click.testing import CliRunner, Result
 from PIL import Image
 
 from bedrock_contract import ModelContract, default_catalogue
+from bedrock_contract.paths import FieldPath
 from sdxl_adapter.cli import main
 from sdxl_adapter.cli.errors import ExitCode
 from sdxl_adapter.models import contract_of
 from tests.images import image_bytes
 
-SERVICES = sorted((c for c in default_catalogue() if c.engine == "services"),
+SERVICES = sorted((c for c in default_catalogue() if not c.in_region),
                   key=lambda c: c.family)
 REMOVE_BACKGROUND = "us.stability.stable-image-remove-background-v1:0"
 INPAINT = "us.stability.stable-image-inpaint-v1:0"
@@ -112,11 +113,11 @@ def test_help_shows_every_field_with_its_range_and_default(contract: ModelContra
     assert result.exit_code == 0, result.output
     text = flat(result.stdout)
     for name, spec in contract.properties.items():
-        if name in contract.prompts.fields:
+        if FieldPath((name,)) in contract.prompts.fields:
             continue
         flag = "--" + name.replace("_", "-")
         assert flag in text, name
-        if name in contract.image_fields:
+        if FieldPath((name,)) in contract.image_fields:
             assert f"{flag} PATH" in text
         if "minimum" in spec and "maximum" in spec:
             assert f"[{spec['minimum']}<=x<={spec['maximum']}]" in text, name

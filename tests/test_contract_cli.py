@@ -64,8 +64,8 @@ def test_confirmed_live_run_reports_the_drift_and_exits_1(stand_in: MockServer) 
     assert WARNING in result.stderr
     assert len(stand_in.app.app.journal) == len(LIVE)  # type: ignore[attr-defined]
     lines = result.stdout.splitlines()
-    # Each live family's seed-0 check fails; the stand-in also serves SDXL, which the live
-    # service refuses as past its end of life.
+    # Each live family's seed-0 check fails; the stand-in also serves the retired models
+    # (SDXL, Titan, Nova Canvas), which the live service refuses as past their end of life.
     names = [line for line in lines if line.startswith("FAIL")]
     seed_zero = [n for n in names if n.endswith("seed 0 picks a non-zero seed")]
     seeded_live = [c for c in default_catalogue()
@@ -74,13 +74,15 @@ def test_confirmed_live_run_reports_the_drift_and_exits_1(stand_in: MockServer) 
     # Models without a seed field: their one generation expects a seed the service picked.
     unseeded = {f"FAIL  {c.family}: the required fields only"
                 for c in default_catalogue() if not c.seed_field}
+    retired = {f"FAIL  {c.family}: {c.primary.id} is past its end of life"
+               for c in default_catalogue() if suite_checks.retired_today(c)}
     failed = lines.index(seed_zero[0])
     assert lines[failed + 1].strip() == "seed: expected non-zero (the service picks one for 0)"
     assert lines[failed + 2].strip() == "got      0"
-    assert set(names) - set(seed_zero) == unseeded | {
-        "FAIL  stable-diffusion-xl-v1: stability.stable-diffusion-xl-v1 is past its end of life"
-    }
-    failures = len(seed_zero) + len(unseeded) + 1
+    assert "FAIL  stable-diffusion-xl-v1: stability.stable-diffusion-xl-v1 is past its end of " \
+        "life" in retired
+    assert set(names) - set(seed_zero) == unseeded | retired
+    failures = len(seed_zero) + len(unseeded) + len(retired)
     assert lines[-1].startswith(f"{len(LIVE) - failures} passed, {failures} failed")
 
 

@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from bedrock_contract import ModelContract, check_request, contract_for
+from bedrock_contract.paths import FieldPath
 from bedrock_contract.request_fields import ImageRule
 from sdxl_adapter import FitError, fit_image
 from sdxl_adapter.fit import needs_fit, unfitted
@@ -30,7 +31,8 @@ def rule(contract: ModelContract) -> ImageRule:
 
 def accepted(contract: ModelContract, data: bytes) -> None:
     """The contract accepts ``data`` as the body's image (the other required fields set)."""
-    body = {name: "x" for name in contract.required if name not in contract.image_fields}
+    body = {name: "x" for name in contract.required
+            if FieldPath((name,)) not in contract.image_fields}
     check_request(contract, {**body, IMAGE: base64.b64encode(data).decode()})
 
 

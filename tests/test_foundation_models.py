@@ -96,8 +96,10 @@ def test_a_summary_says_what_the_contract_says(bedrock: Any) -> None:
 
 def test_filters(bedrock: Any) -> None:
     every = ids(bedrock.list_foundation_models())
-    assert ids(bedrock.list_foundation_models(byProvider="stability ai")) == every
-    assert ids(bedrock.list_foundation_models(byProvider="Amazon")) == set()
+    amazon = ids(bedrock.list_foundation_models(byProvider="Amazon"))
+    assert amazon == {"amazon.titan-image-generator-v1", "amazon.titan-image-generator-v2:0",
+                      "amazon.nova-canvas-v1:0"}
+    assert ids(bedrock.list_foundation_models(byProvider="stability ai")) == every - amazon
     assert ids(bedrock.list_foundation_models(byOutputModality="IMAGE")) == every
     assert ids(bedrock.list_foundation_models(byOutputModality="TEXT")) == set()
     on_demand = ids(bedrock.list_foundation_models(byInferenceType="ON_DEMAND"))

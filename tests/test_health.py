@@ -21,7 +21,7 @@ CORE = "stability.stable-image-core-v1:1"
 
 def described_ids() -> list[str]:
     # The Image Services by their us. profile: they have no in-Region endpoint.
-    return sorted(f"us.{v.id}" if c.engine == "services" else v.id
+    return sorted(f"us.{v.id}" if not c.in_region else v.id
                   for c, v in default_catalogue().versions() if v.described)
 
 

@@ -19,6 +19,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from bedrock_contract import InvalidRequestBody, check_request, default_catalogue
+from bedrock_contract.paths import FieldPath
 from tests.images import b64_image
 
 CATALOGUE = default_catalogue()
@@ -44,7 +45,8 @@ def valid_body(family: str) -> dict[str, Any]:
     contract = CATALOGUE.family(family)
     body: dict[str, Any] = {}
     for name in contract.required:
-        body[name] = b64_image((64, 64)) if name in contract.image_fields else "a lighthouse"
+        image = FieldPath((name,)) in contract.image_fields
+        body[name] = b64_image((64, 64)) if image else "a lighthouse"
     if family == "stable-outpaint":
         body["left"] = 64
     return body

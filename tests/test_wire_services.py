@@ -15,9 +15,10 @@ from botocore.exceptions import ClientError
 from PIL import Image, ImageChops, ImageStat
 
 from bedrock_contract import InputSizeRule, contract_for, default_catalogue
+from bedrock_contract.paths import FieldPath
 from mock_bedrock.placeholder import read_parameters
 
-SERVICES = [c for c in default_catalogue() if c.engine == "services"]
+SERVICES = [c for c in default_catalogue() if not c.in_region]
 FRAME = "Malformed input request: {}, please reformat your input and try again."
 
 
@@ -70,7 +71,7 @@ def minimal(family: str, **images: str) -> dict[str, Any]:
     contract = default_catalogue().family(family)
     body: dict[str, Any] = {}
     for name in contract.required:
-        if name in contract.image_fields:
+        if FieldPath((name,)) in contract.image_fields:
             body[name] = images.get(name, FLAT)
         else:
             body[name] = "a red door"

@@ -33,7 +33,7 @@ STRING_KEYWORDS = ("minLength", "maxLength", "pattern", "format")
 CONDITIONAL_KEYWORDS = ("if", "then", "else")
 # Keywords whose checks are not modelled here: a schema using one is refused when loaded,
 # rather than checked differently from the service.
-UNSUPPORTED = ("patternProperties", "propertyNames", "pattern", "format", "multipleOf",
+UNSUPPORTED = ("patternProperties", "propertyNames", "pattern", "format",
                "uniqueItems", "contains", "minProperties", "maxProperties")
 
 
@@ -95,6 +95,7 @@ class NumberSchema(Node):
     maximum: Any = None
     exclusive_minimum: Any = None
     exclusive_maximum: Any = None
+    multiple_of: Any = None
 
 
 @dataclass(eq=False)
@@ -250,6 +251,7 @@ class Loader:
             minimum=values["minimum"], maximum=values["maximum"],
             exclusive_minimum=values["exclusiveMinimum"],
             exclusive_maximum=values["exclusiveMaximum"],
+            multiple_of=values["multipleOf"],
         )
 
     def _string(self, raw: dict[str, Any], typed: bool) -> Node:

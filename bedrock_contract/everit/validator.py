@@ -161,6 +161,9 @@ def _number(schema: s.NumberSchema, subject: Any) -> list[Failure]:
         found.append(Failure(f"{shown} is not less or equal to {to_string(schema.maximum)}"))
     if schema.exclusive_maximum is not None and value >= as_decimal(schema.exclusive_maximum):
         found.append(Failure(f"{shown} is not less than {to_string(schema.exclusive_maximum)}"))
+    # everit's NumberSchemaValidatingVisitor.visitMultipleOf, last: the BigDecimal remainder.
+    if schema.multiple_of is not None and value % as_decimal(schema.multiple_of) != 0:
+        found.append(Failure(f"{shown} is not a multiple of {to_string(schema.multiple_of)}"))
     return found
 
 

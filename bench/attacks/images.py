@@ -27,7 +27,7 @@ GIVE_UP = 5.0  # how long the scan bomb's client waits for an answer
 def _body(model_id: str, image: bytes, output_format: str | None = None,
           **fields: Any) -> bytes:
     contract = contract_for(model_id)
-    field = contract.image_fields[0]
+    field = contract.image_fields[0].key
     images = {field: base64.b64encode(image).decode()}
     return encode(image_body(contract, images, output_format=output_format, **fields))
 

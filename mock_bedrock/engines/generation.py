@@ -38,34 +38,45 @@ _drawing_large = threading.Lock()
 # escaping, so splicing it in afterwards gives the bytes json.dumps would have written,
 # without the encoder scanning ~60 KB of base64 on every answer.
 _IMAGE_SLOT = "\x1fimage\x1f"
-_IMAGE_SLOT_JSON = json.dumps(_IMAGE_SLOT).encode()
 
 
 def effective_seed(contract: ModelContract, body: Mapping[str, Any]) -> int:
     """The seed the model uses: the one asked for, or when that is 0 or absent ("the service
     picks"), a non-zero seed derived from the request, so the same request gets the same
     image. ``seed: 0`` and no seed are the same request."""
-    name = contract.seed_field
-    asked = body.get(name, 0) if name else 0
+    path = contract.seed_field
+    asked = path.get(body, 0) if path else 0
     if asked:
         return int(asked)
     _, highest = contract.seed_range()
-    rest = {key: value for key, value in body.items() if key != name}
+    rest = path.without(body) if path else dict(body)
     digest = hashlib.sha256(canonical_json(rest).encode()).digest()
     return int.from_bytes(digest[:8], "big") % max(highest, 1) + 1
 
 
 def response_body(
-    contract: ModelContract, seed: int, image: bytes | None, finish_reason: str | None
+    contract: ModelContract, seeds: list[int], images: list[bytes] | None,
+    finish_reason: str | None,
 ) -> bytes:
-    """The model's JSON envelope around one image (or none), as the profile places seed,
-    image and finish reason; byte for byte what ``json.dumps`` of it writes."""
-    slot = _IMAGE_SLOT if image is not None else None
-    text = json.dumps(contract.response.envelope(seed, slot, finish_reason)).encode()
-    if image is None:
-        return text
-    before, after = text.split(_IMAGE_SLOT_JSON)
-    return b"".join((before, b'"', base64.b64encode(image), b'"', after))
+    """The model's JSON envelope around its images (or none), one per seed, as the
+    profile's envelope places seeds, images and finish reason; byte for byte what
+    ``json.dumps`` of it writes."""
+    slots = [f"{_IMAGE_SLOT}{i}" for i in range(len(seeds))] if images is not None else []
+    envelope = contract.response.envelope_body(seeds, slots or [None] * len(seeds),
+                                               finish_reason)
+    text = json.dumps(envelope).encode()
+    for slot, image in zip(slots, images or [], strict=True):
+        before, after = text.split(json.dumps(slot).encode())
+        text = b"".join((before, b'"', base64.b64encode(image), b'"', after))
+    return text
+
+
+def image_count(contract: ModelContract, body: Mapping[str, Any]) -> int:
+    """How many images a body asks for (one, unless the profile names a count field)."""
+    path = contract.response.count_field
+    if path is None:
+        return 1
+    return int(path.get(body, contract.field(path).get("default", 1)))
 
 
 @dataclass(frozen=True)
@@ -201,14 +212,19 @@ class Engine:
         if cached is not None:
             return cached
         seed = effective_seed(contract, request.body)
-        image = None
+        # Several images (Titan's and Canvas's numberOfImages) are drawn from successive
+        # seeds, so each differs and each is the same on every call.
+        _, highest = contract.seed_range()
+        seeds = [seed] + [(seed - 1 + i) % max(highest, 1) + 1
+                          for i in range(1, image_count(contract, request.body))]
+        images = None
         if with_image:
             width, height = contract.output_size(request.body, request.images)
             with _drawing_large if width * height > LARGE_PICTURE_PIXELS else nullcontext():
-                image = self.draw(
-                    contract, request.body, seed=seed, model_id=model_id,
+                images = [self.draw(
+                    contract, request.body, seed=each, model_id=model_id,
                     images=request.images, blurred=reason in contract.response.blurred,
-                )
-        generation = Generation(response_body(contract, seed, image, reason), seed, reason)
+                ) for each in seeds]
+        generation = Generation(response_body(contract, seeds, images, reason), seed, reason)
         self.cache.put(key, generation)
         return generation

@@ -61,9 +61,9 @@ def _decoded_images(
     # The engine hands over the images check_request decoded; a caller that passed only the
     # body gets them decoded here.
     found = dict(images)
-    for name in contract.image_fields:
-        if name not in found and isinstance(body.get(name), str):
-            found[name] = Image.open(io.BytesIO(base64.b64decode(body[name])))
+    for name, data in contract.body_images(body):
+        if name not in found:
+            found[name] = Image.open(io.BytesIO(base64.b64decode(data)))
     return found
 
 

@@ -37,32 +37,42 @@ def _rgb(image: Image.Image) -> Image.Image:
 
 
 def _strength(contract: ModelContract, op: Operation, body: Mapping[str, Any]) -> float:
-    name = op.field("strength")
-    if name is None:
+    path = op.path("strength")
+    if path is None:
         return 0.5
-    return float(body.get(name, contract.field(name).get("default", 0.5)))
+    return float(path.get(body, contract.field(path).get("default", 0.5)))
 
 
 def _changed_pixels(
     contract: ModelContract, op: Operation, body: Mapping[str, Any], source: Image.Image,
     mask: Image.Image | None,
 ) -> Image.Image:
-    """Mode L, 255 where the output changes: the mask's white, else (where the profile
-    allows it) the input's transparent pixels; grown by the grow field's pixels."""
+    """Mode L, 255 where the output changes: the mask's white (black where the profile's
+    ``mask_marks`` says so: Titan's and Canvas's masks), else the region a mask prompt
+    selects, else (where the profile allows it) the input's transparent pixels; grown by
+    the grow field's pixels. Where the operation ``keeps`` the mask (Canvas's and Titan's
+    outpainting: the masked subject stays, the rest is redrawn) the rest changes instead."""
+    marked = (lambda v: 255 if v < THRESHOLD else 0) if op.spec.get("mask_marks") == "black" \
+        else (lambda v: 255 if v >= THRESHOLD else 0)
+    prompt = op.value("mask_prompt", body)
     if mask is not None:
-        changed = mask.convert("L").resize(source.size).point(
-            lambda v: 255 if v >= THRESHOLD else 0
-        )
+        changed = mask.convert("L").resize(source.size).point(marked)
+    elif isinstance(prompt, str):
+        changed = Image.new("L", source.size, 0)
+        box = _selected_region(source.size, prompt)
+        ImageDraw.Draw(changed).rectangle((box[0], box[1], box[2] - 1, box[3] - 1), fill=255)
     elif op.spec.get("alpha_mask") and "A" in source.getbands():
         changed = source.getchannel("A").point(lambda a: 255 if a < THRESHOLD else 0)
     else:
         changed = Image.new("L", source.size, 0)
-    grow_field = op.field("grow")
+    grow_field = op.path("grow")
     grow = 0
     if grow_field is not None:
-        grow = int(body.get(grow_field, contract.field(grow_field).get("default", 0)))
+        grow = int(grow_field.get(body, contract.field(grow_field).get("default", 0)))
     if grow > 0 and changed.getbbox() is not None:
         changed = dilated(changed, grow)
+    if op.spec.get("keeps") == "mask":
+        changed = ImageChops.invert(changed)
     return changed
 
 
@@ -123,8 +133,8 @@ def _masked(changed: Image.Image, source: Image.Image) -> Step:
 
 
 def _search(op: Operation, body: Mapping[str, Any], source: Image.Image) -> Steps:
-    select = op.field("select") or ""
-    prompt = str(body.get(select, ""))
+    select = op.path("select")
+    prompt = str(select.get(body, "")) if select else ""
     box = _selected_region(source.size, prompt)
     changed = Image.new("L", source.size, 0)
     ImageDraw.Draw(changed).rectangle((box[0], box[1], box[2] - 1, box[3] - 1), fill=255)
@@ -132,7 +142,8 @@ def _search(op: Operation, body: Mapping[str, Any], source: Image.Image) -> Step
 
     def finish(picture: Image.Image) -> Image.Image:
         out = composite(picture)
-        _label(out, f"{select}: {prompt}", (box[0], box[1]), box[2] - box[0])
+        _label(out, f"{select.name if select else ''}: {prompt}", (box[0], box[1]),
+               box[2] - box[0])
         return out
 
     return None, finish
@@ -172,13 +183,59 @@ def _style_transfer(contract: ModelContract, body: Mapping[str, Any],
     return start, None
 
 
+def _palette(op: Operation, body: Mapping[str, Any], source: Image.Image | None) -> Steps:
+    colours = [c for c in op.value("colors", body, []) if isinstance(c, str)]
+
+    def start(picture: Image.Image) -> Image.Image:
+        # The palette as bands across the picture, so a test sees the colours it sent; a
+        # reference image, where given, shows through.
+        width, height = picture.size
+        draw = ImageDraw.Draw(picture)
+        for i, colour in enumerate(colours):
+            left, right = i * width // len(colours), (i + 1) * width // len(colours)
+            draw.rectangle((left, 0, right - 1, height - 1), fill=_hex_colour(colour))
+        if source is not None:
+            picture = Image.blend(picture, _rgb(source).resize(picture.size), 0.3)
+        return picture
+
+    return start, None
+
+
+def _hex_colour(text: str) -> tuple[int, int, int]:
+    digits = text.lstrip("#")
+    try:
+        value = int(digits, 16) if len(digits) == 6 else 0
+    except ValueError:
+        value = 0
+    return (value >> 16, (value >> 8) & 255, value & 255)
+
+
+def _try_on(op: Operation, body: Mapping[str, Any], source: Image.Image,
+            garment: Image.Image | None) -> Steps:
+    label = str(op.value("label", body) or op.value("mask_type", body) or "")
+    box = _selected_region(source.size, label)
+
+    def finish(picture: Image.Image) -> Image.Image:
+        # The person's photo, the garment pasted into the region its class selects, named.
+        out = _rgb(source).copy()
+        if garment is not None:
+            out.paste(_rgb(garment).resize((box[2] - box[0], box[3] - box[1])), box[:2])
+        _label(out, label, (box[0], box[1]), box[2] - box[0])
+        return out
+
+    return None, finish
+
+
 def operation_steps(
     contract: ModelContract, body: Mapping[str, Any], images: Mapping[str, Image.Image]
 ) -> Steps:
-    """The engine's steps around the placeholder's caption, for the profile's operation."""
-    op = contract.operation
+    """The engine's steps around the placeholder's caption, for the operation the profile
+    gives the body (a model of several tasks: the body's task's)."""
+    op = contract.operation_for(body)
     if op is None:
         return None, None
+    if op.kind == "palette":
+        return _palette(op, body, images.get(op.field("image") or ""))
     if op.kind == "style_transfer":
         return _style_transfer(contract, body, images, op)
     source = images.get(op.field("image") or "image")
@@ -193,6 +250,7 @@ def operation_steps(
             source)),
         "search": lambda: _search(op, body, source),
         "remove_background": lambda: _remove_background(source),
+        "try_on": lambda: _try_on(op, body, source, images.get(op.field("garment") or "")),
         "control": lambda: _blend_towards(source, size, _strength(contract, op, body)),
         "style_guide": lambda: _blend_towards(source, size, _strength(contract, op, body)),
     }

@@ -113,7 +113,7 @@ def render(
     params = describe(
         contract, body, seed=seed, model_id=model_id, size=size, images=images, blurred=blurred
     )
-    style = body.get(contract.style_field) if contract.style_field else None
+    style = contract.style_field.get(body) if contract.style_field else None
     look = Look(style, contract.prompts.weight_default)
     output_format = contract.output_format(body)
     text = canonical_json(params)

@@ -29,10 +29,9 @@ def prompts_of(contract: ModelContract, body: Mapping[str, Any]) -> list[dict[st
     return [{"text": p.text, "weight": p.weight} for p in contract.prompts.of(body)]
 
 
-def image_digest(name: str, body: Mapping[str, Any], image: Image.Image | None) -> dict[str, Any]:
+def image_digest(encoded: Any, image: Image.Image | None) -> dict[str, Any]:
     """A short stand-in for a base64 image: sha256 prefix and length of the file's bytes
     (what `sha256sum init.png` prints), plus the picture's size."""
-    encoded = body.get(name)
     if isinstance(encoded, str):
         try:
             raw = base64.b64decode(encoded, validate=True)
@@ -63,15 +62,21 @@ def describe(
     blurred: bool,
 ) -> dict[str, Any]:
     """The placeholder's parameters: every body field (images digested, the prompt fields
-    as ``prompts`` with weights), the seed actually used, the model id, the output size."""
+    as ``prompts`` with weights), the seed actually used, the model id, the output size.
+    A nested field keeps its place (``imageGenerationConfig: {cfgScale: ...}``); the seed
+    asked for is ``requested_seed`` and an image its key's digest, wherever they sit."""
     seed_field = contract.seed_field
-    skipped = {*contract.prompts.fields, *contract.image_fields, seed_field}
-    params: dict[str, Any] = {key: value for key, value in body.items() if key not in skipped}
-    if seed_field is not None and seed_field in body:
-        params["requested_seed"] = body[seed_field]
-    for name in contract.image_fields:
-        if name in body or name in images:
-            params[name] = image_digest(name, body, images.get(name))
+    params: dict[str, Any] = dict(body)
+    for path in (*contract.prompts.fields, *contract.image_fields,
+                 *((seed_field,) if seed_field else ())):
+        params = path.without(params)
+    if seed_field is not None and seed_field.has(body):
+        params["requested_seed"] = seed_field.get(body)
+    digested = {key: image_digest(data, images.get(key))
+                for key, data in contract.body_images(body)}
+    digested |= {key: image_digest(None, image) for key, image in images.items()
+                 if key not in digested}
+    params.update(digested)
     params.update(
         model_id=model_id,
         seed=seed,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from bedrock_contract import default_catalogue
+from bedrock_contract.paths import FieldPath
 from mock_bedrock.service.fault_reach import did_you_mean
 from mock_bedrock.service.faults import plain_model_id
 from mock_bedrock.service.journal import JournalEntry
@@ -98,17 +99,11 @@ def prompts_of(entry: JournalEntry) -> list[str]:
 def value_at(body: Any, where: str) -> Any:
     """The value ``where`` (a top-level name, or a JSON Pointer, RFC 6901) names in
     ``body``, or ``_MISSING``."""
-    steps = ([where] if not where.startswith("/") else
-             [s.replace("~1", "/").replace("~0", "~") for s in where[1:].split("/")])
-    value = body
-    for step in steps:
-        if isinstance(value, Mapping) and step in value:
-            value = value[step]
-        elif isinstance(value, list) and step.isdigit() and int(step) < len(value):
-            value = value[int(step)]
-        else:
-            return _MISSING
-    return value
+    try:
+        path = FieldPath.parse(where)  # the one reading of a location, as profiles use it
+    except ValueError:
+        return _MISSING
+    return path.get(body, _MISSING)
 
 
 def near_miss_report(query: JournalQuery, entries: list[JournalEntry], found: int,

@@ -180,7 +180,8 @@ def _output_path(raw: str | None) -> tuple[Path | None, Path | None]:
 
 
 def _format_option(contract: ModelContract) -> str | None:
-    found = model_options(contract).field_option(contract.response.format_field or "")
+    named = contract.response.format_field
+    found = model_options(contract).field_option(named) if named else None
     return found.param if found else None
 
 

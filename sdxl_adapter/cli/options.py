@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -29,6 +31,7 @@ import click
 
 from bedrock_contract import PairsRule, format_size
 from bedrock_contract.dialect import excluded_by
+from bedrock_contract.paths import FieldPath, leaves, merged
 
 if TYPE_CHECKING:
     from bedrock_contract import ModelContract
@@ -59,12 +62,17 @@ class FieldOption:
     (:func:`options_behind`)."""
 
     param: str  # the click parameter name, also a batch line's key
-    fields: tuple[str, ...]  # the body fields it sets
+    fields: tuple[FieldPath, ...]  # the body fields it sets
     kind: str = VALUE
 
     @property
-    def field(self) -> str:
+    def field(self) -> FieldPath:
         return self.fields[0]
+
+    def sets(self, pointer: str) -> bool:
+        """Whether a refusal's pointer (``#/a/b``) is at or inside a field it sets."""
+        key = pointer.removeprefix("#").removeprefix("/")
+        return any(key == f.key or key.startswith(f.key + "/") for f in self.fields)
 
     @property
     def image(self) -> bool:
@@ -151,9 +159,9 @@ class JsonType(click.ParamType):
 IMAGE_FILE = click.Path(dir_okay=False, path_type=Path)
 
 
-def _image_help(contract: ModelContract, name: str, spec: Mapping[str, Any]) -> str:
-    kinds = contract.image_rule(name).formats_text
-    return (f"{_schema_help(name, spec)} The path of a {kinds} file (--fit fits it to "
+def _image_help(contract: ModelContract, path: FieldPath, spec: Mapping[str, Any]) -> str:
+    kinds = contract.image_rule(path).formats_text
+    return (f"{_schema_help(path.key, spec)} The path of a {kinds} file (--fit fits it to "
             "the model's limits).")
 
 
@@ -165,7 +173,7 @@ class ModelOptions:
     params: tuple[click.Parameter, ...]  # PROMPT, where the model takes one, is the caller's
     fields: tuple[FieldOption, ...]  # every option that sets body fields, PROMPT included
 
-    def field_option(self, field: str) -> FieldOption | None:
+    def field_option(self, field: FieldPath) -> FieldOption | None:
         """The option that sets ``field`` by its value (not a prompt or a size)."""
         return next((f for f in self.fields if f.field == field and f.kind in (VALUE, IMAGE)),
                     None)
@@ -185,7 +193,19 @@ def takes_prompt(contract: ModelContract) -> bool:
 
 def requires_prompt(contract: ModelContract) -> bool:
     fields = (contract.prompts.list_field, contract.prompts.text_field)
-    return any(f in contract.required for f in fields if f)
+    return any(f.top in contract.required for f in fields if f)
+
+
+def _param_name(path: FieldPath, leaf_names: Mapping[str, int]) -> str:
+    """A field's option name: its own name where that names one field, else its whole
+    location (``in_painting_params_image``); camelCase spelled as snake_case, as the
+    other options are (``cfgScale`` -> ``--cfg-scale``)."""
+    steps = path.steps[-1:] if len(path.steps) == 1 or leaf_names[path.name] == 1 \
+        else path.steps
+    return "_".join(_CAMEL.sub("_", step).lower() for step in steps)
+
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
 @cache
@@ -212,21 +232,27 @@ def model_options(contract: ModelContract) -> ModelOptions:
     skip = {*prompts.fields}
     if isinstance(contract.size, PairsRule):
         skip.update(contract.size.fields)
-    for name, spec in contract.properties.items():
-        if name in skip:
-            continue
+    # Every field at any depth is an option: a nested one (Canvas's
+    # /imageGenerationConfig/cfgScale) as well as one at the top.
+    found = [(path, spec) for path, spec in leaves(contract.request_schema)
+             if path not in skip]
+    leaf_names = Counter(path.name for path, _ in found)
+    for path, spec in found:
+        name = _param_name(path, leaf_names)
         long_flag = "--" + name.replace("_", "-")
         short = SHORT_FLAGS.get(name)
         param = short.lstrip("-").replace("-", "_") if short else name
         decls = [short, long_flag, param] if short else [long_flag, param]
-        image = name in contract.image_fields
-        if image:
+        image = path in contract.image_fields
+        if image and spec.get("type") != "array":
             option = click.Option(decls, type=IMAGE_FILE, metavar="PATH",
-                                  help=_image_help(contract, name, spec))
+                                  help=_image_help(contract, path, spec))
         else:
-            option = click.Option(decls, type=schema_type(spec), help=_schema_help(name, spec))
+            image = False  # a list of images is given as JSON, its images as base64
+            option = click.Option(decls, type=schema_type(spec),
+                                  help=_schema_help(path.key, spec))
         params.append(option)
-        fields.append(FieldOption(param, (name,), IMAGE if image else VALUE))
+        fields.append(FieldOption(param, (path,), IMAGE if image else VALUE))
     if contract.image_fields:
         params.append(click.Option(
             ["--fit", FIT], is_flag=True,
@@ -253,15 +279,15 @@ def request_from_options(
         if value is None or option.kind == PROMPTS:  # both prompt options at once, below
             continue
         if option.kind == PAIR and isinstance(contract.size, PairsRule):
-            body.update(contract.size.body_fields(value))
+            body = merged(body, contract.size.body_fields(value))
             continue
         if option.image:
-            value = _read_image(contract, option.field, Path(value), bool(options.get(FIT)),
-                                notes)
-        body[option.field] = value
+            value = _read_image(contract, option.field.key, Path(value),
+                                bool(options.get(FIT)), notes)
+        option.field.put(body, value)
     negatives = [str(t) for t in options.get(NEGATIVE) or ()]
     positives = [prompt] if prompt is not None else []
-    body = {**contract.prompts.body_fields(positives, negatives), **body}
+    body = merged(contract.prompts.body_fields(positives, negatives), body)
     return Built(ModelRequest(model_id, body), notes)
 
 
@@ -297,19 +323,20 @@ def options_behind(contract: ModelContract, pointers: Iterable[str],
     """Which of the options given (PROMPT under its parameter name) set the body fields a
     refusal points at, e.g. ``--size sets width and height`` for ``#/height``; None when no
     given option did, or only ones spelled as their field (``--image`` for ``#/image``).
-    A pointer's first step is the body field (``#/text_prompts/0/text``); a refusal of the
-    body as a whole (``#``) names no field this way."""
-    pointed = {_top_field(p) for p in pointers} - {None}
+    A pointer at or inside a field names the option that sets it
+    (``#/text_prompts/0/text``); a refusal of the body as a whole (``#``) names none."""
+    pointers = list(pointers)
     setters: dict[tuple[str, ...], list[str]] = {}  # SDXL's PROMPT and --negative share one
     for option in model_options(contract).fields:
-        if option.flag == "--" + option.field.replace("_", "-"):
+        if option.flag == "--" + option.field.key.replace("_", "-"):
             continue  # says itself
-        if pointed & set(option.fields) and _is_given(given.get(option.param)):
-            setters.setdefault(option.fields, []).append(option.flag)
+        if any(option.sets(p) for p in pointers) and _is_given(given.get(option.param)):
+            setters.setdefault(tuple(f.key for f in option.fields), []).append(option.flag)
     behind = [
         f"{' and '.join(flags)} {'sets' if len(flags) == 1 else 'set'} {' and '.join(fields)}"
         for fields, flags in setters.items()
     ]
+    pointed = {_top_field(p) for p in pointers} - {None}
     behind += _excluded_by(contract, pointed, given)
     return "; ".join(behind) or None
 
@@ -322,7 +349,7 @@ def _excluded_by(contract: ModelContract, pointed: set[str | None],
     for trigger, excluded in excluded_by(contract.request_schema).items():
         forbidden = sorted(f for f in excluded if f in pointed)
         flags = [o.flag for o in model_options(contract).fields
-                 if trigger in o.fields and _is_given(given.get(o.param))]
+                 if FieldPath((trigger,)) in o.fields and _is_given(given.get(o.param))]
         if forbidden and flags:
             found.append(f"{flags[0]} excludes {' and '.join(forbidden)}")
     return found
@@ -415,7 +442,7 @@ def line_keys(contract: ModelContract) -> dict[str, str]:
                 keys[spelled] = keys[spelled.replace("-", "_")] = param.name
     for option in model_options(contract).fields:
         if option.kind in (VALUE, IMAGE):  # a prompt or size key is spelled as its option
-            keys.setdefault(option.field, option.param)
+            keys.setdefault(option.field.key, option.param)
     return keys
 
 

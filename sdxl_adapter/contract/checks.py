@@ -14,6 +14,7 @@ Checks marked ``live`` make the small subset run against the real service.
 from __future__ import annotations
 
 import base64
+import copy
 import datetime as dt
 import io
 import re
@@ -35,10 +36,14 @@ from bedrock_contract import (
     check_response,
     default_catalogue,
     format_size,
+    request_violations,
 )
 from bedrock_contract.dialect import required_with
 from bedrock_contract.lifecycle import EOL
+from bedrock_contract.paths import FieldPath, leaves, merged
 from bedrock_contract.service import INVOKE, INVOKE_STREAM, error_statuses
+from bedrock_contract.sizes import DimensionsRule
+from bedrock_contract.violation import pointer_token
 
 PROMPT = "a lighthouse at dusk, contract check"
 EXPLICIT_SEED = 42  # any non-zero seed: the service must echo it
@@ -87,6 +92,8 @@ class Generates:
     seed: int | None
 
     def describe(self) -> str:
+        if self.contract.response.seed is None:  # an answer that names no seed
+            return f"generates a {format_size(self.size)} {self.output_format}"
         seed = f"seed {self.seed} echoed" if self.seed else "a non-zero seed picked"
         return f"generates a {format_size(self.size)} {self.output_format}, {seed}"
 
@@ -109,6 +116,8 @@ class Generates:
         if artifact.image is None:
             return [*found, Difference("image", "one image", "none")]
         found += _image_differences(artifact.image, self.size)
+        if shape.seed is None:
+            return found  # Titan's and Canvas's answers name no seed
         if self.seed and artifact.seed != self.seed:
             found.append(Difference("seed", f"{self.seed} (echoed)", str(artifact.seed)))
         if not self.seed and not artifact.seed:
@@ -197,15 +206,20 @@ def image_size(contract: ModelContract) -> Size:
         return rule.allowed[-1]
     if isinstance(rule, AspectRatioRule):
         return rule.pixels[rule.choices()[-1]]
+    if isinstance(rule, DimensionsRule):
+        return (rule.default[0] // 2, rule.default[1] * 5 // 16)
     return rule.example
 
 
-def valid_value(contract: ModelContract, name: str) -> Any:
-    """A value the schema allows for field ``name`` on its own."""
-    spec = contract.field(name)
-    if name in contract.image_fields:
-        return png_base64(image_size(contract))
-    if name in contract.prompts.fields:
+def valid_value(contract: ModelContract, name: str | FieldPath) -> Any:
+    """A value the schema allows for field ``name`` (a top-level name, or a location) on its
+    own."""
+    path = name if isinstance(name, FieldPath) else FieldPath((name,))
+    spec = contract.field(path)
+    if path in contract.image_fields:
+        image = png_base64(image_size(contract))
+        return [image] if spec.get("type") == "array" else image
+    if path in contract.prompts.fields:
         return PROMPT
     if "enum" in spec:
         return spec["enum"][0]
@@ -213,37 +227,73 @@ def valid_value(contract: ModelContract, name: str) -> Any:
         return spec["default"]
     if spec.get("type") in ("number", "integer"):
         return spec.get("minimum", spec.get("maximum", 1))
-    if spec.get("type") == "array" and name == contract.prompts.list_field:
+    if spec.get("type") == "array" and path == contract.prompts.list_field:
         return [{contract.prompts.text_key: PROMPT}]
+    if spec.get("type") == "object":
+        return {}  # its required fields are filled in as the refusals name them
+    if spec.get("type") == "array":
+        item = spec.get("items", {})
+        return [item["enum"][0] if "enum" in item else "#" + "0" * 6] * spec.get("minItems", 1)
     return "x" * max(1, spec.get("minLength", 1))
 
 
-# What a refusal says is missing: a required key, or one a present field requires.
-_MISSING = re.compile(r"required key \[(?P<a>[^\]]+)\] not found|property \[(?P<b>[^\]]+)\] "
-                      r"is required")
+def put(body: Mapping[str, Any], path: str | FieldPath, value: Any) -> dict[str, Any]:
+    """A copy of ``body`` with ``value`` at ``path`` (a top-level name, or a location)."""
+    found = copy.deepcopy(dict(body))
+    (path if isinstance(path, FieldPath) else FieldPath((path,))).put(found, value)
+    return found
+
+
+def without(body: Mapping[str, Any], path: str | FieldPath) -> dict[str, Any]:
+    return (path if isinstance(path, FieldPath) else FieldPath((path,))).without(body)
+
+
+# What a refusal says is missing: a required key, or one a present field requires, in the
+# object the violation's pointer names.
+_MISSING = re.compile(r"^#(?P<at>[^:]*): (?:required key \[(?P<a>[^\]]+)\] not found|"
+                      r"property \[(?P<b>[^\]]+)\] is required)")
+
+
+def _missing(violation: object) -> FieldPath | None:
+    found = _MISSING.match(str(violation))
+    if found is None:
+        return None
+    name = found["a"] or found["b"]
+    at = found["at"].removeprefix("/")
+    return FieldPath.of_key(f"{at}/{pointer_token(name)}" if at else pointer_token(name))
 
 
 def completed(contract: ModelContract, body: dict[str, Any]) -> dict[str, Any] | None:
     """``body`` with every field it still needs (as the refusals name them, or as a
     top-level "one of these" rule asks), or None if it cannot be made valid that way."""
-    body = dict(body)
-    for _ in range(len(contract.properties) + 1):
-        try:
-            check_request(contract, body)
-        except InvalidRequestBody as err:
-            if _fill_first_branch(contract, body):
-                continue
-            missing = [m["a"] or m["b"] for m in map(_MISSING.search, map(str, err.violations))
-                       if m]
-            missing = [name for name in missing if name in contract.properties]
-            if any(name in body for name in missing):
-                return None
-            if not missing:
-                return None
-            body.update({name: valid_value(contract, name) for name in missing})
+    body = copy.deepcopy(body)
+    for _ in range(len(contract.properties) + 8):  # a nested field is a step of its own
+        # The schema alone first: the whole check decodes every image, each time.
+        problems = request_violations(contract, body)
+        if not problems:
+            try:
+                check_request(contract, body)
+            except InvalidRequestBody as err:
+                problems = err.violations
+            else:
+                return body
+        if _fill_first_branch(contract, body):
             continue
-        return body
+        missing = [p for p in map(_missing, problems) if p is not None]
+        missing = [p for p in missing if _described(contract, p)]
+        if not missing or any(p.has(body) for p in missing):
+            return None
+        for path in missing:
+            path.put(body, valid_value(contract, path))
     return None
+
+
+def _described(contract: ModelContract, path: FieldPath) -> bool:
+    try:
+        contract.field(path)
+    except KeyError:
+        return False
+    return True
 
 
 def _fill_first_branch(contract: ModelContract, body: dict[str, Any]) -> bool:
@@ -266,8 +316,13 @@ def minimal_body(contract: ModelContract, **fields: Any) -> dict[str, Any]:
     """The required fields (and those they need) with valid values, plus ``fields``."""
     body = {name: valid_value(contract, name) for name in contract.required}
     if contract.prompts.list_field is not None:
-        body[contract.prompts.list_field] = [{contract.prompts.text_key: PROMPT}]
-    found = completed(contract, {**body, **fields})
+        body = put(body, contract.prompts.list_field, [{contract.prompts.text_key: PROMPT}])
+    found = completed(contract, merged(body, fields))
+    # A model whose body is chosen by a field's value (Canvas's taskType): its first value.
+    choices = ((name, spec["enum"][0]) for name, spec in contract.properties.items()
+               if "enum" in spec and name not in body)
+    while found is None and (choice := next(choices, None)) is not None:
+        found = completed(contract, merged(put(body, choice[0], choice[1]), fields))
     if found is None:
         raise ValueError(f"{contract.family}: no valid body with {fields} (a suite bug)")
     return found
@@ -276,7 +331,9 @@ def minimal_body(contract: ModelContract, **fields: Any) -> dict[str, Any]:
 def with_cheapest(contract: ModelContract, body: dict[str, Any]) -> dict[str, Any]:
     """``body`` with the profile's ``cheapest`` fields at their minimum (SDXL: the fewest
     steps): the cheapest, fastest generation."""
-    return {**body, **{name: contract.field(name)["minimum"] for name in contract.cheapest}}
+    for name in contract.cheapest:
+        body = put(body, FieldPath.parse(name), contract.field(FieldPath.parse(name))["minimum"])
+    return body
 
 
 # --- checks ---------------------------------------------------------------------------------
@@ -287,7 +344,7 @@ def generates(contract: ModelContract, name: str, body: dict[str, Any], *,
     """A check that ``body`` is accepted; what comes back is worked out by the contract."""
     valid = check_request(contract, body)  # a refusal here is a bug in the suite
     size = contract.output_size(valid.body, valid.images)
-    seed = valid.body.get(contract.seed_field) if contract.seed_field else None
+    seed = contract.seed_of(valid.body)
     expect = Generates(contract, size, contract.output_format(valid.body), seed or None)
     return _check(contract, name, model_id or contract.invocation_id, body, expect, live)
 
@@ -310,19 +367,19 @@ def accepted_checks(contract: ModelContract) -> Iterator[Check]:
     base = minimal_body(contract)
     yield generates(contract, "the required fields only", base,
                     live=contract.seed_field is None)
-    if contract.seed_field is not None:
+    if contract.seed_field is not None and contract.response.seed is not None:
         seed = contract.seed_field
         yield generates(contract, "an explicit seed is echoed",
-                        with_cheapest(contract, {**base, seed: EXPLICIT_SEED}), live=True)
+                        with_cheapest(contract, put(base, seed, EXPLICIT_SEED)), live=True)
         yield generates(contract, "seed 0 picks a non-zero seed",
-                        with_cheapest(contract, {**base, seed: 0}), live=True)
+                        with_cheapest(contract, put(base, seed, 0)), live=True)
         yield generates(contract, "the largest seed is echoed",
-                        {**base, seed: contract.seed_range()[1]})
+                        put(base, seed, contract.seed_range()[1]))
     yield from size_checks(contract, base)
     if contract.response.format_field is not None:
         for fmt in contract.output_formats:
             yield generates(contract, f"output_format {fmt}",
-                            {**base, contract.response.format_field: fmt})
+                            put(base, contract.response.format_field, fmt))
     yield from enum_value_checks(contract, base)
 
 
@@ -331,67 +388,78 @@ def size_checks(contract: ModelContract, base: dict[str, Any]) -> Iterator[Check
     if isinstance(rule, PairsRule):
         for size in rule.allowed:
             yield generates(contract, f"size {format_size(size)}",
-                            {**base, **rule.body_fields(size)})
+                            merged(base, rule.body_fields(size)))
     elif isinstance(rule, AspectRatioRule):
         for ratio in rule.choices():
-            yield generates(contract, f"aspect ratio {ratio}", {**base, rule.field: ratio})
+            yield generates(contract, f"aspect ratio {ratio}", put(base, rule.field, ratio))
 
 
 def enum_value_checks(contract: ModelContract, base: dict[str, Any]) -> Iterator[Check]:
-    """Every value of every other enum field, with what it needs (image to image, masks)."""
+    """Every value of every other enum field, with what it needs (image to image, masks;
+    another task's own fields)."""
     covered = {*contract.size.fields, contract.response.format_field}
-    for name, spec in contract.properties.items():
-        if name in covered or "enum" not in spec:
+    for path, spec in leaves(contract.request_schema):
+        if path in covered or "enum" not in spec:
             continue
         for value in spec["enum"]:
-            body = completed(contract, {**base, name: value})
+            body = completed(contract, put(base, path, value))
+            if body is None and path.parent is None:
+                # Another task's (Canvas's taskType): the value alone, and what it needs.
+                body = completed(contract, {path.name: value})
             if body is not None:
-                yield generates(contract, f"{name} {value}", body)
+                yield generates(contract, f"{path.key} {value}", body)
 
 
 def refused_checks(contract: ModelContract) -> Iterator[Check | None]:
     base = minimal_body(contract)
     for name in contract.required:
-        yield refused(contract, f"no {name}", {k: v for k, v in base.items() if k != name},
+        yield refused(contract, f"no {name}", without(base, name),
                       live=name == contract.required[0])
     yield refused(contract, "an unknown key", {**base, "no_such_field": 1})
-    for name, spec in contract.properties.items():
-        yield from _field_refusals(contract, base, name, spec)
+    for path, spec in leaves(contract.request_schema):
+        yield from _field_refusals(contract, base, path, spec)
     for name, needed in required_with(contract.request_schema).items():
-        body = {**base, name: valid_value(contract, name)}
+        body = put(base, name, valid_value(contract, name))
         yield refused(contract, f"{name} without {', '.join(needed)}",
                       {k: v for k, v in body.items() if k not in needed})
     if isinstance(contract.size, PairsRule):
         pair = not_a_pair(contract.size)
         yield refused(contract, "a size that is not an allowed pair",
-                      {**base, **contract.size.body_fields(pair)})
-    for name in contract.image_fields:
-        rule = contract.image_rule(name)
-        with_image = completed(contract, {**base, name: valid_value(contract, name)})
+                      merged(base, contract.size.body_fields(pair)))
+    for path in contract.image_fields:
+        rule = contract.image_rule(path)
+        if contract.field(path).get("type") == "array":
+            continue  # a list of images: its items' rule is checked with the list's tasks
+        with_image = completed(contract, put(base, path, valid_value(contract, path)))
         if with_image is None:
             continue
         if rule.min_side is not None:
             small = (rule.min_side - 1, image_size(contract)[1])
-            yield refused(contract, f"{name} below its smallest side",
-                          {**with_image, name: png_base64(small)})
+            yield refused(contract, f"{path.key} below its smallest side",
+                          put(with_image, path, png_base64(small)))
         if rule.allowed_sizes and isinstance(contract.size, PairsRule):
-            yield refused(contract, f"{name} of a size that is not allowed",
-                          {**with_image, name: png_base64(not_a_pair(contract.size))})
+            yield refused(contract, f"{path.key} of a size that is not allowed",
+                          put(with_image, path, png_base64(not_a_pair(contract.size))))
 
 
-def _field_refusals(contract: ModelContract, base: dict[str, Any], name: str,
+def _field_refusals(contract: ModelContract, base: dict[str, Any], path: FieldPath,
                     spec: Mapping[str, Any]) -> Iterator[Check | None]:
     # The field set, with whatever it needs (an init image for image_strength, say), so the
     # only rule the body breaks is the one under test.
-    context = completed(contract, {**base, name: valid_value(contract, name)}) or base
+    context = completed(contract, put(base, path, valid_value(contract, path)))
+    if context is None and path.parent is not None:
+        # Another task's field (Canvas's /inPaintingParams/...): that task's body.
+        context = _task_body(contract, path)
+    context = context or base
+    name = path.key
 
     def with_value(value: Any) -> dict[str, Any]:
-        return {**context, name: value}
+        return put(context, path, value)
 
     if "maximum" in spec:
         # Live: the seed's bound (the AWS pages disagree on it) and its wording.
         yield refused(contract, f"{name} above its maximum", with_value(spec["maximum"] + 1),
-                      live=name == contract.seed_field)
+                      live=path == contract.seed_field)
     if "minimum" in spec:
         yield refused(contract, f"{name} below its minimum", with_value(spec["minimum"] - 1))
     if "enum" in spec:
@@ -399,10 +467,32 @@ def _field_refusals(contract: ModelContract, base: dict[str, Any], name: str,
     if "maxLength" in spec:
         yield refused(contract, f"{name} too long", with_value("x" * (spec["maxLength"] + 1)))
     if spec.get("type") in ("integer", "number"):
-        wrong = str(valid_value(contract, name))
+        wrong = str(valid_value(contract, path))
         yield refused(contract, f"{name} of the wrong type", with_value(wrong))
-    if spec.get("type") == "string" and name not in contract.image_fields:
+    if "multipleOf" in spec and "minimum" in spec:
+        yield refused(contract, f"{name} not a multiple of {spec['multipleOf']}",
+                      with_value(spec["minimum"] + 1))
+    if spec.get("type") == "string" and path not in contract.image_fields:
         yield refused(contract, f"{name} of the wrong type", with_value(7))
+
+
+def _task_body(contract: ModelContract, path: FieldPath) -> dict[str, Any] | None:
+    """A valid body that has ``path``, for a model whose fields depend on another's value
+    (Canvas's taskType): the body of the value whose body holds the field's object."""
+    for body in _task_bodies(contract):
+        if path.top in body:
+            found = completed(contract, put(body, path, valid_value(contract, path)))
+            if found is not None:
+                return found
+    return None
+
+
+@cache
+def _task_bodies(contract: ModelContract) -> tuple[dict[str, Any], ...]:
+    """A valid body for each value of each top-level enum that makes one alone."""
+    found = (completed(contract, {name: value}) for name, spec in contract.properties.items()
+             for value in spec.get("enum", ()))
+    return tuple(body for body in found if body is not None)
 
 
 def not_a_pair(rule: PairsRule) -> Size:
