@@ -30,6 +30,9 @@ class PromptFields:
     weight_default: float = 1
     text_fields: tuple[FieldPath, ...] = ()
     negative_fields: tuple[FieldPath, ...] = ()
+    # What a body built around a prompt also says, e.g. Canvas's {"/taskType": "TEXT_IMAGE"}:
+    # its first prompt location belongs to that task.
+    companions: tuple[tuple[FieldPath, Any], ...] = ()
 
     @classmethod
     def from_profile(cls, spec: Mapping[str, Any], schema: Mapping[str, Any]) -> PromptFields:
@@ -40,7 +43,9 @@ class PromptFields:
             return cls(listed, spec["text"], spec["weight"], weight)
         # A model may take no prompt at all (background removal, fast upscale): {}.
         return cls(text_fields=_paths(spec.get("text")),
-                   negative_fields=_paths(spec.get("negative")))
+                   negative_fields=_paths(spec.get("negative")),
+                   companions=tuple((FieldPath.parse(k), v)
+                                    for k, v in spec.get("with", {}).items()))
 
     @property
     def text_field(self) -> FieldPath | None:
@@ -86,6 +91,8 @@ class PromptFields:
             self.text_field.put(found, " ".join(positive))
         if negative and self.negative_field:
             self.negative_field.put(found, " ".join(negative))
+        for path, value in self.companions if found else ():
+            path.put(found, value)
         return found
 
 

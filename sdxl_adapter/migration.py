@@ -43,13 +43,24 @@ class Migration:
     changed: list[tuple[str, str]] = field(default_factory=list)
 
 
-def migrate(body: Mapping[str, Any] | bytes | str, to: str, *,
+def migrate(body: Mapping[str, Any] | bytes | str, to: str | None, *,
             source: str = DEFAULT_MODEL_ID) -> Migration:
-    """``body`` (a request for ``source``, SDXL 1.0 by default) as a request for ``to``.
+    """``body`` (a request for ``source``, SDXL 1.0 by default) as a request for ``to``; for
+    a model of several tasks (Titan, Nova Canvas) ``to`` may be None: the live model its
+    profile maps the body's task to (:mod:`sdxl_adapter.task_migration`).
 
     Raises :class:`~sdxl_adapter.errors.InvalidRequest` when ``body`` is not a valid
-    request for ``source``, :class:`~sdxl_adapter.models.UnknownModel` for an unknown id.
+    request for ``source``, :class:`~sdxl_adapter.models.UnknownModel` for an unknown id,
+    :class:`~sdxl_adapter.task_migration.NoTarget` where no live model does the task.
     """
+    from sdxl_adapter.task_migration import NoTarget, has_task_migration, migrate_task
+
+    if has_task_migration(contract_of(source)):
+        moved = migrate_task(body, source, to)
+        return Migration(moved.body, moved.to, moved.dropped, moved.changed)
+    if to is None:
+        raise NoTarget(f"give the model to move to (--to): {contract_of(source).name} "
+                       "bodies have no default")
     src, target = contract_of(source), contract_of(to)
     valid = check(body, src).body
     move = _Move(src, target, valid)

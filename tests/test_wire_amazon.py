@@ -304,3 +304,13 @@ def test_content_filters_answer_in_the_models_words(door: Door, model_id: str) -
     door.app.faults.add(FaultRule(prompt="filtered", finish_reason=blocked, with_image=False))
     body = {**TASKS["TEXT_IMAGE"], "textToImageParams": {"text": "filtered output"}}
     assert invoke(door, model_id, body) == {"images": [], "error": blocked}
+
+
+def test_a_request_built_from_a_prompt_names_its_task() -> None:
+    # The profile's prompts say which task their first location belongs to ("with").
+    from sdxl_adapter import ModelRequest
+
+    body = ModelRequest(CANVAS, prompt="a lighthouse", negative_prompt="fog").to_body()
+    assert body == {"taskType": "TEXT_IMAGE",
+                    "textToImageParams": {"text": "a lighthouse", "negativeText": "fog"}}
+    ModelRequest(TITAN_V1, prompt="a lighthouse").validate()

@@ -26,12 +26,15 @@ def migration_notes(migration: Migration) -> list[str]:
 
 @click.command("migrate")
 @click.argument("body", type=click.Path(path_type=Path, allow_dash=True), default="-")
-@click.option("--to", "to", required=True, callback=known_model, metavar="MODEL",
-              help="The model to move to (an id, profile id or ARN; see `sdxl models`).")
+@click.option("--to", "to", default=None, callback=known_model, metavar="MODEL",
+              help="The model to move to (an id, profile id or ARN; see `sdxl models`). "
+                   "Titan and Nova Canvas bodies: the live model their task maps to by "
+                   "default.")
 @click.pass_obj
-def migrate_command(target: Target, body: Path, to: str) -> None:
+def migrate_command(target: Target, body: Path, to: str | None) -> None:
     """Turn a request BODY for the group's --model-id (SDXL 1.0 by default; a file, or -
-    for standard input) into a request for MODEL.
+    for standard input) into a request for MODEL (for a Titan or Nova Canvas body, the
+    live model that does its task unless --to names one).
 
     \b
     Prints the new body, valid by MODEL's schema, on stdout, and one line on stderr
@@ -42,6 +45,7 @@ def migrate_command(target: Target, body: Path, to: str) -> None:
     """
     from sdxl_adapter import errors
     from sdxl_adapter.migration import migrate
+    from sdxl_adapter.task_migration import NoTarget
 
     try:
         raw = sys.stdin.buffer.read() if str(body) == "-" else body.read_bytes()
@@ -52,6 +56,10 @@ def migrate_command(target: Target, body: Path, to: str) -> None:
     except errors.InvalidRequest as err:
         raise Failure(f"not a valid {target.contract.name} request, nothing migrated: "
                       f"{err.message}", ExitCode.REFUSED_LOCALLY) from err
+    except NoTarget as err:
+        raise Failure(f"nothing migrated: {err}", ExitCode.REFUSED_LOCALLY) from err
     click.echo(json.dumps(migration.body, indent=2))
+    if to is None:  # the profile chose: say which
+        click.echo(printable(f"migrated to {migration.to}"), err=True)
     for line in migration_notes(migration):
         click.echo(printable(line), err=True)

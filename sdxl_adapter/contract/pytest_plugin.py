@@ -8,7 +8,8 @@ credentials (looked up without the network); otherwise it is skipped with the re
 
 ``--sdxl-contract=mock|server|aws|URL`` adds one test item per contract check, run against
 the in-process mock, a mock server on a free port, live Bedrock (the small live subset; it
-also needs ``--bedrock-live``), or a URL.
+also needs ``--bedrock-live``), or a URL; ``--sdxl-contract-model MODEL`` keeps the checks of
+that model's family only.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 MARKER = "bedrock_live"
 LIVE_OPTION = "--bedrock-live"
 CONTRACT_OPTION = "--sdxl-contract"
+CONTRACT_MODEL_OPTION = "--sdxl-contract-model"
 SERVER = "server"
 
 _TARGET_KEY = pytest.StashKey["_ContractTarget"]()
@@ -47,6 +49,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="also run the contract suite (every model), one test per check, against the "
         f"in-process mock, a mock server, live Bedrock (its small subset; needs {LIVE_OPTION}) "
         "or a URL",
+    )
+    group.addoption(
+        CONTRACT_MODEL_OPTION, metavar="MODEL", action="append", default=None,
+        help=f"with {CONTRACT_OPTION}: only the checks of this model's family (an id, profile "
+        "id or ARN; repeat for more), as `sdxl contract --model-id` selects them",
     )
 
 
@@ -128,7 +135,9 @@ def contract_items(
     from sdxl_adapter.contract import runner as suite
 
     live = endpoint == AWS
-    selected = suite.live_checks() if live else suite.checks()
+    models = config.getoption(CONTRACT_MODEL_OPTION)
+    families = None if not models else [_family(model) for model in models]
+    selected = suite.live_checks(families) if live else suite.checks(families)
     skip = live_skip_reason(config) if live else None
     config.stash[_TARGET_KEY] = _ContractTarget(endpoint)
     config.add_cleanup(config.stash[_TARGET_KEY].close)
@@ -145,6 +154,16 @@ def contract_items(
     if live and skip is None and reporter is not None:
         reporter.write_line(f"{CONTRACT_OPTION}: {suite.cost_warning(selected)}", yellow=True)
     return items
+
+
+def _family(model_id: str) -> str:
+    from bedrock_contract import default_catalogue
+
+    found = default_catalogue().find(model_id)
+    if found is None:
+        raise pytest.UsageError(f"{CONTRACT_MODEL_OPTION} {model_id}: no model the contract "
+                                "knows (see `sdxl models`)")
+    return found.contract.family
 
 
 class _ContractTarget:
