@@ -64,6 +64,12 @@ def test_several_violations_are_one_a_line(tmp_path: Path) -> None:
         "  #/prompt: expected type: String, found: Integer",
         "  #/aspect_ratio: 9:9 is not a valid enum value",
     ]
+    as_json = sdxl("--model-id", CORE, "generate", "--json", "--body", str(body))
+    assert as_json.exit_code == ExitCode.REFUSED_LOCALLY
+    assert json.loads(as_json.stdout) == {"refused": True, "message": (
+        "Malformed input request: #/seed: -3 is not greater or equal to 0#/prompt: expected "
+        "type: String, found: Integer#/aspect_ratio: 9:9 is not a valid enum value, please "
+        "reformat your input and try again.")}
 
 
 def test_an_sdxl_body_sent_to_a_live_model_points_to_migrate(tmp_path: Path) -> None:

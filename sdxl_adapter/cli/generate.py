@@ -154,7 +154,14 @@ def _generate(**kwargs: Any) -> None:
         check_parameters(operation, target.model_id, call_parameters(**arguments),
                          region=target.region)
         _format_from_name(contract, output, common["body_file"], kwargs)
-        request = _request(target, prompt, common["body_file"], kwargs)
+        try:
+            request = _request(target, prompt, common["body_file"], kwargs)
+        except Failure as failure:
+            refused = failure.__cause__
+            if common["as_json"] and isinstance(refused, errors.InvalidRequest):
+                # For programs: Bedrock's own message, as the service would answer it.
+                click.echo(json.dumps({"refused": True, "message": refused.message}))
+            raise
         _check_format(contract, output, request, kwargs)
         if common["dry_run"]:
             click.echo(printable(f"dry run: nothing sent (endpoint {target.endpoint}, model "
