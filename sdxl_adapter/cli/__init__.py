@@ -19,6 +19,7 @@ import click
 import bedrock_contract
 from bedrock_contract.printable import printable
 from bedrock_contract.version import __version__
+from sdxl_adapter.cli import completion
 from sdxl_adapter.cli.endpoint import Target, target_options
 from sdxl_adapter.cli.errors import ExitCode, exit_code_epilog
 from sdxl_adapter.models import DEFAULT_MODEL_ID, contract_of
@@ -60,6 +61,8 @@ class ModelGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), GENERATE, *COMMANDS})
 
+
+completion.install()  # model ids hold colons, where bash splits words
 
 @click.group(cls=ModelGroup, context_settings={"help_option_names": ["-h", "--help"]},
              epilog=exit_code_epilog())
