@@ -220,6 +220,7 @@ def test_bash_completion_completes_a_models_options(tmp_path: Path) -> None:
     words = "sdxl --model-id stability.stable-image-core-v1:1 generate --asp"
     script = (f'eval "$(_SDXL_COMPLETE=bash_source sdxl)"\n'
               f"COMP_WORDS=({words}); COMP_CWORD=4\n"
+              f'COMP_LINE="{words}"; COMP_POINT={len(words)}\n'
               '_sdxl_completion sdxl\nprintf "%s\\n" "${COMPREPLY[@]}"\n')
     result = subprocess.run(["bash", "-euc", script], env=offline_env(tmp_path / "home"),
                             capture_output=True, text=True, timeout=60)
