@@ -18,7 +18,6 @@ import datetime as dt
 import io
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -73,17 +72,6 @@ def with_images(model_id: str, body: Any, at: FieldPath | None = None) -> Any:
 def _id(entry: dict[str, Any]) -> str:
     source = entry["source"]
     return f"{entry['model_id']} {source['repo']} {source['path'].rsplit('/', 1)[-1]}"
-
-
-@pytest.fixture
-def client(door: Door) -> Iterator[Any]:
-    """The door's client; the door's date is put back after the test (a retired model's
-    bodies are sent as of its last day)."""
-    before = door.app.as_of
-    bedrock = door.client()
-    yield bedrock
-    bedrock.close()
-    door.app.as_of = before
 
 
 @pytest.mark.parametrize("entry", BODIES, ids=[_id(e) for e in BODIES])

@@ -10,7 +10,6 @@ import base64
 import datetime as dt
 import io
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -91,17 +90,6 @@ V2_TASKS = (*V1_TASKS, "conditioned TEXT_IMAGE", "COLOR_GUIDED_GENERATION",
             "BACKGROUND_REMOVAL")
 SERVED = [(TITAN_V1, t) for t in V1_TASKS] + [(TITAN_V2, t) for t in V2_TASKS] + \
     [(CANVAS, t) for t in (*V2_TASKS, "VIRTUAL_TRY_ON")]
-
-
-@pytest.fixture
-def door(door: Door) -> Iterator[Door]:
-    """The door, its date and fault rules put back afterwards: the session's server keeps
-    them for the next test otherwise (its per-test reset sees only tests that name the
-    server fixture, not those reaching it through ``door``)."""
-    before = door.app.as_of
-    yield door
-    door.app.as_of = before
-    door.app.faults.clear()
 
 
 def last_day(model_id: str) -> dt.date:
