@@ -109,3 +109,17 @@ def test_sdxl_migrate_takes_a_canvas_body(tmp_path: Path) -> None:
                              text=True, timeout=60)
     assert refused.returncode != 0
     assert "virtual try-on has no Stability counterpart" in refused.stderr
+
+
+def test_sdxl_batch_migrates_canvas_lines(tmp_path: Path) -> None:
+    lines = [{"prompt": "a fox", "seed": 7, "width": 1280, "height": 768, "cfg_scale": 8},
+             "a lighthouse"]
+    (tmp_path / "lines.jsonl").write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    done = subprocess.run([SDXL, "--model-id", CANVAS, "batch", "lines.jsonl", "--migrate-to",
+                           CORE], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "lines.jsonl:1: changed imageGenerationConfig/width, imageGenerationConfig/height:" \
+           " 1280x768 became aspect_ratio 16:9 (1344x768 px)" in done.stderr
+    assert "lines.jsonl:1: dropped imageGenerationConfig/cfgScale:" in done.stderr
+    with Image.open(tmp_path / "out" / "lines" / "0001.png") as image:
+        assert image.size == (1344, 768)  # Core's 16:9
