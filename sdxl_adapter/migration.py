@@ -14,7 +14,7 @@ from typing import Any
 
 from bedrock_contract import AspectRatioRule, ModelContract, PairsRule, default_catalogue
 from bedrock_contract.dialect import schema_validator
-from sdxl_adapter.models import DEFAULT_MODEL_ID, capabilities, contract_of
+from sdxl_adapter.models import SDXL_MODEL_ID, capabilities, contract_of
 from sdxl_adapter.request import check
 
 # Why a source field has no counterpart in a target without a field of that name.
@@ -43,7 +43,7 @@ class Migration:
 
 
 def migrate(body: Mapping[str, Any] | bytes | str, to: str, *,
-            source: str = DEFAULT_MODEL_ID) -> Migration:
+            source: str = SDXL_MODEL_ID) -> Migration:
     """``body`` (a request for ``source``, SDXL 1.0 by default) as a request for ``to``.
 
     Raises :class:`~sdxl_adapter.errors.InvalidRequest` when ``body`` is not a valid

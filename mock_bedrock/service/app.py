@@ -297,6 +297,8 @@ class MockBedrock:
         )
         entry.seed = generation.seed
         entry.outcome = generation.finish_reason or "success"
+        if served.retired is not None:
+            entry.end_of_life = served.retired.to_json()
         served_as = served_headers(operation, admitted.parameters)
         if operation == INVOKE:
             return json_response(generation.body, request_id, served_as)

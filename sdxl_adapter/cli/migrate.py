@@ -30,8 +30,8 @@ def migration_notes(migration: Migration) -> list[str]:
               help="The model to move to (an id, profile id or ARN; see `sdxl models`).")
 @click.pass_obj
 def migrate_command(target: Target, body: Path, to: str) -> None:
-    """Turn a request BODY for the group's --model-id (SDXL 1.0 by default; a file, or -
-    for standard input) into a request for MODEL.
+    """Turn a request BODY for the group's --model-id (SDXL 1.0 when none is given: the
+    model to move off; a file, or - for standard input) into a request for MODEL.
 
     \b
     Prints the new body, valid by MODEL's schema, on stdout, and one line on stderr
@@ -42,15 +42,17 @@ def migrate_command(target: Target, body: Path, to: str) -> None:
     """
     from sdxl_adapter import errors
     from sdxl_adapter.migration import migrate
+    from sdxl_adapter.models import SDXL_MODEL_ID, contract_of
 
     try:
         raw = sys.stdin.buffer.read() if str(body) == "-" else body.read_bytes()
     except OSError as err:
         raise Failure(f"cannot read {body}: {err.strerror}", ExitCode.INPUT_UNREADABLE) from err
+    source = target.model_id if target.model_named else SDXL_MODEL_ID
     try:
-        migration = migrate(raw, to, source=target.model_id)
+        migration = migrate(raw, to, source=source)
     except errors.InvalidRequest as err:
-        raise Failure(f"not a valid {target.contract.name} request, nothing migrated: "
+        raise Failure(f"not a valid {contract_of(source).name} request, nothing migrated: "
                       f"{err.message}", ExitCode.REFUSED_LOCALLY) from err
     click.echo(json.dumps(migration.body, indent=2))
     for line in migration_notes(migration):
