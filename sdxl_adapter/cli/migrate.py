@@ -41,7 +41,7 @@ def migrate_command(target: Target, body: Path, to: str) -> None:
       sdxl --model-id stability.stable-image-core-v1:1 generate --body core.json
     """
     from sdxl_adapter import errors
-    from sdxl_adapter.migration import migrate
+    from sdxl_adapter.migration import MigrationRefused, migrate
     from sdxl_adapter.models import SDXL_MODEL_ID, contract_of
 
     try:
@@ -51,6 +51,12 @@ def migrate_command(target: Target, body: Path, to: str) -> None:
     source = target.model_id if target.model_named else SDXL_MODEL_ID
     try:
         migration = migrate(raw, to, source=source)
+    except MigrationRefused as err:
+        # The body given was valid; the one it became is not: said so, with what was lost.
+        for name, why in err.dropped:
+            click.echo(printable(f"dropped {name}: {why}"), err=True)
+        raise Failure(f"the migrated body is not a valid {err.target} request, nothing "
+                      f"printed: {err.message}", ExitCode.REFUSED_LOCALLY) from err
     except errors.InvalidRequest as err:
         raise Failure(f"not a valid {contract_of(source).name} request, nothing migrated: "
                       f"{err.message}", ExitCode.REFUSED_LOCALLY) from err
