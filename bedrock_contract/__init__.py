@@ -11,8 +11,9 @@ this package, and must not pay for the validators (jsonschema, the everit emulat
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
+
+from bedrock_contract.lazy import export
 
 if TYPE_CHECKING:  # the names below, for type checkers (re-exported, hence "as")
     from bedrock_contract.catalogue import (
@@ -87,8 +88,4 @@ __all__ = sorted(name for name in _HOMES if not name.startswith("__"))
 
 
 def __getattr__(name: str) -> Any:
-    if name not in _HOMES:
-        raise AttributeError(f"module 'bedrock_contract' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_HOMES[name]), name)
-    globals()[name] = value
-    return value
+    return export(__name__, _HOMES, name)

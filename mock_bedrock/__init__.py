@@ -11,8 +11,9 @@ every test run of a project that has it installed, and must cost that run nothin
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
+
+from bedrock_contract.lazy import export
 
 if TYPE_CHECKING:  # the names below, for type checkers (re-exported, hence "as")
     from bedrock_contract.retired import EndOfLifeWarning as EndOfLifeWarning
@@ -62,8 +63,4 @@ __all__ = sorted(name for name in _HOMES if not name.startswith("__"))
 
 
 def __getattr__(name: str) -> Any:
-    if name not in _HOMES:
-        raise AttributeError(f"module 'mock_bedrock' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_HOMES[name]), name)
-    globals()[name] = value
-    return value
+    return export(__name__, _HOMES, name)

@@ -24,11 +24,20 @@ from bedrock_contract import ContractFileError, default_catalogue, parse_as_of
 from bedrock_contract.printable import printable
 from bedrock_contract.version import __version__
 from mock_bedrock.client_setup import ADMIN_TOKEN_VARIABLE, admin_lines, setup_lines
+from mock_bedrock.doors.cors import origin_of
 from mock_bedrock.doors.limits import MAX_CONNECTIONS
 from mock_bedrock.service.journal import DEFAULT_MAX_BYTES, DEFAULT_MAX_ENTRIES
 
 if TYPE_CHECKING:
     from mock_bedrock.service.app import MockBedrock, WSGIApplication
+
+
+def _origins(ctx: click.Context, param: click.Parameter,
+             value: tuple[str, ...]) -> tuple[str, ...]:
+    try:
+        return tuple(map(origin_of, value))
+    except ValueError as err:
+        raise click.BadParameter(str(err)) from None
 
 
 def _as_of(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
@@ -67,11 +76,25 @@ def _credential_pair(ctx: click.Context, param: click.Parameter,
     return pairs
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _ModelsGroup(click.Group):
+    """The group, whose help ends with the model families served (read from the catalogue
+    when help is asked for, not at every start)."""
+
+    def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_help_text(ctx, formatter)
+        with formatter.section("Models (each family's newest id; --as-of DATE serves a "
+                               "model only in its lifetime)"):
+            # One line each, unwrapped: an id is for copying whole.
+            for contract in default_catalogue():
+                formatter.write(f"{'':{formatter.current_indent}}{contract.invocation_id}  "
+                                f"({contract.name})\n")
+
+
+@click.group(cls=_ModelsGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="mock-bedrock")
 def main() -> None:
-    """A local Amazon Bedrock Runtime for Stability's image models (SD3.5 Large, Stable
-    Image Core and Ultra, SDXL 1.0).
+    """A local Amazon Bedrock Runtime for the image models Bedrock serves and has served
+    (listed below).
 
     Real AWS clients (boto3, the AWS CLI, other SDKs) call it unchanged, by pointing their
     endpoint at it, e.g. AWS_ENDPOINT_URL_BEDROCK_RUNTIME=http://127.0.0.1:8787
@@ -92,6 +115,12 @@ def main() -> None:
                    "It answers to its own address and loopback names (bound to 0.0.0.0 or "
                    "::, any IP address) and refuses others: a web page could otherwise "
                    "reach it by DNS rebinding.")
+@click.option("--cors-origin", "cors_origins", multiple=True, metavar="ORIGIN",
+              callback=_origins,
+              help="Let web pages of this origin (e.g. http://localhost:3000) call the "
+                   "models: their preflights are answered, and the answers readable "
+                   "(repeatable). The admin endpoints never answer a page; other origins "
+                   "are refused.")
 @click.option("--max-connections", default=MAX_CONNECTIONS, show_default=True,
               type=click.IntRange(min=1),
               help="Connections served at once; past it the longest-idle one is closed, "
@@ -144,7 +173,8 @@ def main() -> None:
                                     "call with no cassette is a CassetteNotFoundException.")
 @click.option("--replay-fallthrough", is_flag=True,
               help="With --replay: answer calls with no cassette from the placeholder mock.")
-def serve(host: str, port: int, allow_hosts: tuple[str, ...], max_connections: int,
+def serve(host: str, port: int, allow_hosts: tuple[str, ...], cors_origins: tuple[str, ...],
+          max_connections: int,
           admin_token: str | None, admin_open: bool, faults_file: Path | None,
           credentials: dict[str, str] | None, as_of: dt.date | None,
           journal_max_entries: int, journal_max_bytes: int, log_requests: bool,
@@ -170,7 +200,8 @@ def serve(host: str, port: int, allow_hosts: tuple[str, ...], max_connections: i
     app = _app(faults_file, credentials, as_of, journal, record_dir, upstream, region,
                replay_dir, replay_fallthrough)
     server = MockServer(app, host=host, port=port, log_requests=log_requests,
-                        allow_hosts=allow_hosts, max_connections=max_connections,
+                        allow_hosts=allow_hosts, cors_origins=cors_origins,
+                        max_connections=max_connections,
                         admin_token=admin_token, admin_open=admin_open)
     # The handler raises rather than setting an Event: Event.set from a handler deadlocks
     # when the signal lands while the main thread holds the Event's own lock.

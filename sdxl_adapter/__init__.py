@@ -21,8 +21,9 @@ every test run of a project that has it installed.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
+
+from bedrock_contract.lazy import export
 
 if TYPE_CHECKING:  # the names below, for type checkers (re-exported, hence "as")
     from bedrock_contract.version import __version__ as __version__
@@ -104,9 +105,4 @@ __all__ = sorted(name for name in _HOMES if not name.startswith("__"))
 
 
 def __getattr__(name: str) -> Any:
-    if name not in _HOMES:
-        raise AttributeError(f"module 'sdxl_adapter' has no attribute {name!r}")
-    home = importlib.import_module(_HOMES[name])
-    value = home if name == "errors" else getattr(home, name)  # the one module exported
-    globals()[name] = value
-    return value
+    return export(__name__, _HOMES, name, modules=("errors",))

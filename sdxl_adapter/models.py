@@ -39,10 +39,15 @@ class UnknownModel(ValueError):
     """A model id, profile id or ARN that names no model of the catalogue."""
 
     def __init__(self, model_id: str) -> None:
-        known = ", ".join(v.id for _, v in default_catalogue().versions() if v.described)
-        super().__init__(
-            f"unknown model id {model_id!r}; known models: {known} (see `sdxl models`)"
-        )
+        import difflib
+
+        ids = [c.id_to_call(v) for c, v in default_catalogue().versions() if v.described]
+        close = difflib.get_close_matches(model_id, ids, n=1, cutoff=0.6)
+        if close:
+            text = f"unknown model id {model_id!r}; did you mean {close[0]!r}?"
+        else:
+            text = f"unknown model id {model_id!r}; known models: {', '.join(sorted(ids))}"
+        super().__init__(f"{text} (see `sdxl models`)")
         self.model_id = model_id
 
 

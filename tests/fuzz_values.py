@@ -1,5 +1,6 @@
-"""What the fuzz tests share: hypothesis' settings, and JSON values drawn from a field's
-schema (allowed ones, and ones past its bounds or of another type).
+"""What the fuzz tests share: hypothesis' settings, JSON values drawn from a field's schema
+(allowed ones, and ones past its bounds or of another type), and a call's answer as boto3
+gives it.
 
 ``SDXL_FUZZ_EXAMPLES`` sets hypothesis' examples per test (``make fuzz-long`` sets it high).
 """
@@ -7,8 +8,10 @@ schema (allowed ones, and ones past its bounds or of another type).
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, settings, strategies as st
 
 EXAMPLES = int(os.environ.get("SDXL_FUZZ_EXAMPLES", "120"))
@@ -81,3 +84,30 @@ def other_type(value: Any) -> list[Any]:
     if type(value) is int:
         others.append(float(value))
     return others
+
+
+@dataclass
+class Answer:
+    status: int
+    code: str | None = None  # None: the call succeeded
+    message: str = ""
+    payload: bytes = b""
+    request_id: str | None = None
+
+
+def invoke(client: Any, args: dict[str, Any], stream: bool = False) -> Answer:
+    """The answer to an InvokeModel (or, ``stream``, its streaming twin) call of ``args``."""
+    try:
+        if stream:
+            response = client.invoke_model_with_response_stream(**args)
+            payload = b"".join(e["chunk"]["bytes"] for e in response["body"])
+        else:
+            response = client.invoke_model(**args)
+            payload = response["body"].read()
+    except ClientError as err:
+        meta, error = err.response["ResponseMetadata"], err.response["Error"]
+        assert error.get("Message"), f"refusal without a message: {err.response}"
+        return Answer(meta["HTTPStatusCode"], error["Code"], error["Message"],
+                      request_id=meta.get("RequestId"))
+    meta = response["ResponseMetadata"]
+    return Answer(meta["HTTPStatusCode"], payload=payload, request_id=meta.get("RequestId"))

@@ -31,6 +31,53 @@ def prompt_call(*prompts: str) -> CallFacts:
     return CallFacts(INVOKE, SDXL, prompts)
 
 
+# -- rules that could never fire are refused --------------------------------------------
+
+CORE = "stability.stable-image-core-v1:1"
+
+
+@pytest.mark.parametrize(("rule", "refusal"), [
+    (FaultRule(model_id="stability.stable-image-core-v1:2", error="ThrottlingException"),
+     "'model_id' 'stability.stable-image-core-v1:2' is no model the mock serves "
+     f"(did you mean '{CORE}'?)"),
+    (FaultRule(model_id=CORE, finish_reason="CONTENT_FILTERED"),
+     f"'finish_reason' 'CONTENT_FILTERED' is not among {CORE}'s answers "
+     "(Filter reason: prompt, Filter reason: output image, Filter reason: input image, "
+     "Inference error)"),
+    (FaultRule(model_id="stability.stable-image-remove-background-v1:0", prompt="fox",
+               error="ThrottlingException"),
+     "stability.stable-image-remove-background-v1:0 takes no prompt, so a prompt condition "
+     "never holds"),
+    (FaultRule(operation=INVOKE, stream_error="ModelStreamErrorException"),
+     "a stream error happens only in InvokeModelWithResponseStream, not InvokeModel"),
+], ids=["model id typo", "finish reason of another model", "prompt on a model without",
+        "stream error outside a stream"])
+def test_a_rule_that_could_never_fire_is_refused_with_why(rule: FaultRule, refusal: str) -> None:
+    faults = FaultSet()
+    with pytest.raises(FaultRuleError) as refused:
+        faults.add(rule)
+    assert str(refused.value) == f"rule 0 can never fire: {refusal}"
+    assert faults.rules == []
+
+
+def test_a_misspelt_field_gets_a_did_you_mean() -> None:
+    with pytest.raises(FaultRuleError, match=r"unknown field\(s\) 'finishReason' \(did you mean "
+                       r"'finish_reason'\?\)"):
+        FaultRule.from_dict({"finishReason": "ERROR"})
+
+
+def test_the_rules_of_a_mock_serving_its_own_catalogue_are_checked_against_it() -> None:
+    app = MockBedrock()
+    with pytest.raises(FaultRuleError, match="is no model the mock serves"):
+        app.faults.add(FaultRule(model_id="amazon.titan-x-v1", error="ThrottlingException"))
+    client = Client(app)
+    answer = client.post("/_mock/faults", json={"model_id": CORE,
+                                                 "finish_reason": "CONTENT_FILTERED"})
+    assert answer.status_code == 400
+    assert "can never fire" in answer.json["message"]
+    assert app.faults.rules == []
+
+
 # -- matching ---------------------------------------------------------------------------
 
 def test_prompt_substring_matches_any_prompt_case_sensitively() -> None:
@@ -48,7 +95,8 @@ def test_prompt_regex_searches_each_prompt() -> None:
 
 def test_model_id_condition_accepts_an_arn_for_the_served_id() -> None:
     by_arn = FaultSet([FaultRule(model_id=SDXL_ARN, error="ThrottlingException")])
-    other = FaultSet([FaultRule(model_id="amazon.titan-x-v1", error="ThrottlingException")])
+    other = FaultSet([FaultRule(model_id="stability.sd3-5-large-v1:0",
+                                error="ThrottlingException")])
     assert by_arn.decide(CALL).rule is not None
     assert other.decide(CALL).rule is None
 

@@ -30,7 +30,10 @@ def test_each_command_prints_the_distribution_version(command: str) -> None:
 def test_every_package_has_the_distribution_version_and_stays_lazy() -> None:
     probe = (
         "import sys, sdxl_adapter, mock_bedrock\n"
-        "print('bedrock_contract' in sys.modules)\n"
+        # The packages share bedrock_contract's lazy exports; nothing that reads a contract,
+        # validates or calls is loaded.
+        "print(any(name in sys.modules for name in ('bedrock_contract.catalogue', "
+        "'bedrock_contract.validation', 'jsonschema', 'botocore')))\n"
         "import bedrock_contract\n"
         "print(sdxl_adapter.__version__, mock_bedrock.__version__, bedrock_contract.__version__)\n"
         "print('__version__' in sdxl_adapter.__all__ or '__version__' in mock_bedrock.__all__)\n"
@@ -90,3 +93,24 @@ def test_python_m_mock_bedrock_serves_and_prints_its_url() -> None:
     assert server.returncode == 0, stderr
     help_text = run(sys.executable, "-m", "mock_bedrock", "--help").stdout
     assert help_text.startswith("Usage: mock-bedrock [OPTIONS] COMMAND [ARGS]...")
+
+
+def test_mock_bedrock_help_names_every_family_by_the_id_to_call() -> None:
+    from bedrock_contract import default_catalogue
+
+    help_text = run(sys.executable, "-m", "mock_bedrock", "--help").stdout
+    listed = [line.split()[0] for line in help_text.splitlines()
+              if line.startswith("  ") and line.rstrip().endswith(")") and "(" in line]
+    assert listed == [contract.invocation_id for contract in default_catalogue()]
+
+
+def test_every_fixture_of_the_plugin_says_what_it_is(tmp_path: Path) -> None:
+    found = subprocess.run([sys.executable, "-m", "pytest", "--fixtures", "-q",
+                            "-p", "mock_bedrock.testing.pytest_plugin"],
+                           cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                           env={**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
+    listing = found.stdout[found.stdout.index("from mock_bedrock.testing.pytest_plugin"):]
+    for fixture in ("mock_bedrock", "bedrock_runtime", "mock_bedrock_server",
+                    "mock_bedrock_endpoint"):
+        assert f"\n{fixture} " in listing or f"\n{fixture} [" in listing, fixture
+    assert "no docstring available" not in listing

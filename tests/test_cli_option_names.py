@@ -4,6 +4,7 @@ pointers are relied on here: the message texts are the contract's and may be rew
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,11 @@ def refusal(*args: str) -> list[str]:
     assert result.exit_code == ExitCode.REFUSED_LOCALLY, result.output
     assert result.stdout == ""
     lines = result.stderr.splitlines()
+    several = re.fullmatch(r"Error: refused locally, nothing was sent; (\d+) violations:",
+                           lines[0])
+    if several:  # one violation a line: here as one, then the hints
+        count = int(several[1])
+        return [" ".join(lines[1:1 + count]), *lines[1 + count:]]
     assert lines[0].startswith("Error: refused locally, nothing was sent: ")
     return lines
 

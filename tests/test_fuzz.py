@@ -29,7 +29,6 @@ from urllib.parse import quote
 import boto3
 import pytest
 from botocore.config import Config
-from botocore.exceptions import ClientError
 from botocore.parsers import RestJSONParser
 from hypothesis import assume, event, example, given, strategies as st
 from hypothesis.control import currently_in_test_context
@@ -52,7 +51,15 @@ from mock_bedrock.service.errors import (
 from mock_bedrock.service.faults import FaultRule
 from mock_bedrock.service.wire import ACCEPT_REFUSED, CONTENT_TYPE_REFUSED
 from tests import sdxl_contract as sdxl
-from tests.fuzz_values import FUZZ, json_values, other_type, past_bounds, value_for
+from tests.fuzz_values import (
+    FUZZ,
+    Answer,
+    invoke,
+    json_values,
+    other_type,
+    past_bounds,
+    value_for,
+)
 from tests.sdxl_contract import MODEL_ID as SDXL_V1, request_validator
 
 # One attempt: a 5xx must be seen, not retried away.
@@ -216,15 +223,6 @@ def local_refusal(raw: bytes) -> sdxl.InvalidRequestBody | None:
     return None
 
 
-@dataclass
-class Answer:
-    status: int
-    code: str | None = None  # None: the call succeeded
-    message: str = ""
-    payload: bytes = b""
-    request_id: str | None = None
-
-
 def check_body_verdict(answer: Answer, raw: bytes) -> None:
     """The answer agrees with the reference validator and words refusals as the schema
     package does."""
@@ -263,21 +261,7 @@ class Door:
     def call(self, raw: bytes, *, stream: bool = False, content_type: str = JSON,
              accept: str = JSON) -> Answer:
         args = {"modelId": SDXL_V1, "body": raw, "contentType": content_type, "accept": accept}
-        try:
-            if stream:
-                response = self.client.invoke_model_with_response_stream(**args)
-                payload = b"".join(e["chunk"]["bytes"] for e in response["body"])
-            else:
-                response = self.client.invoke_model(**args)
-                payload = response["body"].read()
-        except ClientError as err:
-            meta = err.response["ResponseMetadata"]
-            error = err.response["Error"]
-            assert error.get("Message"), f"refusal without a message: {err.response}"
-            return Answer(meta["HTTPStatusCode"], error["Code"], error["Message"],
-                          request_id=meta.get("RequestId"))
-        meta = response["ResponseMetadata"]
-        return Answer(meta["HTTPStatusCode"], payload=payload, request_id=meta.get("RequestId"))
+        return invoke(self.client, args, stream)
 
 
 def _client(endpoint_url: str | None) -> Any:

@@ -29,13 +29,21 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 from hypothesis import Phase, event, find, given, settings, strategies as st
 from hypothesis.control import currently_in_test_context
 from PIL import Image
 
 from tests import live_family_reference as ref
-from tests.fuzz_values import EXAMPLES, FUZZ, json_values, other_type, past_bounds, value_for
+from tests.fuzz_values import (
+    EXAMPLES,
+    FUZZ,
+    Answer,
+    invoke,
+    json_values,
+    other_type,
+    past_bounds,
+    value_for,
+)
 from tests.live_family_reference import Family
 
 FAMILIES = ref.live_families()
@@ -199,23 +207,9 @@ def mutated(draw: st.DrawFn, family: Family) -> dict[str, Any]:
 # --- calls and verdicts ---------------------------------------------------------------------
 
 
-@dataclass
-class Answer:
-    status: int
-    code: str | None = None  # None: the call succeeded
-    message: str = ""
-    payload: bytes = b""
-
-
 def call(client: Any, family: Family, raw: bytes) -> Answer:
-    try:
-        response = client.invoke_model(modelId=family.model_id, body=raw, contentType=JSON,
-                                       accept=JSON)
-    except ClientError as err:
-        meta, error = err.response["ResponseMetadata"], err.response["Error"]
-        return Answer(meta["HTTPStatusCode"], error["Code"], error["Message"])
-    return Answer(response["ResponseMetadata"]["HTTPStatusCode"],
-                  payload=response["body"].read())
+    return invoke(client, {"modelId": family.model_id, "body": raw, "contentType": JSON,
+                           "accept": JSON})
 
 
 PILLOW_FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}

@@ -75,6 +75,31 @@ def stop_group(pgid: int) -> None:
             time.sleep(0.05)
 
 
+# `cmd || echo "exit $?"   # ...: exit N`: the README says the command exits N.
+EXPECTED_EXIT = re.compile(r'^(?P<cmd>.+?) \|\| echo "exit \$\?"(?P<comment>\s+#.*\bexit (?P<code>\d+)\b.*)?$')
+
+
+def expecting_exit_codes(block: str) -> str:
+    """``block`` with each command whose comment gives its exit code made to fail the run
+    unless it exits with that code (the README's ``|| echo`` would hide any other)."""
+    lines = []
+    for line in block.splitlines():
+        found = EXPECTED_EXIT.match(line)
+        if found and found["code"]:
+            code, command = found["code"], found["cmd"]
+            line = (f'rc=0; {command} || rc=$?; echo "exit $rc"; [ "$rc" = {code} ] || '
+                    f'{{ echo "README: exited $rc, its comment says {code}: {command}"; exit 97; }}')
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def test_a_commented_exit_code_is_checked() -> None:
+    script = expecting_exit_codes('false || echo "exit $?"   # refused: exit 3')
+    assert subprocess.run(["bash", "-c", script], capture_output=True).returncode == 97
+    script = expecting_exit_codes('(exit 3) || echo "exit $?"   # refused: exit 3')
+    assert subprocess.run(["bash", "-c", script], capture_output=True).returncode == 0
+
+
 @pytest.fixture(scope="module")
 def readme_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, list[str]]:
     """Run every sh block; the scratch folder, the shell's output and the blocks as run."""
@@ -87,7 +112,7 @@ def readme_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, lis
     started = base / "blocks-started"
     script = ["set -euo pipefail"]
     for number, body in enumerate(blocks, 1):
-        script += [f"echo {number} >> {started}", body]
+        script += [f"echo {number} >> {started}", expecting_exit_codes(body)]
     script.append(f"echo done >> {started}")
     (base / "readme.sh").write_text("\n".join(script) + "\n")
     log = base / "output"
@@ -195,6 +220,7 @@ def test_bash_completion_completes_a_models_options(tmp_path: Path) -> None:
     words = "sdxl --model-id stability.stable-image-core-v1:1 generate --asp"
     script = (f'eval "$(_SDXL_COMPLETE=bash_source sdxl)"\n'
               f"COMP_WORDS=({words}); COMP_CWORD=4\n"
+              f'COMP_LINE="{words}"; COMP_POINT={len(words)}\n'
               '_sdxl_completion sdxl\nprintf "%s\\n" "${COMPREPLY[@]}"\n')
     result = subprocess.run(["bash", "-euc", script], env=offline_env(tmp_path / "home"),
                             capture_output=True, text=True, timeout=60)

@@ -6,8 +6,9 @@ A web page whose name resolves to 127.0.0.1 makes the browser send that name as 
 loopback one or those the user allows is what stops such a page from reading the journal,
 setting faults or, with ``--record``, spending the user's AWS credentials. An IP address
 cannot be rebound, so with the mock on every interface (0.0.0.0, ::) any address is taken.
-A browser marks the requests of a page with ``Origin``; no client of the mock is a page
-(it answers no CORS preflight), so a request from any origin but its own is refused.
+A browser marks the requests of a page with ``Origin``; a request from any origin but its
+own is refused, but from the origins the user names for CORS (:mod:`.cors`), whose pages may
+call the models and never the admin endpoints.
 
 Written here: werkzeug's ``host_is_trusted`` matches a fixed list of names (case-sensitively),
 and cannot say "any loopback address" or "any address".
@@ -20,6 +21,7 @@ import json
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
+from mock_bedrock.doors.cors import answered_to_page, is_admin, origin_of, preflight
 from mock_bedrock.service.app import StartResponse, WSGIApplication, WSGIEnvironment
 
 ANY_HOST = "*"
@@ -90,9 +92,11 @@ class RequestGuard:
     """WSGI middleware in front of whatever the server door serves (the mock, the recorder,
     the replayer), for HTTP/1.1 and HTTP/2 alike (both put the authority in HTTP_HOST)."""
 
-    def __init__(self, app: WSGIApplication, policy: HostPolicy) -> None:
+    def __init__(self, app: WSGIApplication, policy: HostPolicy,
+                 cors_origins: Iterable[str] = ()) -> None:
         self.app = app
         self.policy = policy
+        self.cors_origins = frozenset(map(origin_of, cors_origins))
 
     def __call__(self, environ: WSGIEnvironment,
                  start_response: StartResponse) -> Iterable[bytes]:
@@ -107,13 +111,30 @@ class RequestGuard:
                 f"start it with: mock-bedrock serve --allow-host {name}",
             )
         origin = environ.get("HTTP_ORIGIN")
-        if origin is not None and not self._same_origin(origin, host):
+        if origin is None or self._same_origin(origin, host):
+            return self.app(environ, start_response)
+        allowed = self._allowed(origin)
+        if allowed is None:
             return _refusal(
                 start_response, "403 Forbidden",
                 f"mock-bedrock refuses requests from web pages (Origin {origin!r} is not "
-                f"this server's own)",
+                f"this server's own); to let a page call the models, start it with: "
+                f"mock-bedrock serve --cors-origin {origin}",
             )
-        return self.app(environ, start_response)
+        if is_admin(environ):
+            return _refusal(start_response, "403 Forbidden",
+                            "mock-bedrock's admin endpoints never answer a web page")
+        if environ.get("REQUEST_METHOD") == "OPTIONS":
+            return preflight(environ, allowed, start_response)
+        return answered_to_page(self.app, environ, allowed, start_response)
+
+    def _allowed(self, origin: str) -> str | None:
+        """``origin`` as the user named it for CORS, or None."""
+        try:
+            named = origin_of(origin)
+        except ValueError:
+            return None  # "null" (a sandboxed page, a file) and the like
+        return named if named in self.cors_origins else None
 
     @staticmethod
     def _same_origin(origin: str, host: str | None) -> bool:

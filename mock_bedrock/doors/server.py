@@ -39,6 +39,7 @@ from werkzeug.wsgi import LimitedStream
 from bedrock_contract.printable import printable
 from mock_bedrock.doors import date, http2
 from mock_bedrock.doors.chunked import ChunkedBody
+from mock_bedrock.doors.cors import origin_of
 from mock_bedrock.doors.guard import HostPolicy, RequestGuard, is_loopback
 from mock_bedrock.doors.limits import (
     BUSY_BODIES,
@@ -494,7 +495,8 @@ class MockServer(MockControls):
     ``faults`` and ``journal`` are there when it is a :class:`MockBedrock` (the default).
     It answers to its own address, ``host`` and loopback names (and, bound to every
     interface, to any address); ``allow_hosts`` adds names (``"*"``: any).
-    ``max_connections`` caps the connections served at once.
+    ``max_connections`` caps the connections served at once. ``cors_origins`` (e.g.
+    ``"http://localhost:3000"``) are the web pages' origins that may call the models.
 
     The admin API (``/_mock/`` but health) needs ``Authorization: Bearer <admin_token>``
     when a token is given, and on any address but loopback or with signatures checked
@@ -512,6 +514,7 @@ class MockServer(MockControls):
         *,
         log_requests: bool = False,
         allow_hosts: Sequence[str] = (),
+        cors_origins: Sequence[str] = (),
         max_connections: int = MAX_CONNECTIONS,
         admin_token: str | None = None,
         admin_open: bool = False,
@@ -530,6 +533,7 @@ class MockServer(MockControls):
         self.port = port
         self.log_requests = log_requests
         self.allow_hosts = tuple(allow_hosts)
+        self.cors_origins = tuple(map(origin_of, cors_origins))  # ValueError at once
         if max_connections < 1:
             raise ValueError("max_connections must be at least 1")
         self.max_connections = max_connections
@@ -567,7 +571,7 @@ class MockServer(MockControls):
         if self.admin_token is not None:
             server.environ_extras[ADMIN_TOKEN] = self.admin_token
         policy = HostPolicy((self.host, str(server.server_address[0])), self.allow_hosts)
-        server.app = RequestGuard(self.app, policy)
+        server.app = RequestGuard(self.app, policy, self.cors_origins)
         if self.log_requests:  # outermost: a call the guard refuses is logged too
             server.app = CallLog(server.app)
         self._server = server

@@ -118,3 +118,18 @@ def read_parameters(data: bytes) -> dict[str, Any]:
     except ValueError as err:
         raise ValueError(f"the {PARAMETERS_KEY!r} parameters are not JSON ({err})") from err
     return params
+
+
+def in_place_of(picture: bytes, placeholder: bytes) -> bytes:
+    """``picture`` (a stub rule's image) as the call asked for it: resized to the
+    ``placeholder``'s size, in its format, carrying its parameters marked ``"stubbed"``
+    (so :func:`read_parameters` still says which call it answered)."""
+    with Image.open(io.BytesIO(placeholder)) as made:
+        size, output_format = made.size, str(made.format)
+        text = _embedded_text(made)
+    params = json.loads(text) if text else {}
+    params["stubbed"] = True
+    with Image.open(io.BytesIO(picture)) as given:
+        mode = "RGBA" if "A" in given.getbands() and output_format != "JPEG" else "RGB"
+        fitted = given.convert(mode).resize(size, Image.Resampling.LANCZOS)
+    return encode(fitted, output_format, json.dumps(params))

@@ -1,13 +1,18 @@
-"""The mock's own HTTP endpoints, under a path prefix Bedrock never uses.
+"""The mock's own HTTP endpoints, under a path prefix Bedrock never uses (``GET /_mock``
+lists them, from :meth:`AdminEndpoints.routes`):
 
+    GET    /_mock           this list
     GET    /_mock/health    liveness: the version, the model ids served on the mock's date,
                             the number of rules and journal entries
     GET    /_mock/faults    the rules in force, with their counters
     POST   /_mock/faults    add one rule object or a list of them (400 names a bad one)
     DELETE /_mock/faults    remove every rule
     GET    /_mock/journal   the calls received (the newest, within the journal's bounds)
-                            and how many older ones were dropped
+                            and how many older ones were dropped; with criteria in the query
+                            string, the calls matching them and, when none does, the nearest
     DELETE /_mock/journal   forget them
+    GET    /_mock/date      the date the mock answers as of (null: every model)
+    PUT    /_mock/date      change it while the mock runs: {"as_of": "2025-05-19"}
 
 A body (POST's, and DELETE's if it sends one) must be ``application/json``: a web page can
 send ``text/plain`` or a form anywhere without asking, but not JSON (the browser asks first,
@@ -24,6 +29,7 @@ from __future__ import annotations
 
 import hmac
 import json
+from collections.abc import Callable
 from typing import Any
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
@@ -31,11 +37,12 @@ from werkzeug.http import parse_options_header
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from bedrock_contract import ModelRefused
+from bedrock_contract import ModelRefused, parse_as_of
 from bedrock_contract.version import __version__
 from mock_bedrock.client_setup import ADMIN_TOKEN_VARIABLE
 from mock_bedrock.service.faults import FaultRuleError, FaultSet, rules_from_json
 from mock_bedrock.service.journal import Journal
+from mock_bedrock.service.journal_query import QueryError, query_from_params
 from mock_bedrock.service.models import ModelTable
 
 PREFIX = "/_mock/"
@@ -49,7 +56,7 @@ REFUSAL = (f"mock-bedrock's admin API needs the token it was started with: send 
 CHALLENGE = 'Bearer realm="mock-bedrock admin"'
 # Fault rules are small; a body this size parses in a moment to a few MB at most.
 MAX_BODY = 1024 * 1024
-WRITES = frozenset({"POST", "DELETE"})
+WRITES = frozenset({"POST", "PUT", "DELETE"})
 
 
 def _json(data: Any, status: int = 200) -> Response:
@@ -106,14 +113,27 @@ class AdminEndpoints:
         self._faults = faults
         self._journal = journal
         self._models = models
-        self._url_map = Map([
-            Rule(f"{PREFIX}health", endpoint=self._health, methods=["GET"]),
-            Rule(f"{PREFIX}faults", endpoint=self._list_faults, methods=["GET"]),
-            Rule(f"{PREFIX}faults", endpoint=self._add_faults, methods=["POST"]),
-            Rule(f"{PREFIX}faults", endpoint=self._clear_faults, methods=["DELETE"]),
-            Rule(f"{PREFIX}journal", endpoint=self._list_journal, methods=["GET"]),
-            Rule(f"{PREFIX}journal", endpoint=self._clear_journal, methods=["DELETE"]),
-        ])
+        self._url_map = Map([Rule(f"{PREFIX}{path}".rstrip("/"), endpoint=handler,
+                                  methods=[method])
+                             for path, method, handler, _ in self.routes()])
+
+    def routes(self) -> list[tuple[str, str, Callable[[Request], Response], str]]:
+        """Each endpoint: its path under the prefix, method, handler and what it does."""
+        return [
+            ("", "GET", self._index, "this list of the admin endpoints"),
+            ("health", "GET", self._health, "liveness: version, models served, counts"),
+            ("faults", "GET", self._list_faults, "the fault rules in force, with counters"),
+            ("faults", "POST", self._add_faults, "add a rule object or a list of them"),
+            ("faults", "DELETE", self._clear_faults, "remove every rule"),
+            ("journal", "GET", self._list_journal,
+             "the calls received; criteria in the query string (model_id, operation, "
+             "outcome, status, prompt, field.<name or /pointer>, since, until) keep those "
+             "matching them, and list the nearest calls when none does"),
+            ("journal", "DELETE", self._clear_journal, "forget the calls received"),
+            ("date", "GET", self._get_date, "the date the mock answers as of (null: any)"),
+            ("date", "PUT", self._set_date,
+             'change it while the mock runs: {"as_of": "YYYY-MM-DD" | "today" | null}'),
+        ]
 
     def handle(self, request: Request) -> Response:
         try:
@@ -135,6 +155,11 @@ class AdminEndpoints:
                                          f"body: send Content-Type: {JSON}"}, 415)
         answer: Response = handler(request)
         return answer
+
+    def _index(self, request: Request) -> Response:
+        return _json({"endpoints": [
+            {"method": method, "path": f"{PREFIX}{path}".rstrip("/"), "does": does}
+            for path, method, _, does in self.routes()]})
 
     def _health(self, request: Request) -> Response:
         return _json({"status": "ok", "version": __version__,
@@ -159,15 +184,49 @@ class AdminEndpoints:
             self._faults.extend(rules)  # refused whole past the bound on rules
         except FaultRuleError as err:
             return _json({"message": str(err)}, 400)
-        return _json({"added": [rule.to_dict() for rule in rules]}, 201)
+        return _json({"added": [rule.listed() for rule in rules]}, 201)
 
     def _clear_faults(self, request: Request) -> Response:
         self._faults.clear()
         return _json({"rules": []})
 
     def _list_journal(self, request: Request) -> Response:
-        return _json(self._journal.listing())
+        try:
+            query = query_from_params(request.args.items(multi=True))
+        except QueryError as err:
+            return _json({"message": str(err)}, 400)
+        listing = self._journal.listing()
+        if query is None:
+            return _json(listing)
+        entries = self._journal.entries()
+        found = query.find(entries)
+        answer: dict[str, Any] = {"entries": [entry.to_dict() for entry in found],
+                                  "dropped": listing["dropped"]}
+        if not found:
+            answer["near_misses"] = [{"entry": entry.to_dict(), "missed": missed}
+                                     for entry, missed in query.near_misses(entries)]
+        return _json(answer)
 
     def _clear_journal(self, request: Request) -> Response:
         self._journal.clear()
         return _json({"entries": []})
+
+    def _get_date(self, request: Request) -> Response:
+        day = self._models.as_of
+        return _json({"as_of": day.isoformat() if day else None})
+
+    def _set_date(self, request: Request) -> Response:
+        raw = _read_body(request)
+        try:
+            data = json.loads(raw or b"")
+        except (ValueError, RecursionError):
+            data = None
+        if not isinstance(data, dict) or set(data) != {"as_of"}:
+            return _json({"message": 'PUT /_mock/date takes {"as_of": "YYYY-MM-DD"}, '
+                                     '"today", or null (every model)'}, 400)
+        try:
+            day = None if data["as_of"] is None else parse_as_of(str(data["as_of"]))
+        except ValueError as err:
+            return _json({"message": f"as_of: {err}"}, 400)
+        self._models.as_of = day
+        return self._get_date(request)

@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any, NamedTuple
 
@@ -47,6 +47,7 @@ from mock_bedrock.service.journal import (
 )
 from mock_bedrock.service.models import MEDIA_TYPE, ModelTable, ServedModel
 from mock_bedrock.service.sigv4 import SigV4Verifier
+from mock_bedrock.service.stubs import answered_with
 from mock_bedrock.service.wire import (
     REQUEST_ID_HEADER,
     BedrockRequest,
@@ -85,6 +86,7 @@ Answer = Response | FixedResponse
 _JOURNALED_KEYS = tuple((header, environ_key(header)) for header in JOURNALED_HEADERS)
 
 
+STUBBED = "stubbed"  # a journal outcome: a stub rule's picture answered the call
 CLIENT_DISCONNECTED = "ClientDisconnected"  # a journal outcome: the body never arrived whole
 # Where a call's facts are left in the environ for the request log (mock_bedrock.service.call_log):
 CALL_ENTRY = "mock_bedrock.entry"  # the call's JournalEntry
@@ -199,7 +201,7 @@ class MockBedrock:
         journal_max_entries: int | None = DEFAULT_MAX_ENTRIES,
         journal_max_bytes: int | None = DEFAULT_MAX_BYTES,
     ) -> None:
-        self.faults = FaultSet(faults)
+        self.faults = FaultSet(faults, catalogue)
         self.journal = Journal(journal_max_entries, journal_max_bytes)
         self._verifier = SigV4Verifier(credentials) if credentials is not None else None
         chosen = {**(engines or {}), **({"sdxl": engine} if engine is not None else {})}
@@ -232,7 +234,7 @@ class MockBedrock:
         request = BedrockRequest(environ)
         request_id = str(uuid.uuid4())
         response: Answer
-        if request.path.startswith(ADMIN_PREFIX):
+        if request.path.startswith(ADMIN_PREFIX) or request.path == ADMIN_PREFIX.rstrip("/"):
             response = self._admin.handle(request)
             response.headers[REQUEST_ID_HEADER] = request_id
         else:
@@ -299,6 +301,11 @@ class MockBedrock:
         entry.outcome = generation.finish_reason or "success"
         if served.retired is not None:
             entry.end_of_life = served.retired.to_json()
+        if rule is not None and rule.picture is not None:
+            body = answered_with(generation.body, contract.response, rule.picture,
+                                 as_given=rule.image_as == "given")
+            generation = replace(generation, body=body)
+            entry.outcome = STUBBED
         served_as = served_headers(operation, admitted.parameters)
         if operation == INVOKE:
             return json_response(generation.body, request_id, served_as)

@@ -19,6 +19,7 @@ the call and later outcome rules do not fire.
 
 from __future__ import annotations
 
+import base64
 import json
 import random
 import threading
@@ -28,7 +29,7 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
-from bedrock_contract import default_catalogue
+from bedrock_contract import Catalogue, default_catalogue
 from mock_bedrock.doors.allocator import return_freed_memory
 from mock_bedrock.service.errors import (
     INVOKE_STREAM,
@@ -37,11 +38,18 @@ from mock_bedrock.service.errors import (
     operation_errors,
     stream_exception_members,
 )
+from mock_bedrock.service.fault_reach import did_you_mean, finish_reasons, why_it_cannot_fire
 from mock_bedrock.service.fault_regex import (
     PromptRegex,
     RegexBudget,
     RegexRefused,
     matched_texts,
+)
+from mock_bedrock.service.stubs import (
+    IMAGE_AS,
+    image_file_as_base64,
+    picture_summary,
+    stub_picture,
 )
 
 
@@ -59,12 +67,7 @@ MAX_LATENCY_MS = 600_000
 def fault_finish_reasons() -> list[str]:
     """The finish reasons a fault may force: every one some model's response schema allows
     but its success value."""
-    found: dict[str, None] = {}
-    for contract in default_catalogue():
-        for reason in contract.finish_reasons[1:]:
-            if reason is not None:
-                found[reason] = None
-    return list(found)
+    return finish_reasons(default_catalogue())
 
 
 @lru_cache(maxsize=1024)  # asked per call and rule; the catalogue is read once
@@ -89,7 +92,7 @@ class CallFacts:
         return tuple(matched_texts(self.prompts))
 
 
-_OUTCOMES = ("error", "finish_reason", "drop_connection", "stream_error")
+_OUTCOMES = ("error", "finish_reason", "drop_connection", "stream_error", "image")
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,10 @@ class FaultRule:
     with_image: bool = True  # whether an answer with a finish_reason carries an image
     drop_connection: bool = False
     stream_error: str | None = None  # an exception the response stream may carry
+    # A stub: answer with this picture (base64 PNG, JPEG or WebP) instead of the placeholder,
+    # as the call asked for it (its size and format) or, image_as "given", as it is.
+    image: str | None = None
+    image_as: str = "requested"
     name: str | None = None  # free text, shown in the journal and admin listing
 
     def __post_init__(self) -> None:
@@ -172,6 +179,15 @@ class FaultRule:
             raise FaultRuleError("'message' only goes with 'error' or 'stream_error'")
         if not self.with_image and self.finish_reason is None:
             raise FaultRuleError("'with_image' only goes with 'finish_reason'")
+        if self.image_as not in IMAGE_AS:
+            raise FaultRuleError(_one_of("image_as", self.image_as, IMAGE_AS))
+        if self.image_as != "requested" and self.image is None:
+            raise FaultRuleError("'image_as' only goes with 'image'")
+        try:
+            picture = None if self.image is None else stub_picture(self.image)
+        except ValueError as err:
+            raise FaultRuleError(str(err)) from None
+        object.__setattr__(self, "_picture", picture)
 
     def _normalise_stream_error(self) -> None:
         # Accept the error code (ModelStreamErrorException) or the union member's name.
@@ -210,6 +226,28 @@ class FaultRule:
         regex = self.compiled_regex
         return regex is None or regex.search(call.matched_prompts)
 
+    @classmethod
+    def stub(cls, picture: bytes | Path, *, as_given: bool = False, **conditions: Any
+             ) -> FaultRule:
+        """A rule answering the calls ``conditions`` pick with ``picture`` (the bytes of a
+        PNG, JPEG or WebP file, or its path)."""
+        data = picture.read_bytes() if isinstance(picture, Path) else picture
+        return cls(image=base64.b64encode(data).decode("ascii"),
+                   image_as="given" if as_given else "requested", **conditions)
+
+    @property
+    def picture(self) -> bytes | None:
+        """The stub's image, decoded (None: the rule is no stub)."""
+        picture: bytes | None = self.__dict__["_picture"]
+        return picture
+
+    def listed(self) -> dict[str, Any]:
+        """:meth:`to_dict` for people: a stub's image as its format, size and digest."""
+        data = self.to_dict()
+        if self.picture is not None:
+            data["image"] = picture_summary(self.picture)
+        return data
+
     @property
     def compiled_regex(self) -> PromptRegex | None:
         """``prompt_regex`` compiled (None without one)."""
@@ -238,8 +276,9 @@ class FaultRule:
             raise FaultRuleError(f"a rule must be a JSON object, got {type(data).__name__}")
         unknown = sorted(set(data) - set(_DEFAULTS))
         if unknown:
+            hint = did_you_mean(str(unknown[0]), _DEFAULTS) if len(unknown) == 1 else ""
             raise FaultRuleError(
-                f"unknown field(s) {', '.join(map(repr, unknown))}; "
+                f"unknown field(s) {', '.join(map(repr, unknown))}{hint}; "
                 f"known fields: {', '.join(_DEFAULTS)}"
             )
         values = dict(data)
@@ -277,8 +316,11 @@ def _one_of(name: str, value: str, allowed: Iterable[str]) -> str:
     return f"{name!r} is {value!r}; expected one of: {', '.join(allowed)}"
 
 
-def rules_from_json(data: object, *, source: str = "fault rules") -> list[FaultRule]:
-    """Rules from parsed JSON: one rule object or a list of them."""
+def rules_from_json(data: object, *, source: str = "fault rules",
+                    folder: Path | None = None) -> list[FaultRule]:
+    """Rules from parsed JSON: one rule object or a list of them. A rule file's ``image_file``
+    (a stub's picture, relative to ``folder``) is read into its ``image``; over HTTP
+    (``folder`` None) the picture comes in the body, and no file of the server's is read."""
     items = data if isinstance(data, list) else [data]
     if len(items) > MAX_RULES:
         raise FaultRuleError(f"{source}: {len(items)} rules; at most {MAX_RULES} may be in force")
@@ -286,12 +328,28 @@ def rules_from_json(data: object, *, source: str = "fault rules") -> list[FaultR
     budget = RegexBudget()  # the rules given alone: no more is compiled once they pass it
     for index, item in enumerate(items):
         try:
-            rule = FaultRule.from_dict(item)
+            rule = FaultRule.from_dict(_with_image_file(item, folder))
             _charge(budget, rule)
         except (FaultRuleError, TypeError) as err:
             raise FaultRuleError(f"{source}: {_rule_label(index, item)}: {err}") from None
         rules.append(rule)
     return rules
+
+
+def _with_image_file(item: object, folder: Path | None) -> object:
+    if not isinstance(item, Mapping) or "image_file" not in item:
+        return item
+    if folder is None:
+        raise FaultRuleError("'image_file' is read from a --faults file only; send the "
+                             "picture itself as 'image' (base64)")
+    if "image" in item:
+        raise FaultRuleError("give 'image' or 'image_file', not both")
+    rule = {k: v for k, v in item.items() if k != "image_file"}
+    try:
+        rule["image"] = image_file_as_base64(folder / str(item["image_file"]))
+    except ValueError as err:
+        raise FaultRuleError(str(err)) from None
+    return rule
 
 
 def _rule_label(index: int, rule: object) -> str:
@@ -332,7 +390,10 @@ class _RuleState:
 class FaultSet:
     """The rules in force (at most :data:`MAX_RULES`), with their counters. Thread-safe."""
 
-    def __init__(self, rules: Iterable[FaultRule] = ()) -> None:
+    def __init__(self, rules: Iterable[FaultRule] = (),
+                 catalogue: Catalogue | None = None) -> None:
+        # The models the rules are for: a rule no call of theirs can meet is refused.
+        self._catalogue = catalogue
         self._lock = threading.Lock()
         # Replaced, never changed in place: a call walks the list it found, lock released.
         self._states: tuple[_RuleState, ...] = ()
@@ -345,9 +406,13 @@ class FaultSet:
         """Add ``rules``, all or none: FaultRuleError if they would pass :data:`MAX_RULES` or
         the bounds on patterns (:class:`RegexBudget`), naming the first rule past one."""
         added = list(rules)
-        for rule in added:
+        for index, rule in enumerate(added):
             if not isinstance(rule, FaultRule):
                 raise TypeError(f"expected a FaultRule, got {type(rule).__name__}")
+            why = why_it_cannot_fire(rule, self._catalogue or default_catalogue())
+            if why is not None:
+                label = _rule_label(index, rule) + (" given" if len(added) > 1 else "")
+                raise FaultRuleError(f"{label} can never fire: {why}")
         with self._lock:
             if len(self._states) + len(added) > MAX_RULES:
                 raise FaultRuleError(
@@ -388,7 +453,7 @@ class FaultSet:
                 f"fault file {path} must hold a JSON list of rule objects, "
                 f"got {type(data).__name__}"
             )
-        rules = rules_from_json(data, source=f"fault file {path}")
+        rules = rules_from_json(data, source=f"fault file {path}", folder=Path(path).parent)
         self.extend(rules)
         return rules
 
@@ -401,7 +466,7 @@ class FaultSet:
         """Each rule as JSON data with its counters (``seen``, ``fired``)."""
         with self._lock:
             return [
-                {**s.rule.to_dict(), "seen": s.seen, "fired": s.fired} for s in self._states
+                {**s.rule.listed(), "seen": s.seen, "fired": s.fired} for s in self._states
             ]
 
     def decide(self, call: CallFacts) -> FaultDecision:

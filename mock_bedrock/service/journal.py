@@ -20,7 +20,7 @@ import sys
 import threading
 from collections import deque
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bedrock_contract.input_check import header_members
 from bedrock_contract.service import OPERATIONS, operation_model
@@ -40,6 +40,9 @@ def _journaled_headers() -> tuple[str, ...]:
 
 
 JOURNALED_HEADERS = _journaled_headers()
+
+if TYPE_CHECKING:
+    from mock_bedrock.service.journal_query import JournalQuery
 
 DEFAULT_MAX_ENTRIES = 10_000
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
@@ -229,6 +232,25 @@ class Journal:
         with self._lock:
             return [entry for entry, _ in self._entries]
 
+    def find(self, query: JournalQuery | None = None, /, **criteria: Any) -> list[JournalEntry]:
+        """The entries kept that match a :class:`~.journal_query.JournalQuery` or its
+        criteria as keywords (``model_id``, ``operation``, ``outcome``, ``status``,
+        ``prompt``, ``fields={"seed": 7}``, ``since``, ``until``), oldest first."""
+        return _query(query, criteria).find(self.entries())
+
+    def assert_called(self, query: JournalQuery | None = None, /, *, times: int | None = None,
+                      **criteria: Any) -> list[JournalEntry]:
+        """The matching entries; AssertionError unless there are ``times`` of them (None: at
+        least one), its message showing the nearest calls and what each missed."""
+        from mock_bedrock.service.journal_query import near_miss_report
+
+        chosen = _query(query, criteria)
+        entries = self.entries()
+        found = chosen.find(entries)
+        if (times is None and not found) or (times is not None and len(found) != times):
+            raise AssertionError(near_miss_report(chosen, entries, len(found), times))
+        return found
+
     @property
     def dropped(self) -> int:
         """How many entries were let go (the oldest first) to stay within the bounds."""
@@ -259,3 +281,11 @@ class Journal:
     def __len__(self) -> int:
         with self._lock:
             return len(self._entries)
+
+
+def _query(query: JournalQuery | None, criteria: dict[str, Any]) -> JournalQuery:
+    from mock_bedrock.service.journal_query import JournalQuery
+
+    if query is not None and criteria:
+        raise TypeError("give a JournalQuery or criteria as keywords, not both")
+    return query if query is not None else JournalQuery(**criteria)

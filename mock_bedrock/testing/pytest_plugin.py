@@ -162,6 +162,13 @@ def _mock_bedrock_app(pytestconfig: pytest.Config) -> MockBedrock:
 def mock_bedrock(
     _mock_bedrock_app: MockBedrock, request: pytest.FixtureRequest
 ) -> Iterator[MockHandle]:
+    """The in-process mock Bedrock Runtime, on for this test: every boto3 bedrock-runtime
+    client (made before or during the test) is answered by it, without network or
+    credentials. Yields its handle: ``.faults`` (add FaultRule), ``.journal`` (the calls;
+    ``find``, ``assert_called``), ``.app`` (``as_of``). Faults and journal start empty; the
+    date is the run's (``--mock-bedrock-as-of``) or the test's
+    ``@pytest.mark.mock_bedrock_as_of``. A call answered for a model past its end of life
+    is an EndOfLifeWarning when the test ends."""
     from mock_bedrock.doors.inprocess import mock_image_models
 
     session_as_of = _mock_bedrock_app.as_of
@@ -188,6 +195,9 @@ def _bedrock_runtime_clients() -> ClientFactory:
 def bedrock_runtime(
     mock_bedrock: MockHandle, _bedrock_runtime_clients: ClientFactory
 ) -> Iterator[Any]:
+    """A boto3 bedrock-runtime client of its own for this test, answered by the in-process
+    mock (``mock_bedrock``); made from one botocore session for the run, so it costs a few
+    milliseconds."""
     client = _bedrock_runtime_clients.client()
     yield client
     client.close()
@@ -195,6 +205,10 @@ def bedrock_runtime(
 
 @pytest.fixture(scope="session")
 def mock_bedrock_server(pytestconfig: pytest.Config) -> Iterator[MockServer]:
+    """A mock Bedrock Runtime server on 127.0.0.1, on a free port, for the run (one per
+    pytest-xdist worker): ``.endpoint_url``, ``.faults``, ``.journal``, ``.app``. Every test
+    finds its faults and journal empty and its date the run's, or its own
+    ``@pytest.mark.mock_bedrock_as_of``'s while it runs."""
     from mock_bedrock.doors.server import MockServer
 
     # Started for the first test that uses it: as of that test's date (a session fixture's
@@ -213,6 +227,9 @@ def mock_bedrock_server(pytestconfig: pytest.Config) -> Iterator[MockServer]:
 def mock_bedrock_endpoint(
     mock_bedrock_server: MockServer, monkeypatch: pytest.MonkeyPatch
 ) -> str:
+    """The server's URL, with ``AWS_ENDPOINT_URL_BEDROCK_RUNTIME`` and
+    ``AWS_ENDPOINT_URL_BEDROCK`` pointing at it (and placeholder credentials and region where
+    none are set) for this test: code that makes its own clients reaches the mock."""
     from mock_bedrock.doors.inprocess import missing_identity
 
     url = mock_bedrock_server.endpoint_url

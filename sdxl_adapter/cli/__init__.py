@@ -20,8 +20,9 @@ import click
 import bedrock_contract
 from bedrock_contract.printable import printable
 from bedrock_contract.version import __version__
+from sdxl_adapter.cli import completion
 from sdxl_adapter.cli.endpoint import Target, target_options
-from sdxl_adapter.cli.errors import ExitCode, exit_code_epilog
+from sdxl_adapter.cli.errors import ExitCode, exit_code_epilog, json_syntax_error, migrate_hint
 from sdxl_adapter.endpoints import MOCK
 from sdxl_adapter.models import DEFAULT_MODEL_ID, contract_of
 
@@ -62,6 +63,8 @@ class ModelGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), GENERATE, *COMMANDS})
 
+
+completion.install()  # model ids hold colons, where bash splits words
 
 @click.group(cls=ModelGroup, context_settings={"help_option_names": ["-h", "--help"]},
              epilog=exit_code_epilog())
@@ -117,16 +120,29 @@ def validate(target: Target, file: BinaryIO, as_json: bool) -> None:
     group's --model-id.
 
     Prints "valid" and exits 0, or prints every violation, one per line (#/pointer: text),
-    and exits 3 (the code of a request refused locally).
+    and exits 3 (the code of a request refused locally); a file that is not JSON at all
+    exits 4, saying where. --json prints Bedrock's message as it is.
     """
+    raw = file.read()
+    name = str(getattr(file, "name", "-"))
+    source = "standard input" if name in ("-", "<stdin>") else name
+    syntax = json_syntax_error(raw, source)
     try:
-        bedrock_contract.check_request(target.contract, file.read())
+        bedrock_contract.check_request(target.contract, raw)
     except bedrock_contract.InvalidRequestBody as err:
         if as_json:
-            click.echo(json.dumps({"valid": False, "message": err.message}))
-        else:
+            found = {"valid": False, "message": err.message}
+            click.echo(json.dumps(found if syntax is None else {**found,
+                                                                "error": syntax.message}))
+        elif syntax is None:
             for violation in err.violations:  # quotes the body: shown escaped
                 click.echo(printable(str(violation)), err=True)
+            for hint in migrate_hint(target.contract, target.model_id, raw, source):
+                click.echo(printable(hint), err=True)
+        if syntax is not None:
+            if not as_json:
+                raise syntax from None
+            sys.exit(ExitCode.INPUT_UNREADABLE)
         sys.exit(ExitCode.REFUSED_LOCALLY)
     click.echo(json.dumps({"valid": True, "message": None}) if as_json else "valid")
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+from click.shell_completion import CompletionItem
 
 from sdxl_adapter.cli.errors import ExitCode, Failure
 from sdxl_adapter.endpoints import AWS, MOCK
@@ -176,6 +177,17 @@ def as_of_date(ctx: click.Context, param: click.Parameter, value: str | None
         raise click.BadParameter(str(err), ctx, param) from None
 
 
+def model_ids(ctx: click.Context, param: click.Parameter,
+              incomplete: str) -> list[CompletionItem]:
+    """The ids ``--model-id`` may name that start with ``incomplete``: each described
+    version's, by its inference profile where it has no in-Region endpoint."""
+    from bedrock_contract import default_catalogue
+
+    ids = sorted({contract.id_to_call(version) for contract, version
+                  in default_catalogue().versions() if version.described})
+    return [CompletionItem(found) for found in ids if found.startswith(incomplete)]
+
+
 def target_options(group: F) -> F:
     """Add the endpoint options to the group; the callback stores a :class:`Target`."""
     options = [
@@ -191,7 +203,7 @@ def target_options(group: F) -> F:
                      help="AWS region (else AWS_DEFAULT_REGION, or the profile's region)."),
         click.option("--profile", help="AWS profile (default: AWS_PROFILE or default)."),
         click.option("--model-id", default=DEFAULT_MODEL_ID, show_default=True,
-                     callback=known_model,
+                     callback=known_model, shell_complete=model_ids,
                      help="Model id, inference-profile id (us.<id>) or ARN; `sdxl models` "
                           "lists them. The commands offer this model's own options. "
                           f"Default: {contract_of(DEFAULT_MODEL_ID).name}, the live "

@@ -22,6 +22,7 @@ import click
 from bedrock_contract.printable import printable
 
 if TYPE_CHECKING:
+    from bedrock_contract import ModelContract
     from sdxl_adapter import errors
 
 
@@ -251,3 +252,47 @@ def reported(debug: bool) -> Iterator[None]:
             traceback.print_exc(file=sys.stderr)
         message, code = describe(err)
         raise Failure(message, code) from err
+
+
+def refusal(err: errors.InvalidRequest, hints: Sequence[str] = ()) -> Failure:
+    """A local refusal for a person: one violation a line when there are several (Bedrock
+    runs them together in one message, which ``--json`` shows as it is)."""
+    if len(err.violations) <= 1:
+        message, code = describe(err)
+        return Failure(message, code, hints)
+    lines = [f"  {printable(str(violation))}" for violation in err.violations]
+    return Failure(f"refused locally, nothing was sent; {len(lines)} violations:",
+                   ExitCode.REFUSED_LOCALLY, [*lines, *hints])
+
+
+def json_syntax_error(raw: bytes, source: str) -> Failure | None:
+    """A file that is not JSON at all, with where it stops being JSON (exit 4: it cannot
+    be parsed); None when it is JSON (whatever the contract says of it)."""
+    import json
+
+    try:
+        json.loads(raw)
+    except UnicodeDecodeError as err:
+        return Failure(f"{source} is not UTF-8 text (byte {err.start})",
+                       ExitCode.INPUT_UNREADABLE)
+    except json.JSONDecodeError as err:
+        return Failure(f"{source} is not JSON: line {err.lineno}, column {err.colno}: "
+                       f"{err.msg}", ExitCode.INPUT_UNREADABLE)
+    except RecursionError:
+        return None  # nested deeper than Python parses: the contract's check words it
+    return None
+
+
+def migrate_hint(contract: ModelContract, model_id: str, raw: bytes, source: str) -> list[str]:
+    """Where an SDXL 1.0 body was sent to another model, how to move it (``sdxl migrate``)."""
+    from bedrock_contract import InvalidRequestBody, check_request
+    from sdxl_adapter.models import is_sdxl, sdxl_contract
+
+    if is_sdxl(contract):
+        return []
+    try:
+        check_request(sdxl_contract(), raw)
+    except InvalidRequestBody:
+        return []
+    return [f"{source} is a Stable Diffusion XL 1.0 body: `sdxl migrate {source} --to "
+            f"{model_id}` rewrites it for {contract.name}"]

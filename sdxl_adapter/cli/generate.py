@@ -20,7 +20,15 @@ import click
 
 from bedrock_contract.printable import printable
 from sdxl_adapter.cli.endpoint import PLACEHOLDER_NOTE, Target
-from sdxl_adapter.cli.errors import ExitCode, Failure, describe, reported
+from sdxl_adapter.cli.errors import (
+    ExitCode,
+    Failure,
+    describe,
+    json_syntax_error,
+    migrate_hint,
+    refusal,
+    reported,
+)
 from sdxl_adapter.cli.options import (
     FIT_HINT,
     PROMPT,
@@ -146,7 +154,14 @@ def _generate(**kwargs: Any) -> None:
         check_parameters(operation, target.model_id, call_parameters(**arguments),
                          region=target.region)
         _format_from_name(contract, output, common["body_file"], kwargs)
-        request = _request(target, prompt, common["body_file"], kwargs)
+        try:
+            request = _request(target, prompt, common["body_file"], kwargs)
+        except Failure as failure:
+            refused = failure.__cause__
+            if common["as_json"] and isinstance(refused, errors.InvalidRequest):
+                # For programs: Bedrock's own message, as the service would answer it.
+                click.echo(json.dumps({"refused": True, "message": refused.message}))
+            raise
         _check_format(contract, output, request, kwargs)
         if common["dry_run"]:
             click.echo(printable(f"dry run: nothing sent (endpoint {target.endpoint}, model "
@@ -240,7 +255,15 @@ def _request(target: Target, prompt: str | None, body_file: Path | None,
                 "--body sends the file's request as it is: drop PROMPT and "
                 + (", ".join(given) or "the request options")
             )
-        return ModelRequest.from_body(target.model_id, _read_input(body_file))
+        raw = _read_input(body_file)
+        syntax = json_syntax_error(raw, str(body_file))
+        if syntax is not None:
+            raise syntax
+        try:
+            return ModelRequest.from_body(target.model_id, raw)
+        except errors.InvalidRequest as err:
+            raise refusal(err, migrate_hint(contract, target.model_id, raw, str(body_file))
+                          ) from err
     try:
         request, notes = request_from_options(target.model_id, contract, prompt, options)
     except OSError as err:  # an image file
@@ -256,10 +279,7 @@ def _request(target: Target, prompt: str | None, body_file: Path | None,
         hints = [f"({behind})"] if behind else []
         if unfitted(contract, request.to_body()):
             hints.append(FIT_HINT)
-        if not hints:
-            raise
-        message, code = describe(err)
-        raise Failure(message, code, hints) from err
+        raise refusal(err, hints) from err
 
 
 def _read_input(path: Path) -> bytes:
@@ -340,7 +360,11 @@ def _report(result: GenerationResult, path: Path, target: Target, as_json: bool)
         return
     click.echo(printable(f"wrote {path}"))
     reason = "null (success)" if result.finish_reason is None else result.finish_reason
-    click.echo(printable(f"seed {result.seed}, finish reason {reason}"))
+    # A model that takes no seed (background removal, fast upscale) answers with one all
+    # the same; it means nothing to the user.
+    seeded = target.contract.seed_field is not None
+    click.echo(printable(f"seed {result.seed}, finish reason {reason}" if seeded
+                         else f"finish reason {reason}"))
     if target.is_mock or is_placeholder(result.data):
         click.echo(f"note: {PLACEHOLDER_NOTE}")
 
