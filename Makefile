@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint check-wheel bench soak attack fuzz-long faultrun js-sdk-check container-check clean
+.PHONY: setup demo test lint check-wheel bench soak attack fuzz-long faultrun js-sdk-check browser-check container-check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -74,6 +74,19 @@ js-sdk-check: $(STAMP)
 	cd .cache/js-sdk && ([ -f package.json ] || npm init -y > /dev/null) && \
 		npm install --no-audit --no-fund --silent @aws-sdk/client-bedrock-runtime
 	SDXL_JS_SDK_DIR=$(CURDIR)/.cache/js-sdk $(BIN)/python -m pytest -q -rs tests/test_other_sdks.py
+
+## A page on another origin, in headless Chromium, calls the mock with the AWS SDK for
+## JavaScript (bundled by esbuild) and shows the image, with --cors-origin; without it, is
+## refused. Installs chromium from Debian's packages if missing (root), the SDK and esbuild
+## from npm into .cache/browser (needs node and npm), then runs the test that uses them.
+browser-check: $(STAMP)
+	[ -x "$${SDXL_CHROMIUM:-/usr/bin/chromium}" ] || \
+		{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+	mkdir -p .cache/browser
+	cd .cache/browser && ([ -f package.json ] || npm init -y > /dev/null) && \
+		npm install --no-audit --no-fund --silent @aws-sdk/client-bedrock-runtime esbuild
+	SDXL_BROWSER_DIR=$(CURDIR)/.cache/browser $(BIN)/python -m pytest -q -rs \
+		tests/test_browser_cors.py
 
 ## The container image (Dockerfile) built and run: boto3 against it through the URL it prints,
 ## its health endpoint, HEALTHCHECK, user and stop. Needs docker; when python:3.12-slim

@@ -7,10 +7,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -23,6 +19,7 @@ from click.testing import CliRunner
 from mock_bedrock.cli import main
 from mock_bedrock.client_setup import ADMIN_TOKEN_VARIABLE
 from mock_bedrock.doors.server import MockServer
+from tests.served import serving as served_command
 
 LATENCY_RULE = json.dumps({"latency_ms": 600_000}).encode()  # what a stranger would install
 
@@ -117,26 +114,8 @@ def serving(*args: str, last: str, env: dict[str, str] | None = None
             ) -> Iterator[tuple[str, list[str]]]:
     """``mock-bedrock serve`` on a free loopback port: its URL and the lines it printed, up
     to the first that holds ``last``."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mock_bedrock.cli", "serve", "--port", "0", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, **(env or {})},
-    )
-    watchdog = threading.Timer(30, process.kill)  # a server that never prints it fails
-    watchdog.start()
-    try:
-        assert process.stdout is not None
-        lines: list[str] = []
-        while not lines or last not in lines[-1]:
-            line = process.stdout.readline()
-            assert line, f"the server ended after {lines}"
-            lines.append(line.rstrip("\n"))
-        watchdog.cancel()
-        yield lines[0], lines
-    finally:
-        watchdog.cancel()
-        process.terminate()
-        process.communicate(timeout=30)
+    with served_command(*args, env=env, until=lambda lines: last in lines[-1]) as served:
+        yield served.url, served.lines
 
 
 def test_serve_with_strict_credentials_prints_the_token_admin_calls_need() -> None:

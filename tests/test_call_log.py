@@ -8,7 +8,6 @@ import json
 import os
 import pty
 import re
-import subprocess
 import sys
 import threading
 import time
@@ -26,6 +25,7 @@ from botocore.config import Config
 from botocore.exceptions import EventStreamError, HTTPClientError
 
 from mock_bedrock.doors.server import MockServer
+from tests.served import serving as served_command
 
 BIN = Path(sys.executable).parent
 CORE = "stability.stable-image-core-v1:1"
@@ -49,24 +49,11 @@ def serving(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     faults = tmp_path / "faults.json"
     faults.write_text(json.dumps(FAULTS))
     log = tmp_path / "stderr.log"
-    with log.open("w") as stderr:
-        server = subprocess.Popen(
-            [str(BIN / "mock-bedrock"), "serve", "--port", "0", "--log-requests",
-             "--faults", str(faults)],
-            stdout=subprocess.PIPE, stderr=stderr, text=True,
-            env={k: v for k, v in os.environ.items() if k != "NO_COLOR"},
-        )
-        watchdog = threading.Timer(30, server.kill)
-        watchdog.start()
-        try:
-            assert server.stdout is not None
-            url = server.stdout.readline().strip()
-            assert url.startswith("http://127.0.0.1:"), url
-            yield url, log
-        finally:
-            watchdog.cancel()
-            server.terminate()
-            server.communicate(timeout=30)
+    with log.open("w") as stderr, served_command(
+            "--log-requests", "--faults", str(faults), stderr=stderr,
+            env={"NO_COLOR": None}) as served:
+        assert served.url.startswith("http://127.0.0.1:"), served.url
+        yield served.url, log
 
 
 def client(url: str) -> Any:

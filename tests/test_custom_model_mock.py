@@ -8,8 +8,6 @@ import base64
 import io
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,7 @@ from PIL import Image
 from bedrock_contract import PATH_VARIABLE, Catalogue
 from mock_bedrock import MockBedrock, mock_sdxl, read_parameters
 from tests.custom_model import MODEL_ID, write_model_folder
+from tests.served import serving
 
 BODY = {"headline": "SALE", "avoid": "clutter", "shape": "3:1", "noise": 5}
 
@@ -62,17 +61,9 @@ def test_a_folder_named_by_the_environment_is_served_by_mock_bedrock_serve(
 ) -> None:
     write_model_folder(tmp_path / "models")
     env = {**os.environ, PATH_VARIABLE: str(tmp_path / "models")}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "mock_bedrock.cli", "serve", "--port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-    )
-    try:
-        assert server.stdout is not None
-        url = server.stdout.readline().strip()
-        assert url.startswith("http://127.0.0.1:"), server.stderr.read() if server.stderr else ""
-        client = boto3.client("bedrock-runtime", endpoint_url=url, region_name="us-east-1",
-                              aws_access_key_id="x", aws_secret_access_key="x")
+    with serving(env=env) as served:
+        assert served.url.startswith("http://127.0.0.1:"), served.url
+        client = boto3.client("bedrock-runtime", endpoint_url=served.url,
+                              region_name="us-east-1", aws_access_key_id="x",
+                              aws_secret_access_key="x")
         check_answer(call(client, BODY))
-    finally:
-        server.terminate()
-        server.wait(timeout=20)

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from typing import Any
 
 import pytest
@@ -17,6 +15,7 @@ from botocore.exceptions import ClientError
 from mock_bedrock.doors.server import MockServer
 from mock_bedrock.service.journal_query import JournalQuery
 from tests.doors import Door
+from tests.http_json import call_json
 
 CORE = "stability.stable-image-core-v1:1"
 CORE_ARN = f"arn:aws:bedrock:us-east-1::foundation-model/{CORE}"
@@ -89,21 +88,11 @@ def test_true_is_not_1_in_a_field_criterion(door: Door, client: Any) -> None:
 
 
 def get(url: str) -> tuple[int, Any]:
-    try:
-        with urllib.request.urlopen(url, timeout=30) as answer:
-            return answer.status, json.loads(answer.read())
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read())
+    return call_json(url)
 
 
 def put(url: str, data: Any, content_type: str = JSON) -> tuple[int, Any]:
-    request = urllib.request.Request(url, data=json.dumps(data).encode(), method="PUT",
-                                     headers={"Content-Type": content_type})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as answer:
-            return answer.status, json.loads(answer.read())
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read())
+    return call_json(url, "PUT", data, content_type)
 
 
 @pytest.mark.parametrize("door", ["server"], indirect=True)

@@ -11,20 +11,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.served import serving
+
 BIN = Path(sys.executable).parent
 
 
 @pytest.fixture
 def served_today() -> Iterator[str]:
-    server = subprocess.Popen([str(BIN / "mock-bedrock"), "serve", "--port", "0",
-                               "--as-of", "today"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert server.stdout is not None
-        yield server.stdout.readline().strip()
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
+    with serving("--as-of", "today") as served:
+        yield served.url
 
 
 def sdxl(url: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from mock_bedrock.client_setup import ADMIN_TOKEN_VARIABLE
+from tests.served import serving as served_command
 from tests.test_admin_token import assert_admin_needs
 
 BIN = Path(sys.executable).parent
@@ -30,23 +30,11 @@ print(json.loads(response["body"].read())["finish_reasons"])
 @contextmanager
 def serving(*args: str, exports: int) -> Iterator[list[str]]:
     """The server's output up to its last export line (``exports`` of them)."""
-    server = subprocess.Popen([str(BIN / "mock-bedrock"), "serve", "--port", "0", *args],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    watchdog = threading.Timer(30, server.kill)  # a server that never prints them fails
-    watchdog.start()
-    try:
-        assert server.stdout is not None
-        lines: list[str] = []
-        while sum(line.startswith("export ") for line in lines) < exports:
-            line = server.stdout.readline()
-            assert line, f"the server ended after {lines}"
-            lines.append(line.rstrip("\n"))
-        watchdog.cancel()
-        yield lines
-    finally:
-        watchdog.cancel()
-        server.terminate()
-        server.communicate(timeout=30)
+    def printed_them(lines: list[str]) -> bool:
+        return sum(line.startswith("export ") for line in lines) >= exports
+
+    with served_command(*args, until=printed_them) as served:
+        yield served.lines
 
 
 def exported(lines: list[str]) -> dict[str, str]:

@@ -7,8 +7,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ from mock_bedrock.placeholder import read_parameters
 from mock_bedrock.service.app import MockBedrock
 from mock_bedrock.service.faults import FaultRule, FaultRuleError
 from tests.doors import Door
+from tests.http_json import call_json
 
 CORE = "stability.stable-image-core-v1:1"
 SDXL = "stability.stable-diffusion-xl-v1"
@@ -84,13 +83,7 @@ def test_a_faults_file_names_the_picture_by_a_path_beside_it(tmp_path: Path) -> 
 
 
 def post_rule(url: str, rule: dict[str, Any]) -> tuple[int, Any]:
-    request = urllib.request.Request(f"{url}/_mock/faults", data=json.dumps(rule).encode(),
-                                     headers={"Content-Type": JSON}, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=30) as answer:
-            return answer.status, json.loads(answer.read())
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read())
+    return call_json(f"{url}/_mock/faults", "POST", rule)
 
 
 @pytest.mark.parametrize("door", ["server"], indirect=True)
