@@ -16,13 +16,15 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 ## The main job: images through the in-process mock, no AWS account needed: a live model's
-## (Stable Image Core), and the AWS page's SDXL 1.0 sample request.
+## (Stable Image Core, the default), and the AWS page's SDXL 1.0 sample request (SDXL named:
+## its body is SDXL's; the mock answers it and says it is past its end of life).
 demo: $(STAMP)
 	mkdir -p out
-	$(BIN)/sdxl --model-id stability.stable-image-core-v1:1 generate "a lighthouse at dusk" \
+	$(BIN)/sdxl generate "a lighthouse at dusk" \
 		--aspect-ratio 16:9 --output-format jpeg -o out/demo-core.jpg --overwrite
-	$(BIN)/sdxl validate examples/sample-request.json
-	$(BIN)/sdxl generate --body examples/sample-request.json -o out/demo.png --overwrite
+	$(BIN)/sdxl --model-id stability.stable-diffusion-xl-v1 validate examples/sample-request.json
+	$(BIN)/sdxl --model-id stability.stable-diffusion-xl-v1 generate \
+		--body examples/sample-request.json -o out/demo.png --overwrite
 
 ## The test suite (what CI runs), then the linter and the type checker.
 test: $(STAMP)

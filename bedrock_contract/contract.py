@@ -76,6 +76,9 @@ class ModelContract:
     image_rules: Mapping[str, ImageRule]
     alpha_rule: AlphaRule | None
     image_to_image: Mapping[str, Any]
+    # Where a masking body names its input image, mask and which pixels it paints
+    # ({"image", "source", "mask", "painted": {source value: white|black|transparent}}).
+    masking: Mapping[str, Any]
     operation: Operation | None
     cheapest: tuple[str, ...]  # fields that, at their minimum, make the cheapest generation
     response: ResponseShape
@@ -137,6 +140,7 @@ class ModelContract:
                 alpha_rule=AlphaRule(FieldPath.parse(alpha["image"]).key, alpha["when"])
                 if alpha else None,
                 image_to_image=spec.get("image_to_image", {}),
+                masking=spec.get("masking", {}),
                 operation=Operation.from_profile(spec.get("operation")),
                 cheapest=tuple(spec.get("cheapest", ())),
                 response=ResponseShape.from_profile(profile["response"]),

@@ -2,7 +2,8 @@
 Ultra, SDXL 1.0) that real AWS clients call unchanged.
 
 One WSGI application (:class:`MockBedrock`), two doors to it: in process
-(:func:`mock_sdxl`, through botocore's event hooks) and over HTTP (:class:`MockServer`).
+(:func:`mock_image_models`, first named ``mock_sdxl``; through botocore's event hooks) and
+over HTTP (:class:`MockServer`).
 
 Names are imported on first use (PEP 562): the pytest plugin loads with this package in
 every test run of a project that has it installed, and must cost that run nothing.
@@ -15,9 +16,11 @@ from typing import TYPE_CHECKING, Any
 from bedrock_contract.lazy import export
 
 if TYPE_CHECKING:  # the names below, for type checkers (re-exported, hence "as")
+    from bedrock_contract.retired import EndOfLifeWarning as EndOfLifeWarning
     from bedrock_contract.version import __version__ as __version__
     from mock_bedrock.doors.inprocess import (
         MockHandle as MockHandle,
+        mock_image_models as mock_image_models,
         mock_sdxl as mock_sdxl,
     )
     from mock_bedrock.doors.server import (
@@ -43,11 +46,13 @@ if TYPE_CHECKING:  # the names below, for type checkers (re-exported, hence "as"
 _HOMES = {
     "__version__": "bedrock_contract.version",
     "MockHandle": "mock_bedrock.doors.inprocess",
-    "mock_sdxl": "mock_bedrock.doors.inprocess",
+    "mock_image_models": "mock_bedrock.doors.inprocess",
+    "mock_sdxl": "mock_bedrock.doors.inprocess",  # its first name
     "MockServer": "mock_bedrock.doors.server",
     "read_parameters": "mock_bedrock.placeholder",
     "DropConnection": "mock_bedrock.service.app",
     "MockBedrock": "mock_bedrock.service.app",
+    "EndOfLifeWarning": "bedrock_contract.retired",
     "FaultRule": "mock_bedrock.service.faults",
     "FaultRuleError": "mock_bedrock.service.faults",
     "FaultSet": "mock_bedrock.service.faults",

@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # the names below, for type checkers (re-exported, hence "as"
     )
     from sdxl_adapter.errors import (
         BedrockError as BedrockError,
+        BedrockImageError as BedrockImageError,
         ClientConfigError as ClientConfigError,
         ConnectionFailed as ConnectionFailed,
         ContentFiltered as ContentFiltered,
@@ -75,6 +76,7 @@ _HOMES = {
     "BedrockImageClient": "sdxl_adapter.client",
     "SDXLClient": "sdxl_adapter.client",
     "BedrockError": "sdxl_adapter.errors",
+    "BedrockImageError": "sdxl_adapter.errors",
     "ClientConfigError": "sdxl_adapter.errors",
     "ConnectionFailed": "sdxl_adapter.errors",
     "ContentFiltered": "sdxl_adapter.errors",
@@ -84,7 +86,7 @@ _HOMES = {
     "InvalidRequest": "sdxl_adapter.errors",
     "ModelEndOfLife": "sdxl_adapter.errors",
     "OnDemandUnsupported": "sdxl_adapter.errors",
-    "SDXLError": "sdxl_adapter.errors",
+    "SDXLError": "sdxl_adapter.errors",  # BedrockImageError's first name
     "FitError": "sdxl_adapter.fit",
     "Fitted": "sdxl_adapter.fit",
     "fit_image": "sdxl_adapter.fit",

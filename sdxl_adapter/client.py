@@ -43,7 +43,7 @@ from sdxl_adapter.errors import (
     CredentialsMissing,
     from_client_error,
 )
-from sdxl_adapter.models import DEFAULT_MODEL_ID, is_sdxl, sdxl_contract
+from sdxl_adapter.models import DEFAULT_MODEL_ID, SDXL_MODEL_ID, is_sdxl, sdxl_contract
 from sdxl_adapter.parameters import call_parameters, check_parameters
 from sdxl_adapter.request import AnyRequest, ModelRequest, SDXLRequest
 from sdxl_adapter.response import result_from_body
@@ -77,8 +77,9 @@ def retry_config(max_attempts: int | None = None, mode: str | None = None) -> Co
 
 
 class BedrockImageClient:
-    """Generates images with Stability's models on Bedrock Runtime (``model_id``: SDXL 1.0
-    by default), or on anything that speaks its wire protocol.
+    """Generates images with Stability's models on Bedrock Runtime (``model_id``: Stable
+    Image Core v1:1, :data:`DEFAULT_MODEL_ID`, by default), or on anything that speaks its
+    wire protocol.
 
     ``endpoint`` is ``"aws"`` (the real service: ``region``/``profile`` or the usual
     credential chain), an ``http(s)://`` URL, or ``"mock"`` (the in-process mock, active
@@ -86,8 +87,9 @@ class BedrockImageClient:
     boto3 ``session``. ``max_attempts``/``retry_mode`` configure botocore's retries of
     throttling and 5xx answers; ``config`` is merged under them.
 
-    :meth:`generate` takes an :class:`SDXLRequest` (sent to ``model_id``, which must be an
-    SDXL id) or a :class:`ModelRequest` (sent to the request's own model id).
+    :meth:`generate` takes an :class:`SDXLRequest` (sent to SDXL 1.0, or to ``model_id``
+    when that names an SDXL id) or a :class:`ModelRequest` (sent to the request's own model
+    id).
 
     Use as a context manager, or call :meth:`close`.
     """
@@ -100,12 +102,15 @@ class BedrockImageClient:
         profile: str | None = None,
         session: boto3.Session | None = None,
         client: BaseClient | None = None,
-        model_id: str = DEFAULT_MODEL_ID,
+        model_id: str | None = None,
         max_attempts: int | None = None,
         retry_mode: str | None = None,
         config: Config | None = None,
     ) -> None:
-        self.model_id = model_id
+        self.model_id = model_id or DEFAULT_MODEL_ID
+        # An SDXLRequest given to a client that names no model goes to SDXL, as it did when
+        # SDXL was the default (code written then keeps working).
+        self._model_named = model_id is not None
         self.mock: Any = None
         """With the ``"mock"`` endpoint, the mock's handle (its ``faults`` and ``journal``)."""
         self._resources = contextlib.ExitStack()
@@ -212,12 +217,15 @@ class BedrockImageClient:
             model_id = request.model_id
         else:
             found = default_catalogue().find(self.model_id)
-            if found is not None and not is_sdxl(found.contract):
+            if found is None or is_sdxl(found.contract):
+                model_id = self.model_id
+            elif not self._model_named:
+                model_id = SDXL_MODEL_ID
+            else:
                 raise ClientConfigError(
                     f"an SDXLRequest is for SDXL, but this client's model is {self.model_id}: "
                     "send a ModelRequest (sdxl_adapter.migration moves an SDXL body there)"
                 )
-            model_id = self.model_id
         body = request.to_body()
         payload = _payload(body)
         check_parameters(_operation(stream), model_id, parameters, _length(payload),
@@ -343,8 +351,14 @@ class BedrockImageClient:
         self.close()
 
 
-# The name this library had when SDXL was its only model.
-SDXLClient = BedrockImageClient
+class SDXLClient(BedrockImageClient):
+    """The client under the name it had when SDXL was its only model, with SDXL 1.0 still
+    its default model: code written then sends SDXL's bodies (``invoke_body``) unchanged.
+    :class:`BedrockImageClient` defaults to the live replacement."""
+
+    def __init__(self, endpoint: str = AWS, *, model_id: str | None = None,
+                 **options: Any) -> None:
+        super().__init__(endpoint, model_id=model_id or SDXL_MODEL_ID, **options)
 
 
 def _operation(stream: bool) -> str:

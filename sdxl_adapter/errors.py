@@ -1,4 +1,5 @@
-"""The exceptions the client library raises, all subclasses of :class:`SDXLError`.
+"""The exceptions the client library raises, all subclasses of :class:`BedrockImageError`
+(once named ``SDXLError``, a name kept).
 
 One :class:`BedrockError` subclass exists per error code in botocore's model of Bedrock Runtime,
 generated from the model's error shapes when this module is imported, so a code the service
@@ -24,11 +25,15 @@ if TYPE_CHECKING:
 
 
 
-class SDXLError(Exception):
-    """Base of every error this library raises."""
+class BedrockImageError(Exception):
+    """Base of every error this library raises, whatever the model."""
 
 
-class InvalidRequest(SDXLError, ValueError):
+# Its name from when SDXL was the only model; ``except SDXLError`` still catches them all.
+SDXLError = BedrockImageError
+
+
+class InvalidRequest(BedrockImageError, ValueError):
     """The request breaks the model's contract and was refused locally: nothing was sent.
 
     ``message`` is worded as Bedrock words the same refusal; ``violations`` lists each
@@ -42,7 +47,7 @@ class InvalidRequest(SDXLError, ValueError):
         self.violations = list(violations)
 
 
-class BedrockError(SDXLError):
+class BedrockError(BedrockImageError):
     """The service answered with an error. Subclassed once per error code of the model;
     codes outside the model (the AWS request framework's own) arrive as this class."""
 
@@ -64,7 +69,7 @@ class BedrockError(SDXLError):
         self.details: dict[str, Any] = dict(details or {})
 
 
-class ContentFiltered(SDXLError):
+class ContentFiltered(BedrockImageError):
     """The service filtered the generation (a finish reason the model's profile lists as
     filtered: SDXL's CONTENT_FILTERED, Stability's "Filter reason: ..."). ``result`` still
     holds what came back: a blurred image, or none (``result.has_image``)."""
@@ -77,7 +82,7 @@ class ContentFiltered(SDXLError):
         self.result = result
 
 
-class GenerationFailed(SDXLError):
+class GenerationFailed(BedrockImageError):
     """The service reported a failed generation (any other finish reason than success:
     SDXL's ERROR, Stability's "Inference error"); ``result`` holds what it returned."""
 
@@ -89,7 +94,7 @@ class GenerationFailed(SDXLError):
         self.result = result
 
 
-class ContractDrift(SDXLError):
+class ContractDrift(BedrockImageError):
     """The response broke the model's response contract: the service and this library
     disagree about the contract. The message names every violation."""
 
@@ -102,16 +107,16 @@ class ContractDrift(SDXLError):
         self.request_id = request_id
 
 
-class ClientConfigError(SDXLError, ValueError):
+class ClientConfigError(BedrockImageError, ValueError):
     """The client cannot be built as asked (unknown endpoint, no region, unknown profile)."""
 
 
-class ConnectionFailed(SDXLError):
+class ConnectionFailed(BedrockImageError):
     """The endpoint could not be reached or dropped the connection; the transport error is
     the ``__cause__``."""
 
 
-class CredentialsMissing(SDXLError):
+class CredentialsMissing(BedrockImageError):
     """No AWS credentials were found for a call that must be signed."""
 
 

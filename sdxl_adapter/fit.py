@@ -43,7 +43,7 @@ from bedrock_contract.images import (
     without_png_text,
 )
 from bedrock_contract.request_fields import ImageRule
-from sdxl_adapter.errors import SDXLError
+from sdxl_adapter.errors import BedrockImageError
 from sdxl_adapter.images import ImageInput, image_bytes
 
 # The format an image becomes when the model does not take its own (the first of the
@@ -55,7 +55,7 @@ _RESAMPLED_MODES = ("L", "LA", "RGB", "RGBA")
 _SAVE_OPTIONS = {"JPEG": {"quality": 95}, "WEBP": {"quality": 95}}
 
 
-class FitError(SDXLError, ValueError):
+class FitError(BedrockImageError, ValueError):
     """The image cannot be fitted: not an image Pillow reads, too large to decode safely,
     or limits no resize or pad can meet."""
 

@@ -2,8 +2,9 @@
 of life) to a live model's, keeping what the target can say and listing what it cannot.
 
 Where each model keeps its prompts, size, seed and input image is read from the two
-contracts (prompt fields, size rule, seed field, image-to-image fields). What the contracts
-cannot say is here: for the fields no target has, why they have no counterpart.
+contracts (prompt fields, size rule, seed field, image-to-image fields, masking and the
+target's operation). What the contracts cannot say is here: for the fields no target has,
+why they have no counterpart.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import Any
 from bedrock_contract import AspectRatioRule, ModelContract, PairsRule, default_catalogue
 from bedrock_contract.dialect import schema_validator
 from bedrock_contract.paths import merged
-from sdxl_adapter.models import DEFAULT_MODEL_ID, capabilities, contract_of
+from sdxl_adapter.errors import InvalidRequest
+from sdxl_adapter.models import SDXL_MODEL_ID, capabilities, contract_of
 from sdxl_adapter.request import check
 
 # Why a source field has no counterpart in a target without a field of that name.
@@ -32,6 +34,17 @@ NO_COUNTERPART = {
 }
 
 
+class MigrationRefused(InvalidRequest):
+    """The source body was valid, but the body it became is not a valid request for the
+    target: ``body`` is that migrated body, ``dropped`` what did not carry over (often the
+    reason), and ``message``/``violations`` the target's refusal of it."""
+
+    def __init__(self, err: InvalidRequest, body: dict[str, Any], target: str,
+                 dropped: list[tuple[str, str]]) -> None:
+        super().__init__(err.message, err.violations)
+        self.body, self.target, self.dropped = body, target, dropped
+
+
 @dataclass(frozen=True)
 class Migration:
     """The target's body (valid by its contract), and what did not carry over or changed
@@ -44,7 +57,7 @@ class Migration:
 
 
 def migrate(body: Mapping[str, Any] | bytes | str, to: str | None, *,
-            source: str = DEFAULT_MODEL_ID) -> Migration:
+            source: str = SDXL_MODEL_ID) -> Migration:
     """``body`` (a request for ``source``, SDXL 1.0 by default) as a request for ``to``; for
     a model of several tasks (Titan, Nova Canvas) ``to`` may be None: the live model its
     profile maps the body's task to (:mod:`sdxl_adapter.task_migration`).
@@ -65,11 +78,16 @@ def migrate(body: Mapping[str, Any] | bytes | str, to: str | None, *,
     valid = check(body, src).body
     move = _Move(src, target, valid)
     move.prompts()
-    image_moved = move.image()
+    image_moved = move.mask() or move.image()
     move.size(image_moved)
     move.seed()
     move.the_rest()
-    check(move.out, target)  # a migration that breaks the target's contract is a bug here
+    try:
+        check(move.out, target)
+    except InvalidRequest as err:
+        # The source was valid: what is refused is the body it became (e.g. a target that
+        # needs an input image the source did not have).
+        raise MigrationRefused(err, move.out, target.name, move.dropped) from err
     return Migration(move.out, to, move.dropped, move.changed)
 
 
@@ -103,8 +121,61 @@ class _Move:
         if negative and not takes.negative_field and not takes.list_field:
             self.drop(where, f"{self.target.name} takes no negative prompt: "
                              f"{' '.join(negative)!r} dropped")
+        if positive and not takes.text_field and not takes.list_field:
+            # Erase, remove background, fast upscale: the image alone says what to do.
+            self.drop(where, f"{self.target.name} takes no prompt: "
+                             f"{' '.join(positive)!r} dropped")
         # The target's prompt must be there even when every source prompt was negative.
         self.out = merged(self.out, self.target.prompts.body_fields(positive or [""], negative))
+
+    def mask(self) -> bool:
+        """A masking body to a target that repaints what a mask selects (inpaint, erase):
+        its input image and its mask, as the target's mask (white: painted) or, for the
+        init image's transparency, the image alone where the target reads its alpha."""
+        masking: Mapping[str, Any] = self.src.masking
+        op = self.target.operation
+        source = masking.get("source")
+        if not source or source not in self.body or op is None or not op.field("mask"):
+            return False
+        image_field, mask_field = masking["image"], masking.get("mask", "")
+        self.handled.update({image_field, source, mask_field})
+        painted = masking["painted"][self.body[source]]
+        target_image, target_mask = op.field("image"), op.field("mask")
+        assert target_image is not None and target_mask is not None
+        self.out[target_image] = self.body[image_field]
+        self.changed.append((image_field, f"became {target_image}"))
+        how = f"{source} {self.body[source]}"
+        if painted == "white":
+            self.out[target_mask] = self.body[mask_field]
+            self.changed.append((mask_field, f"became {target_mask} ({how}: white paints, "
+                                             "as it does there)"))
+        elif painted == "black":
+            self.out[target_mask] = inverted_mask(self.body[mask_field])
+            self.changed.append((mask_field, f"became {target_mask}, inverted ({how}: black "
+                                             f"paints; in {target_mask}, white does)"))
+        elif op.spec.get("alpha_mask"):
+            self.changed.append((source, f"{how}: {self.target.name} paints the transparent "
+                                         f"pixels of {target_image} when given no "
+                                         f"{target_mask}"))
+            if mask_field in self.body:
+                self.drop(mask_field, f"unused by SDXL itself with {how}")
+        else:
+            self.drop(source, f"{self.target.name} takes no mask from an image's "
+                              f"transparency: give it a {target_mask}")
+        grow = op.field("grow")
+        if grow and self.target.field(grow).get("default", 0) != 0:
+            # The source painted exactly the masked pixels; the target grows its mask by default.
+            self.out[grow] = 0
+            self.changed.append((grow, f"set to 0: {self.src.name} painted exactly the "
+                                       f"masked pixels, {self.target.name} grows its mask by "
+                                       f"{self.target.field(grow)['default']} by default"))
+        # The input weight has no counterpart: only the masked pixels change, wholly.
+        for name in self.src.image_to_image.values():
+            if isinstance(name, str) and name in self.body and name not in self.handled:
+                self.handled.add(name)
+                self.drop(name, f"{self.target.name} repaints the masked pixels wholly and "
+                                "keeps the rest: no input weight or schedule")
+        return True
 
     def image(self) -> bool:
         spec: Mapping[str, Any] = self.src.image_to_image
@@ -205,3 +276,24 @@ class _Move:
             else:
                 reason = NO_COUNTERPART.get(name, "{target} has no field " + name)
                 self.drop(name, reason.format(target=self.target.name))
+
+
+def inverted_mask(mask: str) -> str:
+    """A base64 mask with white and black swapped (a PNG, whatever it was), with Pillow."""
+    import base64
+    import io
+
+    from PIL import Image, ImageOps
+
+    with Image.open(io.BytesIO(base64.b64decode(mask))) as image:
+        out = ImageOps.invert(image.convert("L"))
+    return _png(out)
+
+
+def _png(image: Any) -> str:
+    import base64
+    import io
+
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")

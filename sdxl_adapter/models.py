@@ -9,9 +9,10 @@ from dataclasses import dataclass
 
 from bedrock_contract import ModelContract, ModelVersion, Resolved, default_catalogue
 from bedrock_contract.lifecycle import EOL
+from bedrock_contract.retired import replacement_for as replacement_for
 
-# The family this library was first written for: its default model, and the one the
-# ``sdxl`` command names its files after.
+# The family this library was first written for (the one the ``sdxl`` command is named
+# after, and the source ``sdxl migrate`` moves bodies from).
 SDXL_FAMILY = "stable-diffusion-xl-v1"
 
 
@@ -19,7 +20,19 @@ def sdxl_contract() -> ModelContract:
     return default_catalogue().family(SDXL_FAMILY)
 
 
-DEFAULT_MODEL_ID = sdxl_contract().primary.id
+SDXL_MODEL_ID = sdxl_contract().primary.id
+
+
+def _default_model_id() -> str:
+    # SDXL's stated replacement (its profile's "replacement": Stable Image Core v1:1), so
+    # that a call naming no model goes to a live one; SDXL is past its end of life.
+    replacement = sdxl_contract().replacement
+    if replacement is None or default_catalogue().find(replacement) is None:
+        raise ValueError(f"{SDXL_FAMILY}: its profile names no replacement in the catalogue")
+    return replacement
+
+
+DEFAULT_MODEL_ID = _default_model_id()
 
 
 class UnknownModel(ValueError):
@@ -53,17 +66,6 @@ def contract_of(model_id: str) -> ModelContract:
 
 def is_sdxl(contract: ModelContract) -> bool:
     return contract.family == SDXL_FAMILY
-
-
-def replacement_for(found: Resolved) -> str | None:
-    """What to move to from this version: the family's stated replacement, else (for an
-    older version of a live family) the family's newest version."""
-    contract, version = found.contract, found.version
-    if contract.replacement:
-        return contract.replacement
-    if version.id != contract.primary.id and contract.primary.lifecycle.state != EOL:
-        return contract.primary.id
-    return None
 
 
 def is_end_of_life(version: ModelVersion) -> bool:

@@ -13,14 +13,13 @@ moves of the first rule for the task that names that target are used.
 
 from __future__ import annotations
 
-import base64
-import io
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from bedrock_contract import AspectRatioRule, ModelContract
 from bedrock_contract.paths import FieldPath, merged
+from sdxl_adapter.migration import inverted_mask
 from sdxl_adapter.models import contract_of
 from sdxl_adapter.request import check
 
@@ -144,7 +143,7 @@ class _Move:
                 self.changed.append((path.key, f"became {dest.key} {value:g} (1 - {1 - value:g}"
                                                f": {self.target.name} reads it the other way)"))
             elif spec.get("invert"):
-                value = _inverted(value)
+                value = inverted_mask(value)
                 self.changed.append((path.key, f"became {dest.key}, black and white swapped "
                                                f"({self.target.name} redraws the white)"))
             else:
@@ -221,13 +220,3 @@ def _leaves(body: Mapping[str, Any], under: FieldPath | None = None) -> list[Fie
         path = under.child(name) if under else FieldPath((name,))
         found += _leaves(value, path) if isinstance(value, Mapping) and value else [path]
     return found
-
-
-def _inverted(data: str) -> str:
-    """A base64 mask with black and white swapped (a PNG, whatever it was)."""
-    from PIL import Image, ImageOps
-
-    with Image.open(io.BytesIO(base64.b64decode(data))) as image:
-        out = io.BytesIO()
-        ImageOps.invert(image.convert("RGB")).save(out, format="PNG")
-    return base64.b64encode(out.getvalue()).decode("ascii")

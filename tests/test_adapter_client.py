@@ -25,7 +25,7 @@ from moto.core.eventstream import EventStreamEncoder
 
 from bedrock_contract.service import service_model
 from sdxl_adapter import errors
-from sdxl_adapter.client import DEFAULT_MODEL_ID, PLACEHOLDER_CREDENTIALS, SDXLClient
+from sdxl_adapter.client import PLACEHOLDER_CREDENTIALS, SDXLClient
 from sdxl_adapter.errors import (
     BedrockError,
     ClientConfigError,
@@ -36,6 +36,7 @@ from sdxl_adapter.errors import (
     GenerationFailed,
     InvalidRequest,
 )
+from sdxl_adapter.models import SDXL_MODEL_ID
 from sdxl_adapter.request import SDXLRequest
 from tests.images import image_bytes
 
@@ -156,11 +157,11 @@ def test_generate_decodes_the_png_and_reports_seed_finish_reason_and_request_id(
     assert result.png == PNG
     assert result.image.size == (1024, 1024)
     assert (result.seed, result.finish_reason) == (99, "SUCCESS")
-    assert (result.model_id, result.request_id) == (DEFAULT_MODEL_ID, "req-1")
+    assert (result.model_id, result.request_id) == (SDXL_MODEL_ID, "req-1")
     assert result.request is REQUEST and result.body == REQUEST.to_body()
     [sent] = wire.requests
     assert sent.method == "POST"
-    assert sent.url == f"{UNREACHABLE}/model/{DEFAULT_MODEL_ID}/invoke"
+    assert sent.url == f"{UNREACHABLE}/model/{SDXL_MODEL_ID}/invoke"
     assert json.loads(sent.body) == REQUEST.to_body()
     assert sent.headers["Content-Type"] == b"application/json"
     assert sent.headers["Accept"] == b"application/json"
@@ -168,7 +169,7 @@ def test_generate_decodes_the_png_and_reports_seed_finish_reason_and_request_id(
 
 
 def test_model_id_is_configurable(session: boto3.Session) -> None:
-    arn = f"arn:aws:bedrock:us-east-1::foundation-model/{DEFAULT_MODEL_ID}"
+    arn = f"arn:aws:bedrock:us-east-1::foundation-model/{SDXL_MODEL_ID}"
     with SDXLClient(UNREACHABLE, session=session, model_id=arn) as sdxl:
         wire = Wire(sdxl.boto_client)
         wire.ok(model_body())
@@ -337,7 +338,7 @@ def test_streaming_concatenates_the_chunks(client: SDXLClient, wire: Wire) -> No
     result = client.generate_streaming(REQUEST)
     assert (result.png, result.seed, result.request_id) == (PNG, 31, "req-1")
     [sent] = wire.requests
-    assert sent.url == f"{UNREACHABLE}/model/{DEFAULT_MODEL_ID}/invoke-with-response-stream"
+    assert sent.url == f"{UNREACHABLE}/model/{SDXL_MODEL_ID}/invoke-with-response-stream"
     assert json.loads(sent.body) == REQUEST.to_body()
     assert sent.headers["X-Amzn-Bedrock-Accept"] == b"application/json"
 
@@ -509,7 +510,7 @@ def test_a_ready_boto3_client_is_used_and_left_open(session: boto3.Session) -> N
         assert sdxl.boto_client is boto_client
         sdxl.generate(REQUEST)
     # Still usable: the caller owns it.
-    boto_client.invoke_model(modelId=DEFAULT_MODEL_ID, body=b"{}")
+    boto_client.invoke_model(modelId=SDXL_MODEL_ID, body=b"{}")
     assert len(wire.requests) == 2
 
 

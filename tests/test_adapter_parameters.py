@@ -100,7 +100,8 @@ def test_a_raw_body_sent_unchecked_carries_the_parameters_as_given(
 
 
 def test_the_boto_client_and_this_one_agree_on_a_stream() -> None:
-    with BedrockImageClient("mock") as sdxl:  # SDXL streams; Stability's image models do not
+    # SDXL streams; Stability's image models do not.
+    with BedrockImageClient("mock", model_id="stability.stable-diffusion-xl-v1") as sdxl:
         body = {"text_prompts": [{"text": "x"}]}
         result = sdxl.invoke_body(body, stream=True, service_tier="default")
         assert result.served == {"serviceTier": "default"}

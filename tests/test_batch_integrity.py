@@ -21,6 +21,7 @@ from sdxl_adapter.cli import main
 from sdxl_adapter.cli.errors import ExitCode
 from sdxl_adapter.folder_lock import LOCK_NAME
 from sdxl_adapter.manifest import MANIFEST_NAME, Record, read_records
+from sdxl_adapter.models import SDXL_MODEL_ID
 from sdxl_adapter.result import read_parameters
 from tests.jsonl import write_lines
 
@@ -33,7 +34,9 @@ def server(mock_bedrock_endpoint: str, mock_bedrock_server: MockServer) -> MockS
 
 
 def batch(server: MockServer, path: Path, *more: str) -> Result:
-    return CliRunner().invoke(main, ["--endpoint", server.endpoint_url, "batch", str(path),
+    return CliRunner().invoke(main, ["--endpoint", server.endpoint_url,
+                                     "--model-id", SDXL_MODEL_ID,  # its bodies are read below
+                                     "batch", str(path),
                                      "--out-dir", "out", *more], catch_exceptions=False)
 
 
@@ -159,8 +162,8 @@ def test_a_second_run_on_the_same_out_dir_is_refused(server: MockServer, in_tmp:
     lines = write_lines(in_tmp / "b.jsonl", [f"prompt {n}" for n in range(1, 21)])
     out = in_tmp / "out"
     first = subprocess.Popen(
-        [SDXL, "--endpoint", server.endpoint_url, "batch", str(lines), "--out-dir", "out",
-         "--concurrency", "2"],
+        [SDXL, "--endpoint", server.endpoint_url, "--model-id", SDXL_MODEL_ID, "batch",
+         str(lines), "--out-dir", "out", "--concurrency", "2"],
         cwd=in_tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:

@@ -16,6 +16,7 @@ from mock_bedrock.doors.server import MockServer
 from sdxl_adapter import batch as batch_module
 from sdxl_adapter.cli import main
 from sdxl_adapter.manifest import MANIFEST_NAME, Record, read_records
+from sdxl_adapter.models import SDXL_MODEL_ID
 from sdxl_adapter.result import GenerationResult, read_parameters
 from tests.jsonl import write_lines
 
@@ -29,7 +30,9 @@ def server(mock_bedrock_endpoint: str, mock_bedrock_server: MockServer) -> MockS
 
 
 def run_batch(server: MockServer, path: Path) -> Result:
-    return CliRunner().invoke(main, ["--endpoint", server.endpoint_url, "batch", str(path),
+    return CliRunner().invoke(main, ["--endpoint", server.endpoint_url,
+                                     "--model-id", SDXL_MODEL_ID,  # its bodies are read below
+                                     "batch", str(path),
                                      "--out-dir", "out"], catch_exceptions=False)
 
 

@@ -27,9 +27,11 @@ AWS_VARIABLES = (
     "AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
     "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN",
     "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE",
-    "SDXL_ENDPOINT",
+    "SDXL_ENDPOINT", "BEDROCK_IMAGE_ENDPOINT",
 )
 FAKE_KEYS = {"AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "fake-secret"}
+CORE = "stability.stable-image-core-v1:1"  # the model sdxl calls when told none
+SDXL_ID = "stability.stable-diffusion-xl-v1"
 
 
 @pytest.fixture
@@ -78,8 +80,38 @@ def test_aws_mode_uses_the_credential_chain_and_region(
     assert result.exit_code == 0, result.output
     assert f"endpoint: aws {stand_in.endpoint_url} (region eu-west-1)" in result.stderr
     assert "placeholder" in result.stdout  # the stand-in's image carries the mock's parameters
-    assert (tmp_path / "sdxl-2.png").is_file()
+    assert (tmp_path / "stable-image-core-2.png").is_file()
     assert len(stand_in.journal) == 1
+
+
+def test_no_model_id_sends_stable_image_cores_body(
+    stand_in: MockServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_REGION", "us-west-2")
+    for name, value in FAKE_KEYS.items():
+        monkeypatch.setenv(name, value)
+    result = sdxl("--endpoint", "aws", "generate", "x")
+    assert result.exit_code == 0, result.output
+    (entry,) = stand_in.journal.entries()
+    assert entry.path == f"/model/{CORE}/invoke"
+    assert entry.body == {"prompt": "x"}
+    # A live model: no end-of-life line on the way out or back.
+    assert "end of life" not in result.stderr
+
+
+def test_sdxl_is_one_model_id_away_and_warned_of_before_sending(
+    stand_in: MockServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_REGION", "us-west-2")
+    for name, value in FAKE_KEYS.items():
+        monkeypatch.setenv(name, value)
+    result = sdxl("--endpoint", "aws", "--model-id", SDXL_ID, "generate", "x")
+    assert result.exit_code == 0, result.output
+    (entry,) = stand_in.journal.entries()
+    assert entry.path == f"/model/{SDXL_ID}/invoke"
+    assert entry.body == {"text_prompts": [{"text": "x"}]}
+    assert (f"warning: {SDXL_ID} reached its end of life on 2025-05-20 and Bedrock refuses "
+            f"it; move to {CORE}") in result.stderr
 
 
 def test_profile_option_and_variable_pick_region_and_keys(
@@ -98,10 +130,11 @@ def test_profile_option_and_variable_pick_region_and_keys(
     assert "(region us-west-2)" in by_variable.stderr  # --region wins over the profile's
 
 
+@pytest.mark.parametrize("variable", ["BEDROCK_IMAGE_ENDPOINT", "SDXL_ENDPOINT"])
 def test_endpoint_from_the_environment_variable(
-    server: MockServer, aws_home: Path, monkeypatch: pytest.MonkeyPatch
+    server: MockServer, aws_home: Path, monkeypatch: pytest.MonkeyPatch, variable: str
 ) -> None:
-    monkeypatch.setenv("SDXL_ENDPOINT", server.endpoint_url)
+    monkeypatch.setenv(variable, server.endpoint_url)
     monkeypatch.setenv("AWS_REGION", "us-east-1")
     for name, value in FAKE_KEYS.items():
         monkeypatch.setenv(name, value)
@@ -111,13 +144,23 @@ def test_endpoint_from_the_environment_variable(
     assert len(server.journal) == 1
 
 
+def test_the_neutral_endpoint_variable_wins_over_the_old_one(
+    server: MockServer, aws_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BEDROCK_IMAGE_ENDPOINT", server.endpoint_url)
+    monkeypatch.setenv("SDXL_ENDPOINT", f"http://127.0.0.1:{free_port()}")  # nothing there
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    result = sdxl("generate", "x")
+    assert result.exit_code == 0, result.output
+    assert len(server.journal) == 1
+
+
 def one_plain_line(result: Result) -> str:
     lines = result.stderr.strip().splitlines()
     assert "Traceback" not in result.output
-    # The endpoint line, the warning that SDXL (the default model) is past its end of life,
-    # then the error.
-    assert len(lines) == 3, lines
-    assert lines[1].startswith("warning: stability.stable-diffusion-xl-v1 reached its end")
+    # The endpoint line, then the error (the default model is live: no end-of-life warning).
+    assert len(lines) == 2, lines
+    assert lines[0].startswith("endpoint: ")
     return lines[-1]
 
 
@@ -215,7 +258,7 @@ def test_installed_command_in_aws_mode(stand_in: MockServer, aws_home: Path,
     done = subprocess.run([SDXL, "--endpoint", "aws", "generate", "x", "--seed", "6"],
                           env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert (tmp_path / "sdxl-6.png").is_file()
+    assert (tmp_path / "stable-image-core-6.png").is_file()
     assert stand_in.endpoint_url in done.stderr
 
 

@@ -23,6 +23,7 @@ from mock_bedrock.service.faults import FaultRule
 from sdxl_adapter.cli import main
 from sdxl_adapter.cli.errors import ExitCode
 from sdxl_adapter.manifest import Manifest, Record, read_records
+from sdxl_adapter.models import SDXL_MODEL_ID
 from sdxl_adapter.result import read_parameters
 from tests.jsonl import write_lines
 
@@ -85,7 +86,10 @@ def served(_served_mock: ServedMock) -> ServedMock:
 
 
 def sdxl(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+    # SDXL 1.0 unless a test names another model: these tests were written for its options
+    # (the default model, Stable Image Core, is tested in test_cli_live_defaults.py).
+    named = [] if "--model-id" in args else ["--model-id", SDXL_MODEL_ID]
+    return CliRunner().invoke(main, [*named, *args], catch_exceptions=False)
 
 
 def ok_records(out_dir: Path) -> dict[int, Record]:
@@ -103,8 +107,8 @@ def test_200_lines_with_a_third_throttled_all_finish(served: ServedMock, tmp_pat
                         [f"prompt {n}" if n % 2 else {"prompt": f"prompt {n}", "steps": 10}
                          for n in range(1, 201)])
     done = subprocess.run(
-        [SDXL, "--endpoint", served.url, "batch", str(batch), "--out-dir", "out",
-         "--concurrency", "48", "--max-attempts", "12"],
+        [SDXL, "--endpoint", served.url, "--model-id", SDXL_MODEL_ID, "batch", str(batch),
+         "--out-dir", "out", "--concurrency", "48", "--max-attempts", "12"],
         cwd=tmp_path, capture_output=True, text=True, timeout=240,
     )
     assert done.returncode == 0, done.stderr

@@ -20,7 +20,7 @@ from mock_bedrock.placeholder import read_parameters as read_placeholder
 from mock_bedrock.service.faults import FaultRule
 from sdxl_adapter.cli import main
 from sdxl_adapter.cli.errors import ExitCode
-from sdxl_adapter.models import sdxl_contract
+from sdxl_adapter.models import SDXL_MODEL_ID, sdxl_contract
 from sdxl_adapter.result import read_parameters
 from tests.images import image_bytes
 
@@ -30,7 +30,10 @@ SDXL_SIZES = CONTRACT.size.allowed
 
 
 def sdxl(*args: str, input: bytes | None = None) -> Result:
-    return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
+    # SDXL 1.0 unless a test names another model: these tests were written for its options
+    # (the default model, Stable Image Core, is tested in test_cli_live_defaults.py).
+    named = [] if "--model-id" in args else ["--model-id", SDXL_MODEL_ID]
+    return CliRunner().invoke(main, [*named, *args], input=input, catch_exceptions=False)
 
 
 def last_body(server: MockServer) -> dict[str, Any]:
@@ -346,21 +349,26 @@ def test_debug_shows_the_traceback(mock_bedrock_endpoint: str,
 SDXL = str(Path(sys.executable).with_name("sdxl"))
 
 
-def test_installed_command_with_the_default_mock(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "SDXL_ENDPOINT"}
+def test_installed_command_with_the_default_mock_and_model(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("SDXL_ENDPOINT", "BEDROCK_IMAGE_ENDPOINT")}
     done = subprocess.run([SDXL, "generate", "a lighthouse", "--seed", "21"], env=env,
                           cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert f"wrote {tmp_path / 'sdxl-21.png'}" in done.stdout
+    # Stable Image Core, the live model, names its file after its family.
+    image = tmp_path / "stable-image-core-21.png"
+    assert f"wrote {image}" in done.stdout
     assert "placeholder" in done.stdout
-    assert read_parameters(tmp_path / "sdxl-21.png")["prompt"] == "a lighthouse"
+    assert "model stability.stable-image-core-v1:1" in done.stderr
+    assert "end of life" not in done.stderr
+    assert read_parameters(image)["prompt"] == "a lighthouse"
 
 
 def test_installed_command_with_a_server_url(mock_bedrock_endpoint: str,
                                              mock_bedrock_server: MockServer,
                                              tmp_path: Path) -> None:
-    done = subprocess.run([SDXL, "--endpoint", mock_bedrock_endpoint, "generate", "x",
-                           "--style", "anime", "--json"],
+    done = subprocess.run([SDXL, "--endpoint", mock_bedrock_endpoint, "--model-id",
+                           SDXL_MODEL_ID, "generate", "x", "--style", "anime", "--json"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
@@ -389,17 +397,17 @@ def test_schema_prints_the_schema_files() -> None:
 
 
 def test_installed_validate_and_schema_read_standard_input_and_print(tmp_path: Path) -> None:
-    bad = subprocess.run([SDXL, "validate", "-"], input='{"text_prompts": [], "cfg_scale": 40}',
+    bad = subprocess.run([SDXL, "--model-id", SDXL_MODEL_ID, "validate", "-"], input='{"text_prompts": [], "cfg_scale": 40}',
                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert bad.returncode == ExitCode.REFUSED_LOCALLY
     assert bad.stderr.splitlines() == [
         "#/text_prompts: expected minimum item count: 1, found: 0",
         "#/cfg_scale: 40 is not less or equal to 35",
     ]
-    good = subprocess.run([SDXL, "validate", "-"], input='{"text_prompts": [{"text": "x"}]}',
+    good = subprocess.run([SDXL, "--model-id", SDXL_MODEL_ID, "validate", "-"], input='{"text_prompts": [{"text": "x"}]}',
                           capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert (good.returncode, good.stdout) == (0, "valid\n")
-    schema = subprocess.run([SDXL, "schema", "response"], capture_output=True, text=True,
+    schema = subprocess.run([SDXL, "--model-id", SDXL_MODEL_ID, "schema", "response"], capture_output=True, text=True,
                             timeout=60, cwd=tmp_path, check=True)
     assert json.loads(schema.stdout) == CONTRACT.response_schema
 

@@ -17,6 +17,7 @@ from tests.images import image_bytes
 CORE = "stability.stable-image-core-v1:1"
 SD35 = "stability.sd3-5-large-v1:0"
 INPAINT = "us.stability.stable-image-inpaint-v1:0"
+SDXL = "stability.stable-diffusion-xl-v1"
 LONG = "x" * 20_000  # longer than any model's prompt allows
 
 
@@ -45,9 +46,9 @@ def refusal(*args: str) -> list[str]:
     (["--model-id", SD35, "generate", "a harbour", "--image", "photo.png", "--strength", "0.5",
       "--aspect-ratio", "16:9"],
      ["#/aspect_ratio"], "(--image excludes aspect_ratio)"),
-    (["generate", "a harbour", "--negative", LONG],
+    (["--model-id", SDXL, "generate", "a harbour", "--negative", LONG],
      ["#/text_prompts/1"], "(PROMPT and --negative set text_prompts)"),
-    (["generate", LONG, "--seed", "3"], ["#/text_prompts/0"], "(PROMPT sets text_prompts)"),
+    (["--model-id", SDXL, "generate", LONG, "--seed", "3"], ["#/text_prompts/0"], "(PROMPT sets text_prompts)"),
     (["--model-id", CORE, "generate", LONG, "--negative", LONG, "--seed", "3"],
      ["#/prompt", "#/negative_prompt"], "(PROMPT sets prompt; --negative sets negative_prompt)"),
     (["--model-id", CORE, "generate", "a harbour", "-n", LONG],

@@ -16,13 +16,17 @@ from click.testing import CliRunner, Result
 from mock_bedrock.doors.server import MockServer
 from sdxl_adapter.cli import main
 from sdxl_adapter.cli.errors import ExitCode
+from sdxl_adapter.models import SDXL_MODEL_ID
 from tests.images import image_bytes
 
 SDXL = str(Path(sys.executable).with_name("sdxl"))
 
 
 def sdxl(*args: str, input: str | None = None) -> Result:
-    return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
+    # SDXL 1.0 unless a test names another model: these tests were written for its options
+    # (the default model, Stable Image Core, is tested in test_cli_live_defaults.py).
+    named = [] if "--model-id" in args else ["--model-id", SDXL_MODEL_ID]
+    return CliRunner().invoke(main, [*named, *args], input=input, catch_exceptions=False)
 
 
 def dry_run_bodies(result: Result) -> list[dict[str, object]]:
@@ -110,14 +114,15 @@ def test_json_from_a_server_says_a_placeholder_is_one(
 
 def test_validate_prints_a_violation_a_line_and_bedrocks_message_as_json(in_tmp: Path) -> None:
     (in_tmp / "bad.json").write_text('{"text_prompts": [], "cfg_scale": 40}')
-    people = subprocess.run([SDXL, "validate", "bad.json"], capture_output=True, text=True,
+    people = subprocess.run([SDXL, "--model-id", SDXL_MODEL_ID, "validate", "bad.json"], capture_output=True, text=True,
                             timeout=60)
     assert people.returncode == ExitCode.REFUSED_LOCALLY
     assert people.stderr.splitlines() == [
         "#/text_prompts: expected minimum item count: 1, found: 0",
         "#/cfg_scale: 40 is not less or equal to 35",
     ]
-    machine = subprocess.run([SDXL, "validate", "--json", "bad.json"], capture_output=True,
+    machine = subprocess.run([SDXL, "--model-id", SDXL_MODEL_ID, "validate", "--json",
+                              "bad.json"], capture_output=True,
                              text=True, timeout=60)
     assert machine.returncode == ExitCode.REFUSED_LOCALLY
     assert json.loads(machine.stdout) == {"valid": False, "message": (

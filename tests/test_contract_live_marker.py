@@ -1,4 +1,4 @@
-"""The ``bedrock_live`` marker and ``--sdxl-contract``, seen from a user's pytest run (in a
+"""The ``bedrock_live`` marker and ``--bedrock-contract`` (``--sdxl-contract``), seen from a user's pytest run (in a
 subprocess, the plugin loaded with ``-p`` as a user's entry point would load it)."""
 
 from __future__ import annotations
@@ -72,8 +72,9 @@ def test_live_tests_run_with_the_option_and_credentials(project: pytest.Pytester
 
 def test_the_contract_suite_runs_as_tests_against_a_mock_server(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     # A few checks are enough to show the mechanism; the whole suite runs against the
-    # server door in test_contract_suite.
-    run = run_pytest(project, monkeypatch, "--sdxl-contract=server", "-k", "steps", "-v",
+    # server door in test_contract_suite. The option by its neutral name (the tests below
+    # use its first name, --sdxl-contract, still taken).
+    run = run_pytest(project, monkeypatch, "--bedrock-contract=server", "-k", "steps", "-v",
                      credentials=False)
     assert run.ret == 0, run.outlines
     steps_checks = [c for c in suite.checks() if "steps" in c.name]

@@ -133,10 +133,10 @@ def test_the_cli_and_the_contract_option_offer_it(folder: Path, tmp_path: Path) 
                   cwd=tmp_path)
     assert refused.returncode != 0
     assert "#/render/width: 1000 is not a multiple of 64" in refused.stderr
-    # The contract suite as pytest items (--sdxl-contract), of the folder's model only.
+    # The contract suite as pytest items (--bedrock-contract), of the folder's model only.
     (tmp_path / "test_nothing.py").write_text("def test_nothing():\n    pass\n")
     items = run(env, sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
-                "--sdxl-contract=mock", "--sdxl-contract-model", MODEL_ID, "-q",
+                "--bedrock-contract=mock", "--bedrock-contract-model", MODEL_ID, "-q",
                 "-p", "no:randomly", "-p", "no:xdist", cwd=tmp_path)
     assert items.returncode == 0, items.stdout + items.stderr
     checks = suite_checks.family_checks(Catalogue.load((folder,)).family(FAMILY))

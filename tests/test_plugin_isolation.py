@@ -109,6 +109,16 @@ def test_server(n, mock_bedrock_endpoint, mock_bedrock_server):
 
 
 @pytest.mark.parametrize("n", TESTS)
+@pytest.mark.mock_bedrock_as_of(MARKED)
+def test_server_marked(n, mock_bedrock_endpoint, mock_bedrock_server):
+    # The marker reaches the session's server for this test only: the tests after it find
+    # the run's date (none) again.
+    finds_nothing_left(mock_bedrock_server, as_of=MARKED)
+    assert call(boto3.client("bedrock-runtime")) == [None]
+    leaves_everything(mock_bedrock_server)
+
+
+@pytest.mark.parametrize("n", TESTS)
 def test_server_alone(n, mock_bedrock_server):
     for thread in LEFT:  # a call an earlier test left in flight ends now, in this test
         thread.join()
@@ -125,7 +135,7 @@ def test_server_alone(n, mock_bedrock_server):
         time.sleep(0.01)  # until the call has arrived: it is in flight when this test ends
     leaves_everything(mock_bedrock_server)
 '''
-TESTS = 5 * 6
+TESTS = 6 * 6
 
 
 def run_user_suite(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:

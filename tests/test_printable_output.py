@@ -78,11 +78,12 @@ def test_a_request_cannot_forge_or_colour_a_log_line(capsys: pytest.CaptureFixtu
 def test_validate_shows_a_bodys_escape_sequences_escaped(tmp_path: Path) -> None:
     body = tmp_path / "body.json"
     body.write_text(json.dumps({"text_prompts": [{"text": "x"}], "style_preset": SPOOF}))
-    shown = CliRunner().invoke(sdxl_main, ["validate", str(body)])
+    sdxl = ["--model-id", "stability.stable-diffusion-xl-v1"]  # an SDXL body
+    shown = CliRunner().invoke(sdxl_main, [*sdxl, "validate", str(body)])
     assert shown.exit_code == ExitCode.REFUSED_LOCALLY
     assert "\x1b" not in shown.output
     assert SHOWN in shown.stderr
-    as_json = CliRunner().invoke(sdxl_main, ["validate", "--json", str(body)])
+    as_json = CliRunner().invoke(sdxl_main, [*sdxl, "validate", "--json", str(body)])
     assert as_json.exit_code == ExitCode.REFUSED_LOCALLY
     answer = json.loads(as_json.stdout)  # exact JSON, the value as the body had it
     assert answer["valid"] is False and SPOOF in answer["message"]

@@ -31,7 +31,8 @@ def sdxl(url: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[st
 def test_sdxl_past_its_end_of_life_gives_the_eol_line_and_exit_code(
     served_today: str, tmp_path: Path
 ) -> None:
-    result = sdxl(served_today, tmp_path, "generate", "a lighthouse")
+    result = sdxl(served_today, tmp_path, "--model-id", "stability.stable-diffusion-xl-v1",
+                  "generate", "a lighthouse")
     assert result.returncode == 14, result.stderr
     [line] = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     assert "end of life" in line and "stability.stable-image-core-v1:1" in line

@@ -72,7 +72,8 @@ def test_a_command_that_sends_nothing_loads_no_validator_batch_or_client(
 def test_the_probe_sees_what_a_command_loads(tmp_path: Path) -> None:
     # The same probe, on a command that validates: it does see the validator.
     sample = Path(__file__).parent.parent / "examples" / "sample-request.json"
-    _, modules = loaded_by(tmp_path, "sdxl", "validate", str(sample))
+    _, modules = loaded_by(tmp_path, "sdxl", "--model-id", "stability.stable-diffusion-xl-v1",
+                           "validate", str(sample))
     assert "bedrock_contract.validation" in modules
 
 

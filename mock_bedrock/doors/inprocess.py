@@ -2,8 +2,8 @@
 
 This works the way moto does: a dormant ``before-send`` handler sits in botocore's
 ``BUILTIN_HANDLERS`` from import time on, so every session (and every client made from it)
-carries it; :func:`mock_sdxl` only switches it on. botocore takes the first non-None answer
-of ``before-send`` as the HTTP response, so the handler is registered first on the
+carries it; :func:`mock_image_models` only switches it on. botocore takes the first non-None
+answer of ``before-send`` as the HTTP response, so the handler is registered first on the
 ``bedrock-runtime`` event and wins over moto's generic stub inside ``moto.mock_aws()``.
 """
 
@@ -33,7 +33,7 @@ from mock_bedrock.doors import date, hook
 from mock_bedrock.doors.server import CRASH_BODY, CRASH_STATUS
 from mock_bedrock.service.app import DropConnection, MockBedrock, MockControls, WSGIApplication
 
-__all__ = ["MockHandle", "attach", "missing_identity", "mock_sdxl"]
+__all__ = ["MockHandle", "attach", "missing_identity", "mock_image_models", "mock_sdxl"]
 
 ANSWERED_URL = "mock-bedrock://answered-in-process"
 
@@ -47,8 +47,8 @@ FAKE_REGION = {"AWS_DEFAULT_REGION": REGION}
 
 @dataclass(frozen=True)
 class MockHandle(MockControls):
-    """What ``with mock_sdxl() as mock`` gives: the app and (for a :class:`MockBedrock`)
-    its controls."""
+    """What ``with mock_image_models() as mock`` gives: the app and (for a
+    :class:`MockBedrock`) its controls."""
 
     app: WSGIApplication
 
@@ -268,12 +268,14 @@ def attach(client: Any) -> Any:
     return client
 
 
-class mock_sdxl:
-    """Route every bedrock-runtime call of this process to a :class:`MockBedrock`.
+class mock_image_models:
+    """Route every bedrock-runtime call of this process to a :class:`MockBedrock` (every
+    model of the catalogue; :data:`mock_sdxl` is its first name).
 
-    ``with mock_sdxl() as mock:`` yields a :class:`MockHandle`; ``@mock_sdxl()`` wraps a
-    function. Pass an ``app`` to share one (any WSGI application: the recorder and replayer
-    are used this way), or keyword arguments to build a fresh mock.
+    ``with mock_image_models() as mock:`` yields a :class:`MockHandle`;
+    ``@mock_image_models()`` wraps a function. Pass an ``app`` to share one (any WSGI
+    application: the recorder and replayer are used this way), or keyword arguments to build
+    a fresh mock.
     Contexts nest (the innermost app answers) and each exit restores what was before.
     """
 
@@ -297,3 +299,7 @@ class mock_sdxl:
                 return func(*args, **kwargs)
 
         return wrapper
+
+
+# The name from when SDXL was the only model; kept so that code written then runs.
+mock_sdxl = mock_image_models

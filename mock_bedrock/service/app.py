@@ -299,6 +299,8 @@ class MockBedrock:
         )
         entry.seed = generation.seed
         entry.outcome = generation.finish_reason or "success"
+        if served.retired is not None:
+            entry.end_of_life = served.retired.to_json()
         if rule is not None and rule.picture is not None:
             body = answered_with(generation.body, contract.response, rule.picture,
                                  as_given=rule.image_as == "given")

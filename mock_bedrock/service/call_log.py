@@ -19,6 +19,15 @@ the log goes to a terminal and ``NO_COLOR`` is not set (https://no-color.org). W
 sent (a path, a model id) or a rule's author wrote (its name) is shown with its
 non-printable characters escaped (:func:`bedrock_contract.printable.printable`): a ``%0A`` in
 a path cannot start a forged line, nor an ESC drive the terminal.
+
+The first call answered for a model past its end of life (served because the mock's date
+allows it) is followed by one line saying so, with the model's end-of-life date and
+replacement (:class:`bedrock_contract.retired.RetiredCall`); once a model per log, so that
+a log of many such calls stays readable::
+
+    2025-06-01T12:34:56.789 warning: stability.stable-diffusion-xl-v1 reached its end of
+        life on 2025-05-20: Bedrock refuses it, and this call was answered only because the
+        mock's date allows it; move to stability.stable-image-core-v1:1
 """
 
 from __future__ import annotations
@@ -33,6 +42,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TextIO
 
 from bedrock_contract.printable import printable
+from bedrock_contract.retired import RetiredCall
 from mock_bedrock.service.app import (
     CALL_ENTRY,
     FIRED_RULES,
@@ -102,6 +112,17 @@ class _Call:
         ]
         return " ".join(fields)
 
+    def retired(self) -> RetiredCall | None:
+        """The call's end-of-life notice, when it was answered for a retired model."""
+        entry: JournalEntry | None = self.environ.get(CALL_ENTRY)
+        if entry is None or entry.end_of_life is None:
+            return None
+        return RetiredCall.from_json(entry.end_of_life)
+
+    def warning(self, retired: RetiredCall) -> str:
+        when = dt.datetime.fromtimestamp(self.arrived).isoformat(timespec="milliseconds")
+        return f"{when} warning: {printable(retired.warning())}"
+
     def _operation(self, entry: JournalEntry | None) -> tuple[str, str | None]:
         if entry is not None and entry.operation is not None:
             return entry.operation, entry.model_id
@@ -147,6 +168,7 @@ class CallLog:
         self.app = app
         self._stream = stream
         self._lock = threading.Lock()  # one line at a time from the server's threads
+        self._warned: set[str] = set()  # the retired models this log has warned of
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         call = _Call(environ)
@@ -169,7 +191,11 @@ class CallLog:
     def _write(self, call: _Call, *, dropped: bool = False) -> None:
         stream = self._stream or sys.stderr
         text = call.line(dropped=dropped, colour=wants_colour(stream)) + "\n"
+        retired = call.retired()
         with self._lock:
+            if retired is not None and retired.model_id not in self._warned:
+                self._warned.add(retired.model_id)
+                text += call.warning(retired) + "\n"
             try:
                 stream.write(text)
                 stream.flush()

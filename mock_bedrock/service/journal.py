@@ -73,6 +73,9 @@ class JournalEntry:
     outcome: str | None = None  # the error code, or the artifact's finishReason
     seed: int | None = None
     faults: list[str] = field(default_factory=list)  # names (or outcomes) of rules fired
+    # A call answered for a model past its end of life (the mock's date allows it): its id,
+    # end-of-life date and replacement (:class:`bedrock_contract.retired.RetiredCall`).
+    end_of_life: dict[str, Any] | None = None
     # When the body is not kept (``body`` is None): its length in bytes, SHA-256, first
     # characters and why it was not kept.
     body_summary: dict[str, Any] | None = None

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bedrock_contract import Catalogue, ModelContract, ModelRefused, default_catalogue
+from bedrock_contract.retired import RetiredCall, retired_call
 from mock_bedrock.engines import Engine, default_engines
 from mock_bedrock.service.errors import BedrockError
 
@@ -21,6 +22,9 @@ class ServedModel:
     contract: ModelContract
     model_id: str  # the version's plain id, also when the call named it by profile or ARN
     engine: Engine
+    # Set when the model is past its end of life today and served anyway (the mock's date,
+    # or no date, allows it): the call log, the journal and the pytest plugin flag it.
+    retired: RetiredCall | None = None
 
 
 class ModelTable:
@@ -52,4 +56,5 @@ class ModelTable:
         except ModelRefused as refused:
             raise BedrockError(refused.error, refused.message) from None
         contract = found.contract
-        return ServedModel(contract, found.version.id, self.engines[contract.engine])
+        return ServedModel(contract, found.version.id, self.engines[contract.engine],
+                           retired_call(found))

@@ -6,7 +6,7 @@ and that answer later calls from those cassettes without a network.
     replaying_app("cassettes/", fallthrough=MockBedrock())   # a miss goes to the mock
 
 Either app is served like the mock itself (``MockServer(app=...)``) or used in process
-(``mock_sdxl(app=...)``). The recorder re-signs each call with this process's own AWS
+(``mock_image_models(app=...)``). The recorder re-signs each call with this process's own AWS
 credentials (botocore's credential chain and ``SigV4Auth``), whatever the caller signed with,
 so callers may keep pointing fake credentials at the local endpoint. It forwards only calls on
 the catalogue's models (by id, profile id or ARN): any other id is refused as the service

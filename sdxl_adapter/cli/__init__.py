@@ -8,6 +8,7 @@ group's ``--model-id`` (:class:`ModelGroup`).
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import json
 import logging
@@ -22,6 +23,7 @@ from bedrock_contract.version import __version__
 from sdxl_adapter.cli import completion
 from sdxl_adapter.cli.endpoint import Target, target_options
 from sdxl_adapter.cli.errors import ExitCode, exit_code_epilog, json_syntax_error, migrate_hint
+from sdxl_adapter.endpoints import MOCK
 from sdxl_adapter.models import DEFAULT_MODEL_ID, contract_of
 
 GENERATE = "generate"
@@ -75,29 +77,36 @@ def main(
     region: str | None,
     profile: str | None,
     model_id: str,
+    as_of: dt.date | None,
     debug: bool,
 ) -> None:
-    """Generate images with Stability's models on Amazon Bedrock (SDXL 1.0 by default;
-    `sdxl models` lists the others), or on the local mock.
+    """Generate images with Stability's models on Amazon Bedrock (Stable Image Core v1:1 by
+    default; `sdxl models` lists the others), or on the local mock.
 
     \b
     Try it without an AWS account (the default endpoint is the in-process mock):
-      sdxl generate "a lighthouse at dusk" --style photographic
-      sdxl --model-id stability.stable-image-core-v1:1 generate "a lighthouse" \\
-           --aspect-ratio 16:9 -o lighthouse.jpg
+      sdxl generate "a lighthouse at dusk" --aspect-ratio 16:9 -o lighthouse.png
+      sdxl --model-id stability.sd3-5-large-v1:0 generate "a lighthouse" \\
+           --output-format webp -o lighthouse.webp
     Real Bedrock, for an account with access to the model:
-      sdxl --endpoint aws --region us-west-2 \\
-           --model-id stability.stable-image-core-v1:1 generate "a lighthouse at dusk"
-    SDXL 1.0 is past its end of life on Bedrock; move a request body with:
+      sdxl --endpoint aws --region us-west-2 generate "a lighthouse at dusk"
+    SDXL 1.0 is past its end of life on Bedrock (--model-id
+    stability.stable-diffusion-xl-v1 still reaches it); move a request body with:
       sdxl migrate body.json --to stability.stable-image-core-v1:1
     """
+    if as_of is not None and endpoint != MOCK:
+        # Only the in-process mock is this command's to date; a server has its own.
+        raise click.UsageError(
+            "--as-of dates the in-process mock (--endpoint mock); start a server with "
+            "`mock-bedrock serve --as-of DATE` instead", ctx)
     if debug:
         # botocore's retry decisions and the adapter's own log; botocore's DEBUG log of
         # everything would print every base64 image.
         logging.basicConfig(level=logging.INFO, stream=sys.stderr)
         for name in ("botocore.retries", "botocore.retryhandler", "sdxl_adapter"):
             logging.getLogger(name).setLevel(logging.DEBUG)
-    ctx.obj = Target(endpoint, region, profile, model_id, debug)
+    named = ctx.get_parameter_source("model_id") != click.core.ParameterSource.DEFAULT
+    ctx.obj = Target(endpoint, region, profile, model_id, debug, as_of, named)
 
 
 @main.command()

@@ -8,6 +8,7 @@ command's options and help.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import json
 import os
@@ -22,6 +23,7 @@ from bedrock_contract.printable import printable
 from sdxl_adapter.cli.endpoint import PLACEHOLDER_NOTE, Target, known_model
 from sdxl_adapter.cli.errors import ExitCode, Failure, describable, describe, reported
 from sdxl_adapter.cli.output import check_writable_dir, make_dir
+from sdxl_adapter.models import SDXL_MODEL_ID
 
 if TYPE_CHECKING:
     from sdxl_adapter.batch import (
@@ -53,9 +55,9 @@ STDIN = "-"
 @click.option("--dry-run", is_flag=True,
               help="Check every line and print the bodies that would be sent; send nothing.")
 @click.option("--migrate-to", metavar="MODEL", callback=known_model,
-              help="Lines are for the group's --model-id (SDXL 1.0 by default): move each to "
-                   "MODEL (as `sdxl migrate` does) and send it there; what does not carry "
-                   "over is listed on stderr.")
+              help="Lines are for the group's --model-id (SDXL 1.0 when none is given, as "
+                   "for `sdxl migrate`): move each to MODEL and send it there; what does not "
+                   "carry over is listed on stderr.")
 @click.option("--fit", is_flag=True,
               help="Fit every line's images to the model's limits (as generate --fit "
                    "does; a line's own \"fit\" key wins); each change is listed on stderr.")
@@ -99,11 +101,13 @@ def batch(
     base_dir = Path.cwd() if from_stdin else file.parent  # image paths are relative to it
     with reported(target.debug):
         lines = _read_lines(file)
-        sent_to = Target(target.endpoint, target.region, target.profile,
-                         migrate_to or target.model_id, target.debug)
+        sent_to = dataclasses.replace(target, model_id=migrate_to or target.model_id)
+        # Lines to migrate are SDXL's unless --model-id says otherwise, as for `sdxl migrate`.
+        read_as = (dataclasses.replace(target, model_id=SDXL_MODEL_ID)
+                   if migrate_to and not target.model_named else target)
 
         def new_run() -> BatchRun:
-            return BatchRun(lines, out_dir, parse=_parser(target, migrate_to, fit),
+            return BatchRun(lines, out_dir, parse=_parser(read_as, migrate_to, fit),
                             base_dir=base_dir, model_id=sent_to.model_id,
                             concurrency=concurrency, keep_filtered=keep_filtered,
                             describe=_describe)
@@ -122,6 +126,9 @@ def batch(
                 if warning:
                     _say(warning, err=True)
                 summary = _run_with_progress(run, client.generate)
+                answered = sent_to.end_of_life_answered() if summary.done else None
+                if answered:  # a retired model answered (by a mock whose date allows it)
+                    _say(answered, err=True)
     _finish(run, summary, source, as_json, sent_to)
 
 

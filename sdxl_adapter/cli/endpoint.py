@@ -6,6 +6,7 @@ boto3 is imported when a client is made: the options are parsed by every command
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +19,9 @@ from sdxl_adapter.cli.errors import ExitCode, Failure
 from sdxl_adapter.endpoints import AWS, MOCK
 from sdxl_adapter.models import (
     DEFAULT_MODEL_ID,
+    SDXL_MODEL_ID,
     UnknownModel,
+    contract_of,
     find_model,
     is_end_of_life,
     replacement_for,
@@ -30,7 +33,9 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-ENDPOINT_ENV = "SDXL_ENDPOINT"
+ENDPOINT_ENV = "BEDROCK_IMAGE_ENDPOINT"
+# The variable's name from when SDXL was the only model: read when the new one is not set.
+OLD_ENDPOINT_ENV = "SDXL_ENDPOINT"
 PLACEHOLDER_NOTE = "the mock makes placeholder images, not the model's output"
 
 
@@ -57,6 +62,8 @@ class Target:
     profile: str | None = None
     model_id: str = DEFAULT_MODEL_ID
     debug: bool = False
+    as_of: dt.date | None = None  # the in-process mock's date (None: every model served)
+    model_named: bool = True  # False: --model-id was left to its default
 
     @property
     def is_mock(self) -> bool:
@@ -84,6 +91,18 @@ class Target:
         return (f"warning: {self.model_id} reached its end of life{since} and Bedrock "
                 f"refuses it{move}")
 
+    def end_of_life_answered(self) -> str | None:
+        """One line to print once a retired model was answered anyway: by the mock (its
+        date allows it), or by another endpoint that is not Bedrock."""
+        from bedrock_contract.retired import retired_call
+
+        retired = retired_call(self.found) if self.endpoint != AWS else None
+        if retired is None:
+            return None
+        how = (f" (`sdxl migrate BODY --to {retired.replacement}`)"
+               if retired.replacement else "")
+        return f"warning: {retired.warning()}{how}"
+
     def client(
         self, max_attempts: int | None = None, connections: int | None = None
     ) -> BedrockImageClient:
@@ -100,9 +119,12 @@ class Target:
         # line of a batch waited 53 s over 8 attempts); "standard" caps each wait at 20 s.
         # A mode the user chose in AWS_RETRY_MODE or ~/.aws/config still wins.
         retry_mode = None if _retry_mode_configured(self.profile) else "standard"
-        return BedrockImageClient(self.endpoint, region=self.region, profile=self.profile,
-                          model_id=self.model_id, max_attempts=max_attempts,
-                          retry_mode=retry_mode, config=config)
+        client = BedrockImageClient(self.endpoint, region=self.region, profile=self.profile,
+                                    model_id=self.model_id, max_attempts=max_attempts,
+                                    retry_mode=retry_mode, config=config)
+        if self.as_of is not None:
+            client.mock.app.as_of = self.as_of  # only the mock endpoint takes --as-of
+        return client
 
     @property
     def is_url(self) -> bool:
@@ -111,7 +133,8 @@ class Target:
     def describe(self, client: BedrockImageClient) -> str:
         """One line saying where requests go, for stderr."""
         if self.is_mock:
-            return f"endpoint: mock (in-process), model {self.model_id}"
+            day = f", as of {self.as_of.isoformat()}" if self.as_of else ""
+            return f"endpoint: mock (in-process{day}), model {self.model_id}"
         region = client.boto_client.meta.region_name
         # A URL endpoint is the client's URL: said once.
         where = client.endpoint_url if self.is_url else f"{self.endpoint} {client.endpoint_url}"
@@ -141,6 +164,19 @@ def known_model(ctx: click.Context, param: click.Parameter, value: str | None) -
     return value
 
 
+def as_of_date(ctx: click.Context, param: click.Parameter, value: str | None
+               ) -> dt.date | None:
+    """An option callback: a date (YYYY-MM-DD or ``today``), or a usage error."""
+    if value is None:
+        return None
+    from bedrock_contract import parse_as_of
+
+    try:
+        return parse_as_of(value)
+    except ValueError as err:
+        raise click.BadParameter(str(err), ctx, param) from None
+
+
 def model_ids(ctx: click.Context, param: click.Parameter,
               incomplete: str) -> list[CompletionItem]:
     """The ids ``--model-id`` may name that start with ``incomplete``: each described
@@ -157,7 +193,7 @@ def target_options(group: F) -> F:
     options = [
         click.option("--endpoint", type=EndpointType(), default=MOCK, show_default=True,
                      metavar="[mock|aws|URL]",
-                     envvar=ENDPOINT_ENV, show_envvar=True,
+                     envvar=[ENDPOINT_ENV, OLD_ENDPOINT_ENV], show_envvar=True,
                      help="mock: the in-process mock (no AWS account); aws: Amazon Bedrock "
                           "through the AWS credential chain; or the URL of a Bedrock-"
                           "compatible endpoint such as a running `mock-bedrock serve`."),
@@ -169,7 +205,14 @@ def target_options(group: F) -> F:
         click.option("--model-id", default=DEFAULT_MODEL_ID, show_default=True,
                      callback=known_model, shell_complete=model_ids,
                      help="Model id, inference-profile id (us.<id>) or ARN; `sdxl models` "
-                          "lists them. The commands offer this model's own options."),
+                          "lists them. The commands offer this model's own options. "
+                          f"Default: {contract_of(DEFAULT_MODEL_ID).name}, the live "
+                          f"replacement of {contract_of(SDXL_MODEL_ID).name} (past its end "
+                          f"of life; --model-id {SDXL_MODEL_ID} still reaches it)."),
+        click.option("--as-of", "as_of", metavar="DATE", callback=as_of_date,
+                     help="With --endpoint mock: answer each model as Bedrock did on DATE "
+                          "(YYYY-MM-DD, or today): refused after its end of life. Default: "
+                          "every model is answered, retired ones with a warning."),
         click.option("--debug", is_flag=True, help="Show tracebacks and botocore's log."),
     ]
     for option in reversed(options):

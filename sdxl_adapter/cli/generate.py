@@ -177,10 +177,19 @@ def _generate(**kwargs: Any) -> None:
             try:
                 result = client.generate(request, stream=bool(common["stream"]), **arguments)
             except (errors.ContentFiltered, errors.GenerationFailed) as err:
+                _warn_if_retired(target)  # answered all the same
                 _report_unfinished(err, target, destination, common["keep_filtered"],
                                    common["as_json"])
+            _warn_if_retired(target)
         path = _save(result, destination, common["overwrite"])
         _report(result, path, target, common["as_json"])
+
+
+def _warn_if_retired(target: Target) -> None:
+    """A retired model was answered (by a mock whose date allows it): say so, last."""
+    warning = target.end_of_life_answered()
+    if warning:
+        click.echo(printable(warning), err=True)
 
 
 def _output_path(raw: str | None) -> tuple[Path | None, Path | None]:

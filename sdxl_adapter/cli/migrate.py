@@ -32,9 +32,9 @@ def migration_notes(migration: Migration) -> list[str]:
                    "default.")
 @click.pass_obj
 def migrate_command(target: Target, body: Path, to: str | None) -> None:
-    """Turn a request BODY for the group's --model-id (SDXL 1.0 by default; a file, or -
-    for standard input) into a request for MODEL (for a Titan or Nova Canvas body, the
-    live model that does its task unless --to names one).
+    """Turn a request BODY for the group's --model-id (SDXL 1.0 when none is given: the
+    model to move off; a file, or - for standard input) into a request for MODEL (for a
+    Titan or Nova Canvas body, the live model that does its task unless --to names one).
 
     \b
     Prints the new body, valid by MODEL's schema, on stdout, and one line on stderr
@@ -44,17 +44,25 @@ def migrate_command(target: Target, body: Path, to: str | None) -> None:
       sdxl --model-id stability.stable-image-core-v1:1 generate --body core.json
     """
     from sdxl_adapter import errors
-    from sdxl_adapter.migration import migrate
+    from sdxl_adapter.migration import MigrationRefused, migrate
+    from sdxl_adapter.models import SDXL_MODEL_ID, contract_of
     from sdxl_adapter.task_migration import NoTarget
 
     try:
         raw = sys.stdin.buffer.read() if str(body) == "-" else body.read_bytes()
     except OSError as err:
         raise Failure(f"cannot read {body}: {err.strerror}", ExitCode.INPUT_UNREADABLE) from err
+    source = target.model_id if target.model_named else SDXL_MODEL_ID
     try:
-        migration = migrate(raw, to, source=target.model_id)
+        migration = migrate(raw, to, source=source)
+    except MigrationRefused as err:
+        # The body given was valid; the one it became is not: said so, with what was lost.
+        for name, why in err.dropped:
+            click.echo(printable(f"dropped {name}: {why}"), err=True)
+        raise Failure(f"the migrated body is not a valid {err.target} request, nothing "
+                      f"printed: {err.message}", ExitCode.REFUSED_LOCALLY) from err
     except errors.InvalidRequest as err:
-        raise Failure(f"not a valid {target.contract.name} request, nothing migrated: "
+        raise Failure(f"not a valid {contract_of(source).name} request, nothing migrated: "
                       f"{err.message}", ExitCode.REFUSED_LOCALLY) from err
     except NoTarget as err:
         raise Failure(f"nothing migrated: {err}", ExitCode.REFUSED_LOCALLY) from err

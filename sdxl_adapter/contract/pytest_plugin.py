@@ -6,10 +6,10 @@
 A ``bedrock_live`` test runs only with ``--bedrock-live`` and when botocore finds AWS
 credentials (looked up without the network); otherwise it is skipped with the reason.
 
-``--sdxl-contract=mock|server|aws|URL`` adds one test item per contract check, run against
-the in-process mock, a mock server on a free port, live Bedrock (the small live subset; it
-also needs ``--bedrock-live``), or a URL; ``--sdxl-contract-model MODEL`` keeps the checks of
-that model's family only.
+``--bedrock-contract=mock|server|aws|URL`` (first named ``--sdxl-contract``, still taken) adds
+one test item per contract check, run against the in-process mock, a mock server on a free
+port, live Bedrock (the small live subset; it also needs ``--bedrock-live``), or a URL;
+``--bedrock-contract-model MODEL`` keeps the checks of that model's family only.
 """
 
 from __future__ import annotations
@@ -30,22 +30,26 @@ if TYPE_CHECKING:
 
 MARKER = "bedrock_live"
 LIVE_OPTION = "--bedrock-live"
-CONTRACT_OPTION = "--sdxl-contract"
-CONTRACT_MODEL_OPTION = "--sdxl-contract-model"
+CONTRACT_OPTION = "--bedrock-contract"
+# The option's name from when SDXL was the only model: still taken.
+OLD_CONTRACT_OPTION = "--sdxl-contract"
+CONTRACT_DEST = "bedrock_contract"
+CONTRACT_MODEL_OPTION = "--bedrock-contract-model"
 SERVER = "server"
 
 _TARGET_KEY = pytest.StashKey["_ContractTarget"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("bedrock", "Amazon Bedrock (SDXL)")
+    group = parser.getgroup("bedrock", "Amazon Bedrock (image models)")
     group.addoption(
         LIVE_OPTION, action="store_true", default=False,
         help=f"run tests marked {MARKER} against live Amazon Bedrock (billed calls; needs "
         "AWS credentials)",
     )
     group.addoption(
-        CONTRACT_OPTION, metavar="mock|server|aws|URL", default=None,
+        CONTRACT_OPTION, OLD_CONTRACT_OPTION, dest=CONTRACT_DEST, metavar="mock|server|aws|URL",
+        default=None,
         help="also run the contract suite (every model), one test per check, against the "
         f"in-process mock, a mock server, live Bedrock (its small subset; needs {LIVE_OPTION}) "
         "or a URL",
@@ -92,7 +96,7 @@ def pytest_collection_modifyitems(
         for item in items:
             if item.get_closest_marker(MARKER):
                 item.add_marker(pytest.mark.skip(reason=reason))
-    endpoint = config.getoption(CONTRACT_OPTION)
+    endpoint = config.getoption(CONTRACT_DEST)
     if endpoint:
         items.extend(contract_items(session, config, endpoint))
 
