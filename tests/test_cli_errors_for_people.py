@@ -109,3 +109,12 @@ def test_no_seed_is_printed_for_a_model_that_takes_none(tmp_path: Path) -> None:
     seeded = sdxl("--model-id", CORE, "generate", "a fox", "--seed", "5",
                   "-o", str(tmp_path / "core.png"))
     assert "seed 5, finish reason null (success)" in seeded.stdout
+
+
+def test_no_seed_line_for_an_answer_that_carries_none(tmp_path: Path) -> None:
+    # Nova Canvas takes a seed, but its answers carry none: nothing to print.
+    result = sdxl("--model-id", "amazon.nova-canvas-v1:0", "--as-of", "2026-09-01",
+                  "generate", "a fox", "-o", str(tmp_path / "canvas.png"))
+    assert result.exit_code == 0, result.output
+    assert "finish reason null (success)" in result.stdout
+    assert "None" not in result.stdout

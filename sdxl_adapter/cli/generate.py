@@ -362,8 +362,8 @@ def _report(result: GenerationResult, path: Path, target: Target, as_json: bool)
     click.echo(printable(f"wrote {path}"))
     reason = "null (success)" if result.finish_reason is None else result.finish_reason
     # A model that takes no seed (background removal, fast upscale) answers with one all
-    # the same; it means nothing to the user.
-    seeded = target.contract.seed_field is not None
+    # the same, which means nothing to the user; Titan's and Canvas's answers carry none.
+    seeded = target.contract.seed_field is not None and result.seed is not None
     click.echo(printable(f"seed {result.seed}, finish reason {reason}" if seeded
                          else f"finish reason {reason}"))
     if target.is_mock or is_placeholder(result.data):
