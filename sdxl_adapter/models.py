@@ -39,12 +39,12 @@ class UnknownModel(ValueError):
     """A model id, profile id or ARN that names no model of the catalogue."""
 
     def __init__(self, model_id: str) -> None:
-        import difflib
+        from bedrock_contract.suggest import closest
 
         ids = [c.id_to_call(v) for c, v in default_catalogue().versions() if v.described]
-        close = difflib.get_close_matches(model_id, ids, n=1, cutoff=0.6)
-        if close:
-            text = f"unknown model id {model_id!r}; did you mean {close[0]!r}?"
+        near = closest(model_id, ids)
+        if near:
+            text = f"unknown model id {model_id!r}; did you mean {near!r}?"
         else:
             text = f"unknown model id {model_id!r}; known models: {', '.join(sorted(ids))}"
         super().__init__(f"{text} (see `sdxl models`)")

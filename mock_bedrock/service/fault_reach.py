@@ -6,21 +6,15 @@ rules with ``"fired": 0``."""
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from bedrock_contract import Catalogue, ModelContract
+from bedrock_contract.suggest import did_you_mean
 from mock_bedrock.service.errors import INVOKE_STREAM, operation_errors
 
 if TYPE_CHECKING:
     from mock_bedrock.service.faults import FaultRule
-
-
-def did_you_mean(value: str, known: Iterable[str]) -> str:
-    """`` (did you mean 'x'?)`` for the closest of ``known``, or nothing."""
-    close = difflib.get_close_matches(value, list(known), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def why_it_cannot_fire(rule: FaultRule, catalogue: Catalogue) -> str | None:

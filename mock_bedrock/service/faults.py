@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from bedrock_contract import Catalogue, default_catalogue
+from bedrock_contract.suggest import did_you_mean
 from mock_bedrock.doors.allocator import return_freed_memory
 from mock_bedrock.service.errors import (
     INVOKE_STREAM,
@@ -38,7 +39,7 @@ from mock_bedrock.service.errors import (
     operation_errors,
     stream_exception_members,
 )
-from mock_bedrock.service.fault_reach import did_you_mean, finish_reasons, why_it_cannot_fire
+from mock_bedrock.service.fault_reach import finish_reasons, why_it_cannot_fire
 from mock_bedrock.service.fault_regex import (
     PromptRegex,
     RegexBudget,

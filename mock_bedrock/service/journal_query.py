@@ -16,7 +16,7 @@ from typing import Any
 
 from bedrock_contract import default_catalogue
 from bedrock_contract.paths import FieldPath
-from mock_bedrock.service.fault_reach import did_you_mean
+from bedrock_contract.suggest import did_you_mean
 from mock_bedrock.service.faults import plain_model_id
 from mock_bedrock.service.journal import JournalEntry
 

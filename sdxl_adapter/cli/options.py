@@ -17,7 +17,6 @@ a request is built: ``sdxl --help`` builds ``generate``'s options and no request
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from collections import Counter
@@ -32,6 +31,7 @@ import click
 from bedrock_contract import PairsRule, format_size
 from bedrock_contract.dialect import excluded_by
 from bedrock_contract.paths import FieldPath, leaves, merged
+from bedrock_contract.suggest import closest
 
 if TYPE_CHECKING:
     from bedrock_contract import ModelContract
@@ -422,8 +422,8 @@ def _by_param(data: Mapping[str, Any], keys: Mapping[str, str]) -> dict[str, tup
 
 
 def _unknown_key(key: str, keys: Mapping[str, str]) -> str:
-    close = difflib.get_close_matches(key, list(keys), n=1)
-    return f"unknown key {key}" + (f" (did you mean {close[0]}?)" if close else "")
+    near = closest(key, keys)
+    return f"unknown key {key}" + (f" (did you mean {near}?)" if near else "")
 
 
 @cache
