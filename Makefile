@@ -57,7 +57,7 @@ faultrun: $(STAMP)
 ## SDXL, and ~26k for the live families).
 fuzz-long: $(STAMP)
 	SDXL_FUZZ_EXAMPLES=$${SDXL_FUZZ_EXAMPLES:-6000} $(BIN)/python -m pytest -n 2 -q \
-		tests/test_fuzz.py tests/test_fuzz_live_families.py
+		tests/mock/models/test_fuzz.py tests/mock/models/test_fuzz_live_families.py
 
 ## Build a wheel and check it works installed outside the source tree.
 check-wheel: $(STAMP)
@@ -73,7 +73,7 @@ js-sdk-check: $(STAMP)
 	mkdir -p .cache/js-sdk
 	cd .cache/js-sdk && ([ -f package.json ] || npm init -y > /dev/null) && \
 		npm install --no-audit --no-fund --silent @aws-sdk/client-bedrock-runtime
-	SDXL_JS_SDK_DIR=$(CURDIR)/.cache/js-sdk $(BIN)/python -m pytest -q -rs tests/test_other_sdks.py
+	SDXL_JS_SDK_DIR=$(CURDIR)/.cache/js-sdk $(BIN)/python -m pytest -q -rs tests/mock/doors/test_other_sdks.py
 
 ## A page on another origin, in headless Chromium, calls the mock with the AWS SDK for
 ## JavaScript (bundled by esbuild) and shows the image, with --cors-origin; without it, is
@@ -86,7 +86,7 @@ browser-check: $(STAMP)
 	cd .cache/browser && ([ -f package.json ] || npm init -y > /dev/null) && \
 		npm install --no-audit --no-fund --silent @aws-sdk/client-bedrock-runtime esbuild
 	SDXL_BROWSER_DIR=$(CURDIR)/.cache/browser $(BIN)/python -m pytest -q -rs \
-		tests/test_browser_cors.py
+		tests/mock/doors/test_browser_cors.py
 
 ## The container image (Dockerfile) built and run: boto3 against it through the URL it prints,
 ## its health endpoint, HEALTHCHECK, user and stop. Needs docker; when python:3.12-slim

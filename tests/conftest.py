@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.doors import client, door  # noqa: F401  (fixtures for every test module)
+from tests.support.doors import client, door  # noqa: F401  (fixtures for every test module)
 
 
 @pytest.fixture
