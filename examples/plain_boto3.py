@@ -1,5 +1,6 @@
 """Plain boto3, nothing of the mock in it: where AWS_ENDPOINT_URL_BEDROCK_RUNTIME points, it
-goes (the README's "On a port" runs it against `mock-bedrock serve`)."""
+goes (the README's quick start "A local server for any language", and docs/mock.md's
+"Pointing a client at it", run it against `mock-bedrock serve`)."""
 
 import base64
 import json

@@ -1,5 +1,5 @@
-"""Shell completion in a real interactive bash (``bash -i`` on a pseudo-terminal, the
-README's ``eval "$(_SDXL_COMPLETE=bash_source sdxl)"``): model ids hold a colon, where bash
+"""Shell completion in a real interactive bash (``bash -i`` on a pseudo-terminal,
+docs/cli.md's ``eval "$(_SDXL_COMPLETE=bash_source sdxl)"``): model ids hold a colon, where bash
 splits words, and completion before, inside and after one works."""
 
 from __future__ import annotations

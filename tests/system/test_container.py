@@ -75,8 +75,8 @@ def health(port: int) -> dict[str, Any] | None:
 
 
 def start(*env: str) -> Container:
-    """The image run as the README says, on the host network (this machine's dockerd has no
-    bridge), its port through MOCK_BEDROCK_PORT (and ``env``, NAME=VALUE, in its
+    """The image run as docs/container.md says, on the host network (this machine's dockerd
+    has no bridge), its port through MOCK_BEDROCK_PORT (and ``env``, NAME=VALUE, in its
     environment); returned once it answers its health check."""
     port = free_port()
     options = [arg for pair in env for arg in ("-e", pair)]

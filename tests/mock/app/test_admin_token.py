@@ -1,7 +1,8 @@
 """Who may use the admin API (issue 18): a server on any address but loopback, or checking
 signatures, answers admin calls only with the token it made and printed (or was given), over
 HTTP/1.1 and HTTP/2; the health endpoint stays open; a loopback server stays open, as the
-pytest plugin, the tests and the README's examples use it; ``--admin-open`` opens it."""
+pytest plugin, the tests and the examples of README.md and docs/ use it; ``--admin-open``
+opens it."""
 
 from __future__ import annotations
 
