@@ -49,6 +49,10 @@ class ResponseShape:
     order: tuple[str, ...] = ()  # of "seed", "image", "finish_reason", as the body has them
     # Where the request asks for several images (Titan's and Canvas's numberOfImages).
     count_field: FieldPath | None = None
+    # Where the answer returns the mask the model used, and the request's flag asking for
+    # it (Canvas's virtual try-on: returnMask); the profile's ``mask``.
+    mask: FieldPath | None = None
+    mask_asked_by: FieldPath | None = None
 
     @classmethod
     def from_profile(cls, spec: Mapping[str, Any]) -> ResponseShape:
@@ -69,6 +73,8 @@ class ResponseShape:
             format_field=FieldPath.parse(fmt["field"]) if isinstance(fmt, Mapping) else None,
             order=tuple(k for k in spec if k in PARTS),
             count_field=FieldPath.optional(spec.get("count")),
+            mask=FieldPath.optional(spec.get("mask", {}).get("image")),
+            mask_asked_by=FieldPath.optional(spec.get("mask", {}).get("asked_by")),
         )
 
     def artifacts(self, body: Mapping[str, Any]) -> list[Artifact]:
@@ -76,12 +82,19 @@ class ResponseShape:
         have no image or no seed)."""
         return ENVELOPES[self.envelope].read(self, body)
 
+    def mask_asked(self, body: Mapping[str, Any]) -> bool:
+        """Whether a request asks for the mask to come back with its images."""
+        return (self.mask is not None and self.mask_asked_by is not None
+                and self.mask_asked_by.get(body, False) is True)
+
     def envelope_body(self, seeds: Sequence[int], images: Sequence[str | None],
-                      finish_reason: str | None) -> dict[str, Any]:
+                      finish_reason: str | None, mask: str | None = None) -> dict[str, Any]:
         """The body of a generation of one image per seed (an image None: an answer
-        without it)."""
+        without it), with the ``mask`` it used where the request asked for it."""
         body: dict[str, Any] = dict(self.constants)
         ENVELOPES[self.envelope].write(self, body, seeds, images, finish_reason)
+        if mask is not None and self.mask is not None:
+            self.mask.put(body, mask)
         return body
 
     def finish_reason_schema(self, response_schema: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -13,6 +13,7 @@ when its folder loads (:func:`check_size`).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -135,31 +136,61 @@ def _image_size(images: Mapping[str, Image.Image], names: FromImage,
     return scale.of(size) if scale is not None else size
 
 
-def _put_size(width: FieldPath, height: FieldPath, size: Size) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    width.put(found, size[0])
-    height.put(found, size[1])
-    return found
-
-
 @dataclass(frozen=True)
-class PairsRule:
-    """Width and height fields whose pair must be one of ``allowed``."""
+class _WidthAndHeight:
+    """A width field and a height field, each with its default: what the rules that take
+    the size as two numbers (:class:`PairsRule`, :class:`DimensionsRule`) share. An input
+    image named by ``from_image`` gives the size instead, scaled where ``scale`` says."""
 
     width_field: FieldPath
     height_field: FieldPath
-    allowed: tuple[Size, ...]
     default: Size
+    # Keyword-only: each rule's own fields, which have no default, follow these.
+    from_image: FromImage = dataclasses.field(default=(), kw_only=True)
+    scale: ImageScale | None = dataclasses.field(default=None, kw_only=True)
+
+    @staticmethod
+    def read(spec: Mapping[str, Any], request_schema: Mapping[str, Any]
+             ) -> tuple[FieldPath, FieldPath, Size]:
+        """The profile's width and height fields, and their schema defaults (checked)."""
+        width, height = FieldPath.parse(spec["width"]), FieldPath.parse(spec["height"])
+        default = check_size([width.schema(request_schema)["default"],
+                              height.schema(request_schema)["default"]],
+                             "the default width and height")
+        return width, height, default
+
+    @property
+    def fields(self) -> tuple[FieldPath, ...]:
+        return (self.width_field, self.height_field)
+
+    def asked(self, body: Mapping[str, Any]) -> Size:
+        """The size a body asks for, defaults filled in."""
+        return (self.width_field.get(body, self.default[0]),
+                self.height_field.get(body, self.default[1]))
+
+    def body_fields(self, size: Size) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        self.width_field.put(found, size[0])
+        self.height_field.put(found, size[1])
+        return found
+
+    def output_size(self, body: Mapping[str, Any], images: Mapping[str, Image.Image]) -> Size:
+        return _image_size(images, self.from_image, self.scale) or self.asked(body)
+
+
+@dataclass(frozen=True)
+class PairsRule(_WidthAndHeight):
+    """Width and height fields whose pair must be one of ``allowed``."""
+
+    allowed: tuple[Size, ...]
     schema: Mapping[str, Any]  # the schema object stating the rule (its anyOf lists pairs)
-    from_image: FromImage = ()
-    scale: ImageScale | None = None
 
     @classmethod
     def from_schema(
         cls, spec: Mapping[str, Any], request_schema: Mapping[str, Any], from_image: FromImage,
         scale: ImageScale | None = None,
     ) -> PairsRule:
-        width, height = FieldPath.parse(spec["width"]), FieldPath.parse(spec["height"])
+        width, height, default = cls.read(spec, request_schema)
         # The rule applies to the object holding both fields: its pairs name them as that
         # object's own properties.
         rule = request_schema["definitions"][spec["rule"]]
@@ -167,30 +198,11 @@ class PairsRule:
             (b["properties"][width.name]["const"], b["properties"][height.name]["const"])
             for b in rule["anyOf"]
         )
-        default = (width.schema(request_schema)["default"],
-                   height.schema(request_schema)["default"])
-        _check_sizes([*allowed, default], f"request.json's {spec['rule']} pairs")
-        return cls(width, height, allowed, default, rule, from_image, scale)
-
-    @property
-    def fields(self) -> tuple[FieldPath, ...]:
-        return (self.width_field, self.height_field)
+        _check_sizes(allowed, f"request.json's {spec['rule']} pairs")
+        return cls(width, height, default, allowed, rule, from_image=from_image, scale=scale)
 
     def choices(self) -> tuple[str, ...]:
         return tuple(format_size(s) for s in self.allowed)
-
-    def asked(self, body: Mapping[str, Any]) -> Size:
-        """The pair a body asks for, defaults filled in."""
-        return (
-            self.width_field.get(body, self.default[0]),
-            self.height_field.get(body, self.default[1]),
-        )
-
-    def body_fields(self, size: Size) -> dict[str, Any]:
-        return _put_size(self.width_field, self.height_field, size)
-
-    def output_size(self, body: Mapping[str, Any], images: Mapping[str, Image.Image]) -> Size:
-        return _image_size(images, self.from_image, self.scale) or self.asked(body)
 
 
 @dataclass(frozen=True)
@@ -266,43 +278,25 @@ class InputSizeRule:
 
 
 @dataclass(frozen=True)
-class DimensionsRule:
+class DimensionsRule(_WidthAndHeight):
     """Width and height fields each within the range its schema gives (Nova Canvas: 320 to
     4,096 px, a multiple of 16), with the whole picture's limits the schema cannot state:
     its aspect ratio and pixel count (:meth:`problem`)."""
 
-    width_field: FieldPath
-    height_field: FieldPath
-    default: Size
     max_pixels: int | None = None
     max_aspect: float | None = None  # the longer side over the shorter, at most
-    from_image: FromImage = ()
-    scale: ImageScale | None = None
 
     @classmethod
     def from_schema(
         cls, spec: Mapping[str, Any], request_schema: Mapping[str, Any], from_image: FromImage,
         scale: ImageScale | None = None,
     ) -> DimensionsRule:
-        width, height = FieldPath.parse(spec["width"]), FieldPath.parse(spec["height"])
-        default = check_size([width.schema(request_schema)["default"],
-                              height.schema(request_schema)["default"]], "dimensions default")
+        width, height, default = cls.read(spec, request_schema)
         return cls(width, height, default, spec.get("max_pixels"), spec.get("max_aspect"),
-                   from_image, scale)
-
-    @property
-    def fields(self) -> tuple[FieldPath, ...]:
-        return (self.width_field, self.height_field)
+                   from_image=from_image, scale=scale)
 
     def choices(self) -> tuple[str, ...]:
         return ()
-
-    def asked(self, body: Mapping[str, Any]) -> Size:
-        return (self.width_field.get(body, self.default[0]),
-                self.height_field.get(body, self.default[1]))
-
-    def body_fields(self, size: Size) -> dict[str, Any]:
-        return _put_size(self.width_field, self.height_field, size)
 
     def problem(self, body: Mapping[str, Any]) -> str | None:
         """What the asked size breaks of the whole picture's limits, or None."""
@@ -319,9 +313,6 @@ class DimensionsRule:
             return (f"size {format_size((width, height))}: one side may be at most "
                     f"{self.max_aspect:g} times the other")
         return None
-
-    def output_size(self, body: Mapping[str, Any], images: Mapping[str, Image.Image]) -> Size:
-        return _image_size(images, self.from_image, self.scale) or self.asked(body)
 
 
 SizeRule = PairsRule | AspectRatioRule | InputSizeRule | DimensionsRule

@@ -30,6 +30,7 @@ from sdxl_adapter.batch_identity import (
     latest_by_file,
     latest_ok_by_line,
     request_sha256,
+    sent_to,
 )
 from sdxl_adapter.batch_lines import (
     BadLine,
@@ -174,6 +175,10 @@ class BatchRun:
     def key(self, made: MadeLine) -> str:
         return request_sha256(made.request, self.model_id)
 
+    def model_of(self, made: MadeLine) -> str:
+        """The model the line's request goes to (a migrated line's may be its own)."""
+        return sent_to(made.request, self.model_id)
+
     def done(self, made: MadeLine, key: str | None = None) -> bool:
         """Whether an earlier run made this line's image for its request as it is now."""
         record = self._last_ok.get(made.number)
@@ -300,6 +305,7 @@ class BatchRun:
 
     def _send(self, line: MadeLine, key: str, generate: Generate) -> None:
         name = output_name(line.number, self.last_number, line.extension)
+        model = self.model_of(line)
         try:
             result = generate(line.request)
         except (errors.ContentFiltered, errors.GenerationFailed) as err:
@@ -323,12 +329,13 @@ class BatchRun:
                     request_sha256=key,
                     previous=previous,
                     note=note,
+                    model_id=model,
                 )
             )
             return
         except Exception as err:  # any failure of one line is that line's, not the batch's
             self._record(Record(line.number, ok=False, error=self.describe(err),
-                                request_sha256=key))
+                                request_sha256=key, model_id=model))
             return
         if self.abandoned.is_set():
             return  # the user gave up on this request: neither image nor record
@@ -343,7 +350,8 @@ class BatchRun:
             self._record(Record(line.number, ok=False, seed=result.seed,
                                 finish_reason=result.finish_reason,
                                 error=f"its image could not be saved: {_plain(err)}",
-                                request_id=result.request_id, request_sha256=key))
+                                request_id=result.request_id, request_sha256=key,
+                                model_id=model))
             return
         self._record(
             Record(
@@ -356,6 +364,7 @@ class BatchRun:
                 request_sha256=key,
                 previous=previous,
                 note=note,
+                model_id=model,
             )
         )
 

@@ -25,7 +25,8 @@ class Record:
     ``request_sha256`` names the request the record is about (see
     :func:`sdxl_adapter.batch.request_sha256`; absent in manifests from before it existed);
     ``previous`` is where the image that was at ``file`` before was moved; ``note`` says
-    what is unusual about a success (an image saved without its parameters)."""
+    what is unusual about a success (an image saved without its parameters); ``model_id``
+    is the model the line was sent to (with ``--migrate-to auto``, each line's own)."""
 
     line: int
     ok: bool
@@ -37,6 +38,7 @@ class Record:
     request_sha256: str | None = None
     previous: str | None = None
     note: str | None = None
+    model_id: str | None = None
 
     def to_json(self) -> str:
         return json.dumps({k: v for k, v in asdict(self).items() if v is not None})

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from bedrock_contract import AspectRatioRule, ModelContract, PairsRule, default_catalogue
 from bedrock_contract.dialect import schema_validator
-from bedrock_contract.paths import merged
+from bedrock_contract.paths import FieldPath, merged
 from sdxl_adapter.errors import InvalidRequest
 from sdxl_adapter.models import SDXL_MODEL_ID, capabilities, contract_of
 from sdxl_adapter.request import check
@@ -69,8 +69,7 @@ def migrate(body: Mapping[str, Any] | bytes | str, to: str | None, *,
     from sdxl_adapter.task_migration import NoTarget, has_task_migration, migrate_task
 
     if has_task_migration(contract_of(source)):
-        moved = migrate_task(body, source, to)
-        return Migration(moved.body, moved.to, moved.dropped, moved.changed)
+        return migrate_task(body, source, to)
     if to is None:
         raise NoTarget(f"give the model to move to (--to): {contract_of(source).name} "
                        "bodies have no default")
@@ -91,13 +90,52 @@ def migrate(body: Mapping[str, Any] | bytes | str, to: str | None, *,
     return Migration(move.out, to, move.dropped, move.changed)
 
 
-class _Move:
+# How a move names a source field: by its name (SDXL's flat bodies, here) or by its path
+# (the nested bodies of Titan and Nova Canvas, in sdxl_adapter.task_migration).
+Where = TypeVar("Where", str, FieldPath)
+
+
+class Move(Generic[Where]):
+    """One body on its way from ``src`` to ``target``: the target's body as it is built
+    (``out``), what did not carry over or changed, each as (source field, reason), and the
+    source fields dealt with so far (``handled``). What every migration does alike (the seed)
+    is here; each kind of source says how it names a field (:meth:`where`, :meth:`drop`)."""
+
     def __init__(self, src: ModelContract, target: ModelContract, body: dict[str, Any]) -> None:
         self.src, self.target, self.body = src, target, body
         self.out: dict[str, Any] = {}
         self.dropped: list[tuple[str, str]] = []
         self.changed: list[tuple[str, str]] = []
-        self.handled: set[str] = set()
+        self.handled: set[Where] = set()
+
+    def where(self, path: FieldPath) -> Where:
+        raise NotImplementedError
+
+    def drop(self, where: Where, reason: str) -> None:
+        raise NotImplementedError
+
+    def seed(self) -> None:
+        path = self.src.seed_field
+        if path is None:
+            return
+        self.handled.add(self.where(path))
+        if not path.has(self.body):
+            return
+        if self.target.seed_field is None:
+            self.drop(self.where(path), f"{self.target.name} takes no seed")
+            return
+        low, high = self.target.seed_range()
+        value = path.get(self.body)
+        kept = min(max(value, low), high)
+        if kept != value:
+            self.changed.append((path.key, f"{value} is outside {self.target.name}'s range "
+                                           f"{low}..{high}: clamped to {kept}"))
+        self.target.seed_field.put(self.out, kept)
+
+
+class _Move(Move[str]):
+    def where(self, path: FieldPath) -> str:
+        return path.key
 
     def drop(self, name: str, reason: str) -> None:
         self.dropped.append((name, reason))
@@ -244,25 +282,6 @@ class _Move:
             self.out = merged(self.out, rule.body_fields(asked))
         else:
             self.drop(given, f"{self.target.name} does not make {text}")
-
-    def seed(self) -> None:
-        path = self.src.seed_field
-        if path is None:
-            return
-        name = path.key
-        self.handled.add(name)
-        if not path.has(self.body):
-            return
-        value = path.get(self.body)
-        if self.target.seed_field is None:
-            self.drop(name, f"{self.target.name} takes no seed")
-            return
-        low, high = self.target.seed_range()
-        kept = min(max(value, low), high)
-        if kept != value:
-            self.changed.append((name, f"{value} is outside {self.target.name}'s range "
-                                       f"{low}..{high}: clamped to {kept}"))
-        self.target.seed_field.put(self.out, kept)
 
     def the_rest(self) -> None:
         for name, value in self.body.items():

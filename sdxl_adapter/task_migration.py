@@ -14,12 +14,11 @@ moves of the first rule for the task that names that target are used.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from bedrock_contract import AspectRatioRule, ModelContract
 from bedrock_contract.paths import FieldPath, merged
-from sdxl_adapter.migration import inverted_mask
+from sdxl_adapter.migration import Migration, Move, inverted_mask
 from sdxl_adapter.models import contract_of
 from sdxl_adapter.request import check
 
@@ -38,14 +37,6 @@ NO_COUNTERPART = {
 
 class NoTarget(ValueError):
     """A body no live model can take, with why."""
-
-
-@dataclass(frozen=True)
-class TaskMigration:
-    body: dict[str, Any]
-    to: str
-    dropped: list[tuple[str, str]] = field(default_factory=list)
-    changed: list[tuple[str, str]] = field(default_factory=list)
 
 
 def rules_of(contract: ModelContract) -> list[Mapping[str, Any]]:
@@ -83,7 +74,7 @@ def choose(src: ModelContract, body: Mapping[str, Any], to: str | None) -> Mappi
 
 
 def migrate_task(raw: Mapping[str, Any] | bytes | str, source: str,
-                 to: str | None) -> TaskMigration:
+                 to: str | None) -> Migration:
     src = contract_of(source)
     body = check(raw, src).body
     rule = choose(src, body, to)
@@ -96,16 +87,12 @@ def migrate_task(raw: Mapping[str, Any] | bytes | str, source: str,
     move.size()
     move.the_rest()
     check(move.out, target)  # a migration that breaks the target's contract is a bug here
-    return TaskMigration(move.out, target_id, move.dropped, move.changed)
+    return Migration(move.out, target_id, move.dropped, move.changed)
 
 
-class _Move:
-    def __init__(self, src: ModelContract, target: ModelContract, body: dict[str, Any]) -> None:
-        self.src, self.target, self.body = src, target, body
-        self.out: dict[str, Any] = {}
-        self.dropped: list[tuple[str, str]] = []
-        self.changed: list[tuple[str, str]] = []
-        self.handled: set[FieldPath] = set()
+class _Move(Move[FieldPath]):
+    def where(self, path: FieldPath) -> FieldPath:
+        return path
 
     def drop(self, path: FieldPath, reason: str) -> None:
         self.dropped.append((path.key, reason.format(target=self.target.name)))
@@ -162,24 +149,6 @@ class _Move:
             self.handled.add(path.parent)
             for index in range(1, len(listed)):
                 self.drop(path.parent.child(index), "{target} takes one input image")
-
-    def seed(self) -> None:
-        path = self.src.seed_field
-        if path is None:
-            return
-        self.handled.add(path)
-        if not path.has(self.body):
-            return
-        if self.target.seed_field is None:
-            self.drop(path, "{target} takes no seed")
-            return
-        low, high = self.target.seed_range()
-        value = path.get(self.body)
-        kept = min(max(value, low), high)
-        if kept != value:
-            self.changed.append((path.key, f"{value} is outside {self.target.name}'s range "
-                                           f"{low}..{high}: clamped to {kept}"))
-        self.target.seed_field.put(self.out, kept)
 
     def size(self) -> None:
         fields = self.src.size.fields

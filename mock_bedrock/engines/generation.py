@@ -23,6 +23,7 @@ from PIL import Image
 from bedrock_contract import ModelContract, ValidRequest
 from bedrock_contract.canonical import canonical_json
 from mock_bedrock.placeholder import Step, render
+from mock_bedrock.placeholder.png import encode_png
 
 # Test suites send the same few requests over and over; a 1024x1024 answer is ~60 KB, so
 # this holds about a thousand of them.
@@ -56,14 +57,15 @@ def effective_seed(contract: ModelContract, body: Mapping[str, Any]) -> int:
 
 def response_body(
     contract: ModelContract, seeds: list[int], images: list[bytes] | None,
-    finish_reason: str | None,
+    finish_reason: str | None, mask: bytes | None = None,
 ) -> bytes:
     """The model's JSON envelope around its images (or none), one per seed, as the
-    profile's envelope places seeds, images and finish reason; byte for byte what
-    ``json.dumps`` of it writes."""
+    profile's envelope places seeds, images and finish reason, and the ``mask`` it used
+    where one was asked for; byte for byte what ``json.dumps`` of it writes."""
     slots = [f"{_IMAGE_SLOT}{i}" for i in range(len(seeds))] if images is not None else []
+    returned = base64.b64encode(mask).decode("ascii") if mask is not None else None
     envelope = contract.response.envelope_body(seeds, slots or [None] * len(seeds),
-                                               finish_reason)
+                                               finish_reason, returned)
     text = json.dumps(envelope).encode()
     for slot, image in zip(slots, images or [], strict=True):
         before, after = text.split(json.dumps(slot).encode())
@@ -180,6 +182,13 @@ class Engine:
         """The engine's own steps on the placeholder; none by default."""
         return None, None
 
+    def returned_mask(
+        self, contract: ModelContract, body: Mapping[str, Any], images: Mapping[str, Image.Image]
+    ) -> Image.Image | None:
+        """The mask the answer carries where the request asks for it (the profile's
+        response ``mask``), in the model's own colours; none by default."""
+        return None
+
     def draw(
         self,
         contract: ModelContract,
@@ -217,7 +226,7 @@ class Engine:
         _, highest = contract.seed_range()
         seeds = [seed] + [(seed - 1 + i) % max(highest, 1) + 1
                           for i in range(1, image_count(contract, request.body))]
-        images = None
+        images = mask = None
         if with_image:
             width, height = contract.output_size(request.body, request.images)
             with _drawing_large if width * height > LARGE_PICTURE_PIXELS else nullcontext():
@@ -225,6 +234,10 @@ class Engine:
                     contract, request.body, seed=each, model_id=model_id,
                     images=request.images, blurred=reason in contract.response.blurred,
                 ) for each in seeds]
-        generation = Generation(response_body(contract, seeds, images, reason), seed, reason)
+            drawn = (self.returned_mask(contract, request.body, request.images)
+                     if contract.response.mask_asked(request.body) else None)
+            mask = encode_png(drawn.convert("RGB"), {}) if drawn is not None else None
+        generation = Generation(response_body(contract, seeds, images, reason, mask), seed,
+                                reason)
         self.cache.put(key, generation)
         return generation

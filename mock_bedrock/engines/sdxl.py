@@ -1,6 +1,6 @@
 """SDXL 1.0's engine: the placeholder started from the init image (by ``image_strength`` or
-the step schedule) and masked as ``mask_source`` says. The only module of the mock that
-names SDXL's request fields; defaults are read from its schema.
+the step schedule) and masked as the profile's ``masking`` says. The only module of the mock
+that names SDXL's request fields; defaults are read from its schema.
 """
 
 from __future__ import annotations
@@ -37,20 +37,24 @@ def kept_fraction(contract: ModelContract, body: Mapping[str, Any]) -> float:
 
 
 def replaced_pixels(
-    body: Mapping[str, Any], init: Image.Image, mask: Image.Image | None
+    contract: ModelContract, body: Mapping[str, Any], images: Mapping[str, Image.Image]
 ) -> Image.Image | None:
     """A mask (mode L, 255 = replace) of the pixels the placeholder replaces, or None when
-    the request does not mask."""
-    source = body.get("mask_source")
+    the request does not mask: the profile's ``masking`` names the field that says which
+    pixels are painted, and what each of its values paints (white, black, transparent)."""
+    masking = contract.masking
+    source = body.get(masking["source"])
     if source is None:
         return None
-    if source == "INIT_IMAGE_ALPHA":
-        alpha = init.convert("RGBA").getchannel("A")
+    painted = masking["painted"][source]
+    if painted == "transparent":
+        alpha = images[masking["image"]].convert("RGBA").getchannel("A")
         return alpha.point(lambda a: 255 if a < THRESHOLD else 0)
+    mask = images.get(masking["mask"])
     if mask is None:
-        raise ValueError(f"mask_source {source} needs a mask_image")
+        raise ValueError(f"{masking['source']} {source} needs a {masking['mask']}")
     luminance = mask.convert("L")
-    if source == "MASK_IMAGE_WHITE":
+    if painted == "white":
         return luminance.point(lambda v: 255 if v >= THRESHOLD else 0)
     return luminance.point(lambda v: 255 if v < THRESHOLD else 0)
 
@@ -90,7 +94,7 @@ def render_png(
         def start(picture: Image.Image) -> Image.Image:
             return Image.blend(picture, init.convert("RGB"), keep)
 
-        replace = replaced_pixels(body, init, decoded.get("mask_image"))
+        replace = replaced_pixels(contract, body, decoded)
         if replace is not None:
 
             def finish(picture: Image.Image) -> Image.Image:

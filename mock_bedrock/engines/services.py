@@ -210,9 +210,14 @@ def _hex_colour(text: str) -> tuple[int, int, int]:
     return (value >> 16, (value >> 8) & 255, value & 255)
 
 
+def _try_on_label(op: Operation, body: Mapping[str, Any]) -> str:
+    # What selects the region dressed: the garment's class, else the mask type.
+    return str(op.value("label", body) or op.value("mask_type", body) or "")
+
+
 def _try_on(op: Operation, body: Mapping[str, Any], source: Image.Image,
             garment: Image.Image | None) -> Steps:
-    label = str(op.value("label", body) or op.value("mask_type", body) or "")
+    label = _try_on_label(op, body)
     box = _selected_region(source.size, label)
 
     def finish(picture: Image.Image) -> Image.Image:
@@ -257,8 +262,32 @@ def operation_steps(
     return kinds[op.kind]()
 
 
+def returned_mask(
+    contract: ModelContract, body: Mapping[str, Any], images: Mapping[str, Image.Image]
+) -> Image.Image | None:
+    """The mask a virtual try-on used (the region its placeholder dressed), as the answer
+    returns it: that region in the colour the task's masks mark an edit with (the
+    operation's ``mask_marks``: Canvas's black), the rest in the other. None for another
+    operation: only the try-on returns its mask."""
+    op = contract.operation_for(body)
+    if op is None or op.kind != "try_on":
+        return None
+    source = images.get(op.field("image") or "")
+    if source is None:
+        return None
+    changed = Image.new("L", source.size, 0)
+    box = _selected_region(source.size, _try_on_label(op, body))
+    ImageDraw.Draw(changed).rectangle((box[0], box[1], box[2] - 1, box[3] - 1), fill=255)
+    return ImageChops.invert(changed) if op.spec.get("mask_marks") == "black" else changed
+
+
 class ServicesEngine(Engine):
     def steps(
         self, contract: ModelContract, body: Mapping[str, Any], images: Mapping[str, Image.Image]
     ) -> Steps:
         return operation_steps(contract, body, images)
+
+    def returned_mask(
+        self, contract: ModelContract, body: Mapping[str, Any], images: Mapping[str, Image.Image]
+    ) -> Image.Image | None:
+        return returned_mask(contract, body, images)

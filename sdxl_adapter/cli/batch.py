@@ -38,6 +38,17 @@ if TYPE_CHECKING:
 
 DEFAULT_OUT_ROOT = Path("out")
 STDIN = "-"
+# --migrate-to's value that moves each line to the live model its task maps to.
+AUTO = "auto"
+PER_LINE = "each line to the live model its task maps to"
+
+
+def _migration_target(ctx: click.Context, param: click.Parameter,
+                     value: str | None) -> str | None:
+    """--migrate-to's callback: ``auto``, or a model the catalogue knows."""
+    if value is not None and value.lower() == AUTO:
+        return AUTO
+    return known_model(ctx, param, value)
 
 
 @click.command()
@@ -54,10 +65,13 @@ STDIN = "-"
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @click.option("--dry-run", is_flag=True,
               help="Check every line and print the bodies that would be sent; send nothing.")
-@click.option("--migrate-to", metavar="MODEL", callback=known_model,
+@click.option("--migrate-to", metavar="MODEL|auto", callback=_migration_target,
               help="Lines are for the group's --model-id (SDXL 1.0 when none is given, as "
                    "for `sdxl migrate`): move each to MODEL and send it there; what does not "
-                   "carry over is listed on stderr.")
+                   "carry over is listed on stderr. auto (Titan and Nova Canvas lines): each "
+                   "line to the live model its task maps to, as `sdxl migrate` without --to "
+                   "chooses; each line's model is named on stderr and in the manifest, and a "
+                   "line whose task no live model does is a bad line.")
 @click.option("--fit", is_flag=True,
               help="Fit every line's images to the model's limits (as generate --fit "
                    "does; a line's own \"fit\" key wins); each change is listed on stderr.")
@@ -100,11 +114,18 @@ def batch(
     source = "<stdin>" if from_stdin else str(file)  # what messages name
     base_dir = Path.cwd() if from_stdin else file.parent  # image paths are relative to it
     with reported(target.debug):
-        lines = _read_lines(file)
-        sent_to = dataclasses.replace(target, model_id=migrate_to or target.model_id)
         # Lines to migrate are SDXL's unless --model-id says otherwise, as for `sdxl migrate`.
         read_as = (dataclasses.replace(target, model_id=SDXL_MODEL_ID)
                    if migrate_to and not target.model_named else target)
+        per_line = migrate_to == AUTO
+        if per_line:
+            _check_chooses(read_as)
+        lines = _read_lines(file)
+        # Per line, each request names its own model: this target gives the endpoint, and its
+        # model (the lines' retired one) is only read, never sent to.
+        sent_to = read_as if per_line else dataclasses.replace(
+            target, model_id=migrate_to or target.model_id)
+        model = PER_LINE if per_line else None  # how the endpoint line names the model
 
         def new_run() -> BatchRun:
             return BatchRun(lines, out_dir, parse=_parser(read_as, migrate_to, fit),
@@ -115,18 +136,19 @@ def batch(
         if dry_run:
             # No lock: a dry run writes nothing, so it neither waits for a run going on in
             # the folder nor stops one from starting; it shows the manifest as it is now.
-            _dry_run(new_run(), sent_to, source)
+            _dry_run(new_run(), sent_to, source, model)
             return
         _prepare(out_dir)
         with _locked(out_dir):
             run = new_run()  # reads the manifest: under the lock, so no run is writing it
             with sent_to.client(max_attempts, connections=concurrency) as client:
-                _say(sent_to.describe(client), err=True)
-                warning = sent_to.end_of_life_warning()
+                _say(sent_to.describe(client, model), err=True)
+                warning = None if per_line else sent_to.end_of_life_warning()
                 if warning:
                     _say(warning, err=True)
                 summary = _run_with_progress(run, client.generate)
-                answered = sent_to.end_of_life_answered() if summary.done else None
+                answered = sent_to.end_of_life_answered() \
+                    if summary.done and not per_line else None
                 if answered:  # a retired model answered (by a mock whose date allows it)
                     _say(answered, err=True)
     _finish(run, summary, source, as_json, sent_to)
@@ -151,6 +173,18 @@ def _locked(out_dir: Path) -> Iterator[None]:
         yield
 
 
+def _check_chooses(source: Target) -> None:
+    """Refuse --migrate-to auto for lines whose model's profile maps no task to a live model
+    (SDXL's: which live model its bodies move to is the caller's choice, as for migrate)."""
+    from sdxl_adapter.task_migration import has_task_migration
+
+    if not has_task_migration(source.contract):
+        raise Failure(f"--migrate-to auto chooses by each line's task, and "
+                      f"{source.contract.name} lines ({source.model_id}) have no task to "
+                      "choose by: name the model to move to (--migrate-to MODEL)",
+                      ExitCode.USAGE)
+
+
 def _read_lines(file: Path) -> list[BatchLine]:
     """FILE's lines, or standard input's, as JSON (each made into its request at its turn)."""
     from sdxl_adapter.batch import parse_batch, read_batch
@@ -167,7 +201,7 @@ def _read_lines(file: Path) -> list[BatchLine]:
 def _parser(target: Target, migrate_to: str | None, fit: bool) -> Parse:
     """How a line becomes a request: with the options of the group's model (its images
     fitted with --fit or the line's "fit"), then (with --migrate-to) moved to the other
-    model."""
+    model, or (auto) to the one the line's task maps to."""
     from sdxl_adapter.batch import BadLine
     from sdxl_adapter.cli.migrate import migration_notes
     from sdxl_adapter.cli.options import FIT_HINT, request_from_mapping
@@ -175,6 +209,9 @@ def _parser(target: Target, migrate_to: str | None, fit: bool) -> Parse:
     from sdxl_adapter.fit import FitError, unfitted
     from sdxl_adapter.migration import migrate
     from sdxl_adapter.request import ModelRequest
+    from sdxl_adapter.task_migration import NoTarget
+
+    per_line = migrate_to == AUTO
 
     def parse(data: dict[str, Any], base_dir: Path) -> tuple[AnyRequest, list[str]]:
         try:
@@ -192,8 +229,13 @@ def _parser(target: Target, migrate_to: str | None, fit: bool) -> Parse:
             raise
         if migrate_to is None:
             return request, notes
-        moved = migrate(request.to_body(), migrate_to, source=target.model_id)
-        return ModelRequest(migrate_to, moved.body).validate(), notes + migration_notes(moved)
+        try:
+            moved = migrate(request.to_body(), None if per_line else migrate_to,
+                            source=target.model_id)
+        except NoTarget as err:  # a task no live model does (virtual try-on)
+            raise BadLine(f"not migrated: {err}") from err
+        return (ModelRequest(moved.to, moved.body).validate(),
+                notes + migration_notes(moved, chosen=per_line))
 
     return parse
 
@@ -213,10 +255,12 @@ def _prepare(out_dir: Path) -> None:
     check_writable_dir(out_dir)
 
 
-def _dry_run(run: BatchRun, target: Target, source: str) -> None:
+def _dry_run(run: BatchRun, target: Target, source: str, model: str | None) -> None:
     """Each line made into its request in turn (its images read then, one line's at a
-    time) and printed unless done."""
+    time) and printed unless done, with the model it would go to; ``model`` names the
+    models in the closing line where that is not ``target``'s."""
     from sdxl_adapter.batch import BadLine, output_name
+    from sdxl_adapter.models import contract_of
     from sdxl_adapter.request import elided
 
     would = done = bad = 0
@@ -238,14 +282,15 @@ def _dry_run(run: BatchRun, target: Target, source: str) -> None:
         }
         if line.number in run.changed:
             record["changed"] = True  # edited since its image was made: that image is kept
-        record["body"] = elided(target.contract, made.request.to_body())
+        record["model_id"] = run.model_of(made)
+        record["body"] = elided(contract_of(record["model_id"]), made.request.to_body())
         click.echo(json.dumps(record))
         would += 1
     changed = (f" ({len(run.changed)} of them edited since their image was made: the old "
                "images would be kept beside the new)" if run.changed else "")
     _say(
         f"dry run: nothing sent; {would} would be sent to {target.endpoint} "
-        f"(model {target.model_id}){changed}, {done} already done, {bad} bad",
+        f"({model or f'model {target.model_id}'}){changed}, {done} already done, {bad} bad",
         err=True,
     )
     if bad:
@@ -268,7 +313,8 @@ def _finish(run: BatchRun, summary: BatchSummary, source: str, as_json: bool,
             target: Target) -> None:
     from sdxl_adapter.manifest import MANIFEST_NAME
 
-    for number, note in sorted(summary.notes):
+    # By line, each line's notes in the order they were made (a migration's target first).
+    for number, note in sorted(summary.notes, key=lambda numbered: numbered[0]):
         _say(f"{source}:{number}: {note}", err=True)
     for number, problem in sorted(summary.bad_lines):
         _say(f"{source}:{number}: bad line, skipped: {problem}", err=True)

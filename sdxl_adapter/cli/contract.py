@@ -5,7 +5,9 @@ Loaded by the ``sdxl`` group when asked for (``COMMANDS`` in :mod:`sdxl_adapter.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
@@ -14,6 +16,9 @@ from sdxl_adapter.cli.endpoint import EndpointType, Target, known_model
 from sdxl_adapter.cli.errors import reported
 from sdxl_adapter.endpoints import AWS
 from sdxl_adapter.models import contract_of
+
+if TYPE_CHECKING:
+    from sdxl_adapter.contract.runner import Report
 
 # Exit statuses of this command (the suite's verdict, not sdxl's generation table):
 PASSED, DIFFERS, NOT_CONFIRMED = 0, 1, 2
@@ -51,7 +56,8 @@ def contract(
     """Check that ENDPOINT behaves as the model's contract says: every request shape is
     accepted with the right image size and seed, and every broken rule is refused with
     Bedrock's wording. Exits 0 when every check passes, 1 with the report of where the
-    endpoint differs from the contract."""
+    endpoint differs from the contract. For a model past its end of life, one line on
+    stderr says so, as generate says it."""
     # Imported here: the suite is only needed by this command, and `sdxl --help` should
     # not pay for loading it.
     from sdxl_adapter.contract import runner as suite
@@ -74,6 +80,12 @@ def contract(
         for check in selected:
             click.echo(printable(f"{check.name}: {check.expect.describe()}"))
         return
+    # The one model checked, as generate would call it: for its end-of-life line.
+    named = None if model_id is None else dataclasses.replace(
+        group, endpoint=endpoint, region=region, model_id=model_id)
+    warning = named.end_of_life_warning() if named is not None else None
+    if warning:  # Bedrock itself: said before any call, as generate says it
+        click.echo(printable(warning), err=True)
     if live:
         click.echo(suite.cost_warning(selected), err=True)
         if not confirmed:
@@ -82,4 +94,16 @@ def contract(
     with reported(debug), suite.open_target(endpoint, region=region) as client:
         report = suite.run_suite(client, selected, target=endpoint)
     click.echo(report.render())
+    answered = named.end_of_life_answered() if named is not None and _generated(report) \
+        else None
+    if answered:  # a retired model answered (by a mock whose date allows it)
+        click.echo(printable(answered), err=True)
     sys.exit(PASSED if report.passed else DIFFERS)
+
+
+def _generated(report: Report) -> bool:
+    """Whether the endpoint answered any of the checks with an image."""
+    from sdxl_adapter.contract.checks import Generates
+
+    return any(result.passed and isinstance(result.check.expect, Generates)
+               for result in report.results)

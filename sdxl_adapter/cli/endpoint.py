@@ -130,15 +130,17 @@ class Target:
     def is_url(self) -> bool:
         return self.endpoint not in (MOCK, AWS)
 
-    def describe(self, client: BedrockImageClient) -> str:
-        """One line saying where requests go, for stderr."""
+    def describe(self, client: BedrockImageClient, model: str | None = None) -> str:
+        """One line saying where requests go, for stderr; ``model`` says which model where
+        that is not ``model_id`` (a batch migrating each line by its task)."""
+        model = model or f"model {self.model_id}"
         if self.is_mock:
             day = f", as of {self.as_of.isoformat()}" if self.as_of else ""
-            return f"endpoint: mock (in-process{day}), model {self.model_id}"
+            return f"endpoint: mock (in-process{day}), {model}"
         region = client.boto_client.meta.region_name
         # A URL endpoint is the client's URL: said once.
         where = client.endpoint_url if self.is_url else f"{self.endpoint} {client.endpoint_url}"
-        return f"endpoint: {where} (region {region}), model {self.model_id}"
+        return f"endpoint: {where} (region {region}), {model}"
 
 
 def _retry_mode_configured(profile: str | None) -> bool:

@@ -18,10 +18,12 @@ if TYPE_CHECKING:
     from sdxl_adapter.migration import Migration
 
 
-def migration_notes(migration: Migration) -> list[str]:
-    """One line for each field that did not carry over, or changed on the way."""
-    return ([f"dropped {name}: {why}" for name, why in migration.dropped]
-            + [f"changed {name}: {why}" for name, why in migration.changed])
+def migration_notes(migration: Migration, *, chosen: bool = False) -> list[str]:
+    """One line for each field that did not carry over, or changed on the way; first, where
+    the source's profile ``chosen`` the target (no --to), one naming it."""
+    return ([f"migrated to {migration.to}"] if chosen else []) \
+        + [f"dropped {name}: {why}" for name, why in migration.dropped] \
+        + [f"changed {name}: {why}" for name, why in migration.changed]
 
 
 @click.command("migrate")
@@ -67,7 +69,5 @@ def migrate_command(target: Target, body: Path, to: str | None) -> None:
     except NoTarget as err:
         raise Failure(f"nothing migrated: {err}", ExitCode.REFUSED_LOCALLY) from err
     click.echo(json.dumps(migration.body, indent=2))
-    if to is None:  # the profile chose: say which
-        click.echo(printable(f"migrated to {migration.to}"), err=True)
-    for line in migration_notes(migration):
+    for line in migration_notes(migration, chosen=to is None):
         click.echo(printable(line), err=True)

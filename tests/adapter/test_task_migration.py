@@ -13,15 +13,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from PIL import Image
 
+from sdxl_adapter.cli import main
+from sdxl_adapter.cli.errors import ExitCode
+from sdxl_adapter.manifest import MANIFEST_NAME, read_records
 from sdxl_adapter.migration import migrate
+from sdxl_adapter.result import read_parameters
 from sdxl_adapter.task_migration import NoTarget
-from tests.support.amazon_bodies import CANVAS, TASKS, TITAN_V1, TITAN_V2
+from tests.support.amazon_bodies import CANVAS, GARMENT, PHOTO, TASKS, TITAN_V1, TITAN_V2
 
 SDXL = str(Path(sys.executable).parent / "sdxl")
 CORE = "stability.stable-image-core-v1:1"
 INPAINT = "us.stability.stable-image-inpaint-v1:0"
+SEARCH_REPLACE = "us.stability.stable-image-search-replace-v1:0"
+REMOVE_BACKGROUND = "us.stability.stable-image-remove-background-v1:0"
 
 # (source, task) -> the target, and the keys of its body the migration fills.
 EXPECTED = {
@@ -123,3 +130,73 @@ def test_sdxl_batch_migrates_canvas_lines(tmp_path: Path) -> None:
     assert "lines.jsonl:1: dropped imageGenerationConfig/cfgScale:" in done.stderr
     with Image.open(tmp_path / "out" / "lines" / "0001.png") as image:
         assert image.size == (1344, 768)  # Core's 16:9
+
+
+# Canvas batch lines of four tasks, keyed as `sdxl generate`'s options: three land on three
+# live models, the try-on has none.
+CANVAS_LINES = [
+    {"prompt": "a fox", "seed": 7, "width": 1280, "height": 768, "cfg_scale": 8},
+    {"task_type": "INPAINTING", "in_painting_params_image": "photo.png",
+     "in_painting_params_mask_prompt": "the cat"},
+    {"task_type": "BACKGROUND_REMOVAL", "background_removal_params_image": "photo.png"},
+    {"task_type": "VIRTUAL_TRY_ON", "source_image": "photo.png",
+     "virtual_try_on_params_reference_image": "garment.png", "mask_type": "GARMENT",
+     "garment_class": "UPPER_BODY"},
+]
+
+
+@pytest.fixture
+def canvas_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    Image.new("RGB", (512, 384), PHOTO).save(tmp_path / "photo.png")
+    Image.new("RGB", (400, 400), GARMENT).save(tmp_path / "garment.png")
+    lines = tmp_path / "lines.jsonl"
+    lines.write_text("".join(json.dumps(line) + "\n" for line in CANVAS_LINES))
+    return tmp_path
+
+
+def test_batch_migrate_to_auto_sends_each_line_where_its_task_goes(canvas_lines: Path) -> None:
+    command = ["--model-id", CANVAS, "batch", "lines.jsonl", "--migrate-to", "auto"]
+    done = CliRunner().invoke(main, command)
+    assert done.exit_code == ExitCode.BATCH_INCOMPLETE, done.output  # the try-on line
+    said = done.stderr.splitlines()
+    assert "endpoint: mock (in-process), each line to the live model its task maps to" in said
+    for number, model in ((1, CORE), (2, SEARCH_REPLACE), (3, REMOVE_BACKGROUND)):
+        assert f"lines.jsonl:{number}: migrated to {model}" in said
+    assert "lines.jsonl:1: dropped imageGenerationConfig/cfgScale: Stable Image Core has no " \
+        "guidance scale (how strictly the image follows the prompt)" in said
+    assert "lines.jsonl:4: bad line, skipped: not migrated: no live Bedrock model dresses a " \
+        "person in a garment: virtual try-on has no Stability counterpart" in said
+    out = canvas_lines / "out" / "lines"
+    records = {r.line: r for r in read_records(out / MANIFEST_NAME)}
+    assert {n: r.model_id for n, r in records.items() if r.ok} == {
+        1: CORE, 2: SEARCH_REPLACE, 3: REMOVE_BACKGROUND}
+    assert not records[4].ok and not (out / "0004.png").exists()
+    assert {n: read_parameters(out / f"000{n}.png")["model_id"] for n in (1, 2, 3)} == {
+        1: CORE, 2: SEARCH_REPLACE, 3: REMOVE_BACKGROUND}
+    with Image.open(out / "0001.png") as core, Image.open(out / "0002.png") as replaced, \
+            Image.open(out / "0003.png") as cut_out:
+        assert core.size == (1344, 768)  # 1280x768 became Core's 16:9
+        assert replaced.size == (512, 384)  # the photo's
+        assert cut_out.mode == "RGBA" and cut_out.getpixel((2, 2))[3] == 0
+    again = CliRunner().invoke(main, command)  # resumed: each line still goes to its model
+    assert "done 0, skipped (already done) 3" in again.stdout
+
+
+def test_batch_migrate_to_auto_dry_run_names_each_lines_model(canvas_lines: Path) -> None:
+    dry = CliRunner().invoke(main, ["--model-id", CANVAS, "batch", "lines.jsonl",
+                                    "--migrate-to", "auto", "--dry-run"])
+    planned = [json.loads(line) for line in dry.stdout.splitlines()]
+    assert [(p["line"], p["model_id"]) for p in planned] == [
+        (1, CORE), (2, SEARCH_REPLACE), (3, REMOVE_BACKGROUND)]
+    assert planned[0]["body"] == {"prompt": "a fox", "seed": 7, "aspect_ratio": "16:9"}
+    assert not (canvas_lines / "out").exists()
+
+
+def test_batch_migrate_to_auto_needs_lines_of_a_model_of_several_tasks(
+    canvas_lines: Path,
+) -> None:
+    sdxl_lines = CliRunner().invoke(main, ["batch", "lines.jsonl", "--migrate-to", "auto"])
+    assert sdxl_lines.exit_code == ExitCode.USAGE
+    assert "Stable Diffusion XL 1.0 lines (stability.stable-diffusion-xl-v1) have no task to " \
+        "choose by: name the model to move to (--migrate-to MODEL)" in sdxl_lines.stderr

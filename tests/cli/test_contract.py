@@ -114,3 +114,36 @@ def test_the_sdxl_groups_endpoint_is_the_default(stand_in: MockServer) -> None:
     )
     assert confirmed.exit_code == 1, confirmed.output  # the stand-in's planted drift
     assert len(stand_in.app.app.journal) == len(LIVE)  # type: ignore[attr-defined]
+
+
+TITAN_V1 = "amazon.titan-image-generator-v1"
+
+
+def test_a_retired_models_run_ends_with_its_end_of_life_line() -> None:
+    from sdxl_adapter.cli import main
+
+    result = CliRunner().invoke(main, ["--model-id", TITAN_V1, "contract"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        "warning: amazon.titan-image-generator-v1 reached its end of life on 2025-09-23: "
+        "Bedrock refuses it, and this call was answered only because the mock's date allows "
+        "it; move to stability.stable-image-core-v1:1 (`sdxl migrate BODY --to "
+        "stability.stable-image-core-v1:1`)"]
+    live = CliRunner().invoke(main, ["--model-id", "us.stability.stable-image-remove-background"
+                                                   "-v1:0", "contract"])
+    assert live.exit_code == 0 and live.stderr == ""
+
+
+def test_a_retired_models_live_run_says_bedrock_refuses_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sdxl_adapter.cli import main
+
+    monkeypatch.setattr(suite, "open_target", None)  # nothing may reach AWS
+    result = CliRunner().invoke(main, ["--endpoint", "aws", "contract", "--model-id",
+                                       TITAN_V1])
+    assert result.exit_code == 2  # not confirmed: nothing sent
+    assert result.stderr.splitlines()[0] == (
+        "warning: amazon.titan-image-generator-v1 reached its end of life on 2025-09-23 and "
+        "Bedrock refuses it; move to stability.stable-image-core-v1:1 (`sdxl migrate BODY "
+        "--to stability.stable-image-core-v1:1`)")

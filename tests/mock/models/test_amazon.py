@@ -165,6 +165,28 @@ EXPECT = {
 }
 
 
+def test_a_try_on_asked_for_its_mask_returns_it_drawn(door: Door) -> None:
+    door.app.as_of = last_day(CANVAS)
+    body = json.loads(json.dumps(TASKS["VIRTUAL_TRY_ON"]))
+    body["virtualTryOnParams"]["returnMask"] = True
+    answer = invoke(door, CANVAS, body)
+    assert list(answer) == ["images", "maskImage"]
+    (image,), returned = [decoded(i) for i in answer["images"]], decoded(answer["maskImage"])
+    assert (returned.format, returned.size) == ("PNG", image.size)  # the source photo's size
+    mask_colours = returned.convert("L")
+    assert {colour for _, colour in mask_colours.getcolors() or []} == {0, 255}
+    # Black where the try-on changed the photo (Canvas's masks mark the edit black), white
+    # where it kept it.
+    rgb = image.convert("RGB")
+    for xy in ((x, y) for x in range(0, 512, 8) for y in range(0, 768, 8)):
+        if rgb.getpixel(xy) != PHOTO:
+            assert mask_colours.getpixel(xy) == 0, xy
+    assert any(mask_colours.getpixel((x, y)) == 0 and rgb.getpixel((x, y)) == GARMENT
+               for x in range(0, 512, 8) for y in range(0, 768, 8))
+    body["virtualTryOnParams"]["returnMask"] = False
+    assert list(invoke(door, CANVAS, body)) == ["images"]
+
+
 @pytest.mark.parametrize("model_id", MODELS)
 def test_refused_from_the_end_of_life_on(door: Door, model_id: str) -> None:
     door.app.as_of = last_day(model_id) + dt.timedelta(days=1)
