@@ -22,7 +22,8 @@ class PromptFields:
     ``weight``), or one text field and an optional negative one. A model whose prompt sits
     in another object per task (Nova Canvas's ``/textToImageParams/text``,
     ``/inPaintingParams/text``) lists each location: a body's prompt is in the first it
-    has, and a body built here puts it in the first."""
+    has, and a body built here puts it in the object the rest of the body already uses
+    (``inPaintingParams`` beside an inpainting image), else in the first."""
 
     list_field: FieldPath | None = None
     text_key: str = "text"
@@ -79,21 +80,36 @@ class PromptFields:
             found.append(Prompt(negative, -1.0))
         return found
 
-    def body_fields(self, positive: list[str], negative: list[str]) -> dict[str, Any]:
-        """The body fields that carry these prompts (the inverse of :meth:`of`)."""
+    def body_fields(self, positive: list[str], negative: list[str],
+                    beside: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The body fields that carry these prompts (the inverse of :meth:`of`), for a body
+        whose other fields are ``beside``."""
         found: dict[str, Any] = {}
         if self.list_field is not None:
             items: list[dict[str, Any]] = [{self.text_key: t} for t in positive]
             items += [{self.text_key: t, self.weight_key: -1} for t in negative]
             self.list_field.put(found, items)
             return found
-        if positive and self.text_field:
-            self.text_field.put(found, " ".join(positive))
-        if negative and self.negative_field:
-            self.negative_field.put(found, " ".join(negative))
-        for path, value in self.companions if found else ():
+        text, negative_text, companions = self._placed(beside or {})
+        if positive and text:
+            text.put(found, " ".join(positive))
+        if negative and negative_text:
+            negative_text.put(found, " ".join(negative))
+        for path, value in companions if found else ():
             path.put(found, value)
         return found
+
+    def _placed(self, beside: Mapping[str, Any]) -> tuple[
+            FieldPath | None, FieldPath | None, tuple[tuple[FieldPath, Any], ...]]:
+        """Where the prompts go beside a body: in the first object the body already has that
+        holds a prompt (a task's own parameters, set by its task), with that object's
+        negative field; else in the first location, with what it implies."""
+        for text in self.text_fields:
+            parent = text.parent
+            if parent is not None and isinstance(parent.get(beside), Mapping):
+                negative = next((n for n in self.negative_fields if n.parent == parent), None)
+                return text, negative, ()
+        return self.text_field, self.negative_field, self.companions
 
 
 def _paths(spec: str | list[str] | None) -> tuple[FieldPath, ...]:

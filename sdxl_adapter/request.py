@@ -236,7 +236,7 @@ class ModelRequest:
             del given[_PROMPT_KEYWORD]
             if negative is not None and _NEGATIVE_KEYWORD not in contract.properties:
                 del given[_NEGATIVE_KEYWORD]
-            given = merged(given, prompts.body_fields(_texts(positive), _texts(negative)))
+            given = merged(given, prompts.body_fields(_texts(positive), _texts(negative), given))
         for path in contract.image_fields:
             value = path.get(given)
             if value is not None and not isinstance(value, str | list):

@@ -287,7 +287,7 @@ def request_from_options(
         option.field.put(body, value)
     negatives = [str(t) for t in options.get(NEGATIVE) or ()]
     positives = [prompt] if prompt is not None else []
-    body = merged(contract.prompts.body_fields(positives, negatives), body)
+    body = merged(contract.prompts.body_fields(positives, negatives, body), body)
     return Built(ModelRequest(model_id, body), notes)
 
 

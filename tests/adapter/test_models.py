@@ -214,3 +214,18 @@ def test_migrate_library_lists_dropped_fields_and_the_seed_clamp() -> None:
     check_request(contract_of(CORE), to_core.body)
     assert "init_image" in dict(to_core.dropped)
     assert "stability.sd3-5-large-v1:0" in dict(to_core.dropped)["init_image"]
+
+
+def test_a_canvas_prompt_goes_into_the_parameters_of_the_bodys_task() -> None:
+    # Canvas keeps a prompt in each task's own object; a prompt put in textToImageParams
+    # beside an inpainting body is refused by the service ("extraneous key").
+    image = image_bytes((512, 512))
+    inpaint = ModelRequest("amazon.nova-canvas-v1:0", prompt="a red door",
+                           negative_prompt="blur", taskType="INPAINTING",
+                           inPaintingParams={"image": image, "maskPrompt": "the door"})
+    assert set(inpaint.to_body()) == {"taskType", "inPaintingParams"}
+    assert inpaint.to_body()["inPaintingParams"]["text"] == "a red door"
+    assert inpaint.to_body()["inPaintingParams"]["negativeText"] == "blur"
+    inpaint.validate()  # raises if the contract refuses it
+    text_only = ModelRequest("amazon.nova-canvas-v1:0", prompt="a lighthouse")
+    assert text_only.to_body() == {"taskType": "TEXT_IMAGE", "textToImageParams": {"text": "a lighthouse"}}

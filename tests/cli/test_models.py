@@ -350,3 +350,14 @@ def test_migrated_image_to_image_keeps_the_input_weight(in_tmp: Path) -> None:
     assert migrated["strength"] == 0.7 and base64.b64decode(migrated["image"]) == init
     with Image.open(io.BytesIO(base64.b64decode(migrated["image"]))) as image:
         assert image.size == (1024, 1024)
+
+
+def test_a_canvas_prompt_beside_a_task_goes_into_that_tasks_parameters(tmp_path: Path) -> None:
+    (tmp_path / "house.png").write_bytes(image_bytes((640, 480)))
+    result = sdxl("--model-id", "amazon.nova-canvas-v1:0", "--as-of", "2026-09-29", "generate",
+                  "a red door", "-n", "blur", "--task-type", "INPAINTING",
+                  "--in-painting-params-image", str(tmp_path / "house.png"),
+                  "--in-painting-params-mask-prompt", "the door",
+                  "-o", str(tmp_path / "door.png"))
+    assert result.exit_code == 0, result.output  # old: "extraneous key [textToImageParams]"
+    assert (tmp_path / "door.png").is_file()
