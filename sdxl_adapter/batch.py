@@ -311,9 +311,10 @@ class BatchRun:
         except (errors.ContentFiltered, errors.GenerationFailed) as err:
             kept = self.keep_filtered and isinstance(err, errors.ContentFiltered)
             previous = note = None
+            others: list[str] = []
             if kept and not self.abandoned.is_set():
                 try:
-                    previous, note = self._save(line, name, err.result, key)
+                    previous, note, others = self._save(line, name, err.result, key)
                 except OSError as write_err:
                     self._write_failed(self.out_dir / name, write_err, generated=True)
                     return
@@ -330,6 +331,7 @@ class BatchRun:
                     previous=previous,
                     note=note,
                     model_id=model,
+                    other_files=others or None,
                 )
             )
             return
@@ -340,7 +342,7 @@ class BatchRun:
         if self.abandoned.is_set():
             return  # the user gave up on this request: neither image nor record
         try:
-            previous, note = self._save(line, name, result, key)
+            previous, note, others = self._save(line, name, result, key)
         except OSError as err:
             # Not the line's failure but the out dir's (a full disk): no record, the line is
             # simply not done, and a re-run once the disk has room does it.
@@ -365,14 +367,17 @@ class BatchRun:
                 previous=previous,
                 note=note,
                 model_id=model,
+                other_files=others or None,
             )
         )
 
     def _save(self, line: MadeLine, name: str, result: GenerationResult,
-              key: str) -> tuple[str | None, str | None]:
-        """Write the line's image; returns where an image it displaced (or, for an edited
-        line, its old image under another name) is now, which the summary lists, and a
-        note when the image went without its parameters."""
+              key: str) -> tuple[str | None, str | None, list[str]]:
+        """Write the line's image, then what else the call returned (more images, a mask)
+        beside it under free names (``0001-2.png``, ``0001-mask.png``); returns where an
+        image it displaced (or, for an edited line, its old image under another name) is
+        now, which the summary lists, a note when the image went without its parameters,
+        and the other files' names."""
         kept_as = self._move_aside(line, name, key)
         old = self.changed.get(line.number)
         if kept_as is None and old is not None and old.file != name:
@@ -388,7 +393,13 @@ class BatchRun:
             self._replaced(line, name, kept_as, saved=False)  # still say where it went
             raise
         self._replaced(line, name, kept_as, saved=True)
-        return kept_as, note
+        stem = name.removesuffix(Path(name).suffix)
+        others = []
+        for tag, suffix, other in result.other_files():
+            path = free_name(self.out_dir, f"{stem}{tag}", suffix)
+            write_atomically(path, other)
+            others.append(path.name)
+        return kept_as, note, others
 
     def _replaced(self, line: MadeLine, name: str, kept_as: str | None, saved: bool) -> None:
         if kept_as is not None:

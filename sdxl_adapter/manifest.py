@@ -26,7 +26,8 @@ class Record:
     :func:`sdxl_adapter.batch.request_sha256`; absent in manifests from before it existed);
     ``previous`` is where the image that was at ``file`` before was moved; ``note`` says
     what is unusual about a success (an image saved without its parameters); ``model_id``
-    is the model the line was sent to (with ``--migrate-to auto``, each line's own)."""
+    is the model the line was sent to (with ``--migrate-to auto``, each line's own);
+    ``other_files`` what the call returned beyond its first image (more images, a mask)."""
 
     line: int
     ok: bool
@@ -39,6 +40,7 @@ class Record:
     previous: str | None = None
     note: str | None = None
     model_id: str | None = None
+    other_files: list[str] | None = None
 
     def to_json(self) -> str:
         return json.dumps({k: v for k, v in asdict(self).items() if v is not None})

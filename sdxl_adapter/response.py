@@ -10,6 +10,7 @@ KeyError.
 from __future__ import annotations
 
 import base64
+import binascii
 from typing import Any
 
 import bedrock_contract
@@ -44,6 +45,12 @@ def result_from_body(
             f"response body breaks the {contract.name} contract: it reports no generation",
             [], request_id=request_id,
         )
+    try:
+        mask = _mask(contract, parsed)
+    except binascii.Error as err:
+        raise ContractDrift(
+            f"response body breaks the {contract.name} contract: its mask is not base64 "
+            f"({err})", [], request_id=request_id) from err
     result = GenerationResult(
         # check_response checked that each image is base64 of an image.
         images=tuple(base64.b64decode(a.image) if a.image else b"" for a in artifacts),
@@ -55,6 +62,7 @@ def result_from_body(
         request=request,
         output_format=output_format,
         served=served or {},
+        mask=mask,
     )
     shape = contract.response
     if result.finish_reason in shape.blurred:
@@ -62,3 +70,10 @@ def result_from_body(
     if result.finish_reason != shape.success:
         raise GenerationFailed(result)
     return result
+
+
+def _mask(contract: ModelContract, body: Any) -> bytes:
+    """The mask an answer returns, decoded; empty where it returns none."""
+    where = contract.response.mask
+    found = where.get(body) if where is not None else None
+    return base64.b64decode(found, validate=True) if isinstance(found, str) else b""

@@ -49,6 +49,9 @@ class GenerationResult:
     """How the service says it served the call, by botocore's member names (e.g.
     ``{"serviceTier": "default", "performanceConfigLatency": "standard"}``); empty when
     it says nothing."""
+    mask: bytes = field(default=b"", repr=False)
+    """The mask the model used, where the request asked for it back (Nova Canvas's
+    ``returnMask``), as the service sent it (PNG); empty otherwise."""
 
     @property
     def data(self) -> bytes:
@@ -65,6 +68,16 @@ class GenerationResult:
     @property
     def seed(self) -> int | None:
         return self.seeds[0] if self.seeds else None
+
+    @property
+    def seed_of_record(self) -> int | None:
+        """The seed that made the image: the answer's, else the request's (Titan's and
+        Nova Canvas's answers carry none), else None."""
+        if self.seed is not None:
+            return self.seed
+        field_ = self.contract.seed_field
+        asked = field_.get(self.body) if field_ is not None else None
+        return asked if isinstance(asked, int) and not isinstance(asked, bool) else None
 
     @property
     def finish_reason(self) -> str | None:
@@ -104,7 +117,8 @@ class GenerationResult:
         negative = [p.text for p in prompts if _is_negative(p)]
         if negative:
             params["negative_prompt"] = "\n".join(negative)
-        params["seed"] = str(self.seed)
+        if self.seed_of_record is not None:
+            params["seed"] = str(self.seed_of_record)
         if self.has_image:
             params["size"] = format_size(self.size)
         skip = {*contract.prompts.fields, *contract.image_fields}
@@ -125,6 +139,18 @@ class GenerationResult:
         WebP XMP: see :mod:`sdxl_adapter.embedded`), keeping what the file already carries
         and every byte of its image data."""
         return with_parameters(self.data, self.parameters())
+
+    def other_files(self) -> list[tuple[str, str, bytes]]:
+        """What the call returned beyond its first image, so that none of it is lost: each
+        as the tag its file name takes after the first image's, the extension, and the
+        bytes: ``-2``, ``-3``... for more images (Titan's and Canvas's numberOfImages, with
+        :meth:`parameters` embedded), ``-mask`` for the mask."""
+        params = self.parameters()
+        found = [(f"-{number}", self.extension, with_parameters(data, params))
+                 for number, data in enumerate(self.images[1:], start=2) if data]
+        if self.mask:
+            found.append(("-mask", ".png", self.mask))
+        return found
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write :meth:`with_parameters` to ``path``. Atomic: an interrupted save leaves no

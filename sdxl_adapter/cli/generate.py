@@ -181,8 +181,8 @@ def _generate(**kwargs: Any) -> None:
                 _report_unfinished(err, target, destination, common["keep_filtered"],
                                    common["as_json"])
             _warn_if_retired(target)
-        path = _save(result, destination, common["overwrite"])
-        _report(result, path, target, common["as_json"])
+        paths = _save(result, destination, common["overwrite"])
+        _report(result, paths, target, common["as_json"])
 
 
 def _warn_if_retired(target: Target) -> None:
@@ -305,7 +305,9 @@ class _Destination:
     def for_result(self, result: GenerationResult, tag: str = "") -> Path:
         if self.path is not None:
             return self.path
-        return free_name(self.folder, f"{self.stem}-{result.seed}{tag}", result.extension)
+        seed = result.seed_of_record
+        named = self.stem if seed is None else f"{self.stem}-{seed}"
+        return free_name(self.folder, f"{named}{tag}", result.extension)
 
 
 def _destination(output: Path | None, folder: Path | None, overwrite: bool,
@@ -324,24 +326,36 @@ def _destination(output: Path | None, folder: Path | None, overwrite: bool,
 
 
 def _save(result: GenerationResult, destination: _Destination, overwrite: bool,
-          tag: str = "") -> Path:
+          tag: str = "") -> list[Path]:
+    """Write the image, then whatever else the call returned (more images, a mask) beside
+    it under free names; returns every path written, the image's first."""
+    from sdxl_adapter.pngtext import write_atomically
+
     path = destination.for_result(result, tag)
     if destination.path is not None and path.exists() and not overwrite:
         # Someone made the file while the request was out.
         path = free_name(path.parent, path.stem, path.suffix)
+    written: list[Path] = []
     try:
-        return result.save(path)
+        written.append(result.save(path))
+        for other_tag, suffix, data in result.other_files():
+            other = free_name(path.parent, f"{path.stem}{other_tag}", suffix)
+            written.append(write_atomically(other, data))
     except OSError as err:
-        raise Failure(f"cannot write {path}: {err.strerror or err}",
+        failed = err.filename or path
+        raise Failure(f"cannot write {failed}: {err.strerror or err}"
+                      + (f" ({', '.join(map(str, written))} written)" if written else ""),
                       ExitCode.OUTPUT_UNWRITABLE) from err
+    return written
 
 
-def _summary(result: GenerationResult, path: Path | None, target: Target) -> dict[str, Any]:
+def _summary(result: GenerationResult, paths: list[Path], target: Target) -> dict[str, Any]:
     from sdxl_adapter.cli.placeholder import is_placeholder
 
     width, height = result.size if result.has_image else (None, None)
     return {
-        "file": str(path) if path else None,
+        "file": str(paths[0]) if paths else None,
+        "other_files": [str(path) for path in paths[1:]],  # more images, a returned mask
         "seed": result.seed,
         "finish_reason": result.finish_reason,
         "output_format": result.output_format,
@@ -353,13 +367,15 @@ def _summary(result: GenerationResult, path: Path | None, target: Target) -> dic
     }
 
 
-def _report(result: GenerationResult, path: Path, target: Target, as_json: bool) -> None:
+def _report(result: GenerationResult, paths: list[Path], target: Target,
+            as_json: bool) -> None:
     from sdxl_adapter.cli.placeholder import is_placeholder
 
     if as_json:
-        click.echo(json.dumps(_summary(result, path, target)))
+        click.echo(json.dumps(_summary(result, paths, target)))
         return
-    click.echo(printable(f"wrote {path}"))
+    for path in paths:
+        click.echo(printable(f"wrote {path}"))
     reason = "null (success)" if result.finish_reason is None else result.finish_reason
     # A model that takes no seed (background removal, fast upscale) answers with one all
     # the same, which means nothing to the user; Titan's and Canvas's answers carry none.
@@ -381,11 +397,11 @@ def _report_unfinished(
     from sdxl_adapter import errors
 
     message, code = describe(err)
-    kept = None
+    kept: list[Path] = []
     if keep_filtered and isinstance(err, errors.ContentFiltered) and err.result.has_image:
         kept = _save(err.result, destination, overwrite=False, tag="-filtered")
         message = (f"the image was content filtered (seed {err.result.seed}); kept the "
-                   f"blurred image at {kept}")
+                   f"blurred image at {', '.join(map(str, kept))}")
     if as_json:
         click.echo(json.dumps({**_summary(err.result, kept, target), "error": message}))
     raise Failure(message, code)

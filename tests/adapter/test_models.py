@@ -229,3 +229,25 @@ def test_a_canvas_prompt_goes_into_the_parameters_of_the_bodys_task() -> None:
     inpaint.validate()  # raises if the contract refuses it
     text_only = ModelRequest("amazon.nova-canvas-v1:0", prompt="a lighthouse")
     assert text_only.to_body() == {"taskType": "TEXT_IMAGE", "textToImageParams": {"text": "a lighthouse"}}
+
+
+def test_nothing_a_call_returned_is_lost_more_images_and_a_returned_mask(tmp_path: Path) -> None:
+    from tests.support.amazon_bodies import CANVAS, TASKS
+
+    try_on = {**TASKS["VIRTUAL_TRY_ON"]}
+    try_on["virtualTryOnParams"] = {**try_on["virtualTryOnParams"], "returnMask": True}
+    with (MockServer(as_of=dt.date(2026, 9, 29)) as server,
+          BedrockImageClient(server.endpoint_url, model_id=CANVAS) as canvas):
+        masked = canvas.invoke_body(try_on)
+        three = canvas.invoke_body({"taskType": "TEXT_IMAGE",
+                                    "textToImageParams": {"text": "a lighthouse"},
+                                    "imageGenerationConfig": {"numberOfImages": 3, "seed": 9}})
+    with Image.open(io.BytesIO(masked.mask)) as mask:
+        assert mask.size == masked.size  # the source image's
+    assert [tag for tag, _, _ in masked.other_files()] == ["-mask"]
+    assert len(three.images) == 3 and three.seed is None and three.seed_of_record == 9
+    others = three.other_files()
+    assert [(tag, suffix) for tag, suffix, _ in others] == [("-2", ".png"), ("-3", ".png")]
+    assert [data != three.data for _, _, data in others] == [True, True]
+    (tmp_path / "second.png").write_bytes(others[0][2])
+    assert read_parameters(tmp_path / "second.png")["seed"] == "9"

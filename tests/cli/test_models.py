@@ -361,3 +361,26 @@ def test_a_canvas_prompt_beside_a_task_goes_into_that_tasks_parameters(tmp_path:
                   "-o", str(tmp_path / "door.png"))
     assert result.exit_code == 0, result.output  # old: "extraneous key [textToImageParams]"
     assert (tmp_path / "door.png").is_file()
+
+
+def test_every_image_a_call_returned_is_written_and_named_by_the_asked_seed(
+        tmp_path: Path) -> None:
+    canvas = ("--model-id", "amazon.nova-canvas-v1:0", "--as-of", "2026-09-29")
+    result = sdxl(*canvas, "generate", "a lighthouse", "--number-of-images", "3",
+                  "--seed", "5", "-o", f"{tmp_path}/")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "nova-canvas-5-2.png", "nova-canvas-5-3.png", "nova-canvas-5.png"]  # old: only one
+    unseeded = sdxl(*canvas, "generate", "a harbour", "--json", "--number-of-images", "2",
+                    "-o", str(tmp_path / "harbour.png"))
+    summary = json.loads(unseeded.stdout)
+    assert (summary["file"], summary["other_files"]) == (
+        str(tmp_path / "harbour.png"), [str(tmp_path / "harbour-2.png")])
+    batch = tmp_path / "lines.jsonl"
+    batch.write_text('{"prompt": "a fox", "number_of_images": 2}\n', encoding="utf-8")
+    ran = sdxl(*canvas, "batch", str(batch), "--out-dir", str(tmp_path / "out"))
+    assert ran.exit_code == 0, ran.output
+    (record,) = [json.loads(line) for line in
+                 (tmp_path / "out" / "manifest.jsonl").read_text().splitlines()]
+    assert (record["file"], record["other_files"]) == ("0001.png", ["0001-2.png"])
+    assert (tmp_path / "out" / "0001-2.png").is_file()
