@@ -32,12 +32,13 @@ class RetiredCall:
     eol: dt.date | None  # None: retired, on a date nobody published
     replacement: str | None
 
-    def warning(self) -> str:
-        """One line naming the model, its end-of-life date and its replacement."""
+    def warning(self, calls: str = "this call was") -> str:
+        """One line naming the model, its end-of-life date and its replacement (``calls``:
+        what was answered, "these calls were" after a batch)."""
         since = f" on {self.eol.isoformat()}" if self.eol else ""
         move = f"; move to {self.replacement}" if self.replacement else ""
         return (f"{self.model_id} reached its end of life{since}: Bedrock refuses it, and "
-                f"this call was answered only because the mock's date allows it{move}")
+                f"{calls} answered only because the mock's date allows it{move}")
 
     @classmethod
     def from_json(cls, data: dict[str, str | None]) -> RetiredCall:

@@ -147,7 +147,7 @@ def batch(
                 if warning:
                     _say(warning, err=True)
                 summary = _run_with_progress(run, client.generate)
-                answered = sent_to.end_of_life_answered() \
+                answered = sent_to.end_of_life_answered("these calls were") \
                     if summary.done and not per_line else None
                 if answered:  # a retired model answered (by a mock whose date allows it)
                     _say(answered, err=True)

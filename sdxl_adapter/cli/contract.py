@@ -94,8 +94,8 @@ def contract(
     with reported(debug), suite.open_target(endpoint, region=region) as client:
         report = suite.run_suite(client, selected, target=endpoint)
     click.echo(report.render())
-    answered = named.end_of_life_answered() if named is not None and _generated(report) \
-        else None
+    answered = (named.end_of_life_answered("these calls were")
+                if named is not None and _generated(report) else None)
     if answered:  # a retired model answered (by a mock whose date allows it)
         click.echo(printable(answered), err=True)
     sys.exit(PASSED if report.passed else DIFFERS)

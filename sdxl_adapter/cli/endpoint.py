@@ -91,9 +91,10 @@ class Target:
         return (f"warning: {self.model_id} reached its end of life{since} and Bedrock "
                 f"refuses it{move}")
 
-    def end_of_life_answered(self) -> str | None:
+    def end_of_life_answered(self, calls: str = "this call was") -> str | None:
         """One line to print once a retired model was answered anyway: by the mock (its
-        date allows it), or by another endpoint that is not Bedrock."""
+        date allows it), or by another endpoint that is not Bedrock (``calls``: what was
+        answered)."""
         from bedrock_contract.retired import retired_call
 
         retired = retired_call(self.found) if self.endpoint != AWS else None
@@ -101,7 +102,7 @@ class Target:
             return None
         how = (f" (`sdxl migrate BODY --to {retired.replacement}`)"
                if retired.replacement else "")
-        return f"warning: {retired.warning()}{how}"
+        return f"warning: {retired.warning(calls)}{how}"
 
     def client(
         self, max_attempts: int | None = None, connections: int | None = None

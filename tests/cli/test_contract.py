@@ -126,8 +126,8 @@ def test_a_retired_models_run_ends_with_its_end_of_life_line() -> None:
     assert result.exit_code == 0, result.output
     assert result.stderr.splitlines() == [
         "warning: amazon.titan-image-generator-v1 reached its end of life on 2025-09-23: "
-        "Bedrock refuses it, and this call was answered only because the mock's date allows "
-        "it; move to stability.stable-image-core-v1:1 (`sdxl migrate BODY --to "
+        "Bedrock refuses it, and these calls were answered only because the mock's date "
+        "allows it; move to stability.stable-image-core-v1:1 (`sdxl migrate BODY --to "
         "stability.stable-image-core-v1:1`)"]
     live = CliRunner().invoke(main, ["--model-id", "us.stability.stable-image-remove-background"
                                                    "-v1:0", "contract"])
