@@ -12,7 +12,7 @@ import json
 import os
 import threading
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -48,7 +48,9 @@ class Record:
     @classmethod
     def from_json(cls, text: str) -> Record:
         data: dict[str, Any] = json.loads(text)
-        return cls(**data)
+        # A key a later version adds is left out, not a reason to redo (and re-pay) the line.
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 def read_records(path: Path) -> Iterator[Record]:

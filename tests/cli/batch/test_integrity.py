@@ -272,3 +272,11 @@ def test_an_edited_line_meeting_a_full_disk_keeps_its_old_image(
     assert prompt_of(out / "0002.png") == "a wolf"
     assert (out / kept).read_bytes() == dog
     assert names(out) == ["0001.png", "0002.png", kept, MANIFEST_NAME]
+
+
+def test_a_record_with_a_key_a_later_version_adds_still_counts(tmp_path: Path) -> None:
+    manifest = tmp_path / "manifest.jsonl"
+    manifest.write_text(json.dumps({"line": 1, "ok": True, "file": "0001.png",
+                                    "a_later_field": [1, 2]}) + "\n", encoding="utf-8")
+    (record,) = read_records(manifest)
+    assert (record.line, record.ok, record.file) == (1, True, "0001.png")  # old: skipped
