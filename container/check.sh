@@ -1,5 +1,5 @@
 #!/bin/sh
-# `make container-check`: build the image from the Dockerfile, then run tests/test_container.py
+# `make container-check`: build the image from the Dockerfile, then run tests/system/test_container.py
 # against it (it starts the containers, on the host network and free ports, and removes them).
 #
 # The base: $BASE_IMAGE if set; else python:3.12-slim when it is here or can be pulled; else
@@ -59,4 +59,4 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 MOCK_BEDROCK_CONTAINER_IMAGE=$image MOCK_BEDROCK_CHECK_LABEL=$run_label \
-    "$python" -m pytest -q -rs -p no:cacheprovider tests/test_container.py
+    "$python" -m pytest -q -rs -p no:cacheprovider tests/system/test_container.py
