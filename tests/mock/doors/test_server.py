@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import http.client
@@ -339,21 +340,22 @@ def test_http2_stream_operation_and_refusals(server: MockServer, h2_client: http
     assert refused.headers["x-amzn-errortype"].startswith("ValidationException:")
 
 
-def test_http2_large_upload_and_concurrent_streams(
-    server: MockServer, h2_client: httpx.Client
-) -> None:
+def test_http2_large_upload_and_concurrent_streams(server: MockServer) -> None:
     padded = json.dumps({"text_prompts": [{"text": "x" * 2000}] * 60, "seed": 5}).encode()
     assert len(padded) > 65535  # more than the client may send before the server credits it
 
-    def post(_: int) -> tuple[int, bytes]:
-        response = h2_client.post(server.endpoint_url + INVOKE_PATH, content=padded,
-                                  headers=JSON_HEADERS)
-        return response.status_code, response.content
+    # httpx's async client: its sync one, shared by threads, may send a stream's HEADERS
+    # after a later stream's (it takes the id and sends under two locks), a PROTOCOL_ERROR
+    # the server must answer with GOAWAY (RFC 9113 5.1.1); seen in 4 of 300 runs.
+    async def eight() -> list[httpx.Response]:
+        async with httpx.AsyncClient(http1=False, http2=True, timeout=30) as client:
+            return await asyncio.gather(*(
+                client.post(server.endpoint_url + INVOKE_PATH, content=padded,
+                            headers=JSON_HEADERS) for _ in range(8)))
 
-    with ThreadPoolExecutor(8) as pool:
-        answers = list(pool.map(post, range(8)))
-    assert {status for status, _ in answers} == {200}
-    assert len({content for _, content in answers}) == 1
+    answers = asyncio.run(eight())
+    assert {(a.status_code, a.http_version) for a in answers} == {(200, "HTTP/2")}
+    assert len({a.content for a in answers}) == 1
     assert answers_correctly(server)
 
 
