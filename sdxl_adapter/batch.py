@@ -393,12 +393,7 @@ class BatchRun:
             self._replaced(line, name, kept_as, saved=False)  # still say where it went
             raise
         self._replaced(line, name, kept_as, saved=True)
-        stem = name.removesuffix(Path(name).suffix)
-        others = []
-        for tag, suffix, other in result.other_files():
-            path = free_name(self.out_dir, f"{stem}{tag}", suffix)
-            write_atomically(path, other)
-            others.append(path.name)
+        others = [path.name for path in result.save_others(self.out_dir / name)]
         return kept_as, note, others
 
     def _replaced(self, line: MadeLine, name: str, kept_as: str | None, saved: bool) -> None:

@@ -152,6 +152,15 @@ class GenerationResult:
             found.append(("-mask", ".png", self.mask))
         return found
 
+    def save_others(self, path: str | os.PathLike[str]) -> list[Path]:
+        """Write :meth:`other_files` beside the image at ``path`` (``NAME-2.png``,
+        ``NAME-mask.png``), each under a free name, never over a file; returns their paths."""
+        from sdxl_adapter.output_names import free_name
+
+        first = Path(path)
+        return [write_atomically(free_name(first.parent, f"{first.stem}{tag}", suffix), data)
+                for tag, suffix, data in self.other_files()]
+
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write :meth:`with_parameters` to ``path``. Atomic: an interrupted save leaves no
         partial file."""

@@ -329,8 +329,6 @@ def _save(result: GenerationResult, destination: _Destination, overwrite: bool,
           tag: str = "") -> list[Path]:
     """Write the image, then whatever else the call returned (more images, a mask) beside
     it under free names; returns every path written, the image's first."""
-    from sdxl_adapter.pngtext import write_atomically
-
     path = destination.for_result(result, tag)
     if destination.path is not None and path.exists() and not overwrite:
         # Someone made the file while the request was out.
@@ -338,9 +336,7 @@ def _save(result: GenerationResult, destination: _Destination, overwrite: bool,
     written: list[Path] = []
     try:
         written.append(result.save(path))
-        for other_tag, suffix, data in result.other_files():
-            other = free_name(path.parent, f"{path.stem}{other_tag}", suffix)
-            written.append(write_atomically(other, data))
+        written += result.save_others(path)
     except OSError as err:
         failed = err.filename or path
         raise Failure(f"cannot write {failed}: {err.strerror or err}"
