@@ -15,7 +15,6 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING
 
 import click
@@ -203,63 +202,58 @@ def serve(host: str, port: int, allow_hosts: tuple[str, ...], cors_origins: tupl
                         allow_hosts=allow_hosts, cors_origins=cors_origins,
                         max_connections=max_connections,
                         admin_token=admin_token, admin_open=admin_open)
-    # The handler raises rather than setting an Event: Event.set from a handler deadlocks
-    # when the signal lands while the main thread holds the Event's own lock.
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        raise _StopServing
-
-    previous = {sig: signal.signal(sig, request_stop) for sig in STOP_SIGNALS}
-    try:
-        # The server's threads start with SIGINT and SIGTERM blocked, so the kernel delivers
-        # them to this thread: one delivered to another thread only flags the signal, and
-        # this thread, asleep, would not run its handler for an hour (a stop was lost so
-        # about once in twenty starts).
-        with _stop_signals_blocked():
-            try:
-                server.start()
-            except OSError as err:
-                raise click.ClickException(
-                    printable(f"cannot listen on {host}:{port}: {err.strerror}")) from None
-        click.echo(server.endpoint_url)  # the first line: scripts read the URL from it
-        for line in setup_lines(server.endpoint_url, all_interfaces=server.all_interfaces,
-                                strict_keys=credentials):
-            click.echo(line)
-        for line in admin_lines(server.admin_token, given=admin_token is not None,
-                                open_=admin_open):
-            click.echo(line)
-        sys.stdout.flush()
-        while True:
-            time.sleep(3600)
-    except _StopServing:
-        pass
-    finally:
-        for sig in previous:
-            signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C does not cut the stop short
-        server.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-class _StopServing(BaseException):
-    """SIGINT or SIGTERM arrived: stop serving (a BaseException, as KeyboardInterrupt is, so
-    no ``except Exception`` on the way swallows it)."""
+    with _stop_signals_held():
+        try:
+            server.start()
+        except OSError as err:
+            raise click.ClickException(
+                printable(f"cannot listen on {host}:{port}: {err.strerror}")) from None
+        try:
+            click.echo(server.endpoint_url)  # the first line: scripts read the URL from it
+            for line in setup_lines(server.endpoint_url, all_interfaces=server.all_interfaces,
+                                    strict_keys=credentials):
+                click.echo(line)
+            for line in admin_lines(server.admin_token, given=admin_token is not None,
+                                    open_=admin_open):
+                click.echo(line)
+            sys.stdout.flush()
+            _wait_for_stop_signal()
+        finally:
+            server.stop()
 
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @contextlib.contextmanager
-def _stop_signals_blocked() -> Iterator[None]:
-    """SIGINT and SIGTERM held back for the block (threads started in it keep them blocked);
-    one that arrives meanwhile is delivered when the block ends."""
-    if not hasattr(signal, "pthread_sigmask"):  # not POSIX: signals go to the main thread
+def _stop_signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM blocked in this thread, and so in every thread started in the block:
+    they stay pending until :func:`_wait_for_stop_signal` takes one. Waiting with ``sigwait``
+    rather than a handler and a sleep, no stop is lost: a handler's flag raised just before
+    the main thread enters its sleep is acted on when the sleep ends, an hour later (a CI
+    run met such a server). One left pending at the end (a second Ctrl-C) is discarded."""
+    if not hasattr(signal, "pthread_sigmask"):  # Windows: Ctrl-C interrupts the sleep
         yield
         return
-    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    handlers = {sig: signal.signal(sig, signal.SIG_DFL) for sig in STOP_SIGNALS}  # not ignored
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)  # discards a pending one (POSIX)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+
+
+def _wait_for_stop_signal() -> None:
+    if hasattr(signal, "sigwait"):
+        signal.sigwait(STOP_SIGNALS)
+        return
+    with contextlib.suppress(KeyboardInterrupt):
+        while True:
+            time.sleep(3600)
 
 
 def _refuse_recording_on_network(host: str) -> None:
