@@ -223,6 +223,9 @@ def serve(host: str, port: int, allow_hosts: tuple[str, ...], cors_origins: tupl
 
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# POSIX: stop signals blocked and taken with sigwait. Windows has neither call; there
+# Ctrl-C interrupts the main thread's sleep.
+_SIGWAIT = hasattr(signal, "sigwait") and hasattr(signal, "pthread_sigmask")
 
 
 @contextlib.contextmanager
@@ -232,7 +235,7 @@ def _stop_signals_held() -> Iterator[None]:
     rather than a handler and a sleep, no stop is lost: a handler's flag raised just before
     the main thread enters its sleep is acted on when the sleep ends, an hour later (a CI
     run met such a server). One left pending at the end (a second Ctrl-C) is discarded."""
-    if not hasattr(signal, "pthread_sigmask"):  # Windows: Ctrl-C interrupts the sleep
+    if not _SIGWAIT:
         yield
         return
     handlers = {sig: signal.signal(sig, signal.SIG_DFL) for sig in STOP_SIGNALS}  # not ignored
@@ -248,7 +251,7 @@ def _stop_signals_held() -> Iterator[None]:
 
 
 def _wait_for_stop_signal() -> None:
-    if hasattr(signal, "sigwait"):
+    if _SIGWAIT:
         signal.sigwait(STOP_SIGNALS)
         return
     with contextlib.suppress(KeyboardInterrupt):
